@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace ScratchDetect.Benchmarks;
+
+/// <summary>One row of a benchmark table: our median next to the reference's median.</summary>
+/// <param name="Name">What was measured.</param>
+/// <param name="OursMs">Median wall time of our implementation, in milliseconds.</param>
+/// <param name="ReferenceMs">Median wall time of the reference (PyTorch, djpeg, ...), or null when none ran.</param>
+/// <param name="Reference">Name of the reference implementation.</param>
+/// <param name="Extra">Free text such as a throughput ("12.3 MP/s").</param>
+public sealed record BenchRow(string Name, double OursMs, double? ReferenceMs, string Reference, string Extra = "")
+{
+    /// <summary>Our time divided by the reference's: below 1 means we are faster.</summary>
+    public double? Ratio => ReferenceMs is { } r && r > 0 ? OursMs / r : null;
+}
+
+/// <summary>Timing helpers: warm-up runs first, then the median of the measured runs.</summary>
+public static class Harness
+{
+    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times unmeasured, then returns the median of <paramref name="runs"/> timed runs in milliseconds.</summary>
+    public static double MedianMs(Action action, int warmup = 2, int runs = 7)
+    {
+        for (int i = 0; i < warmup; i++) action();
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            action();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[runs / 2];
+    }
+
+    /// <summary>Runs an external command (for example djpeg or a PyTorch script) and returns its standard output; throws with its standard error on failure.</summary>
+    public static string RunProcess(string fileName, string arguments)
+    {
+        var psi = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
+        string stdout = process.StandardOutput.ReadToEnd();
+        string stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{fileName} {arguments} exited with {process.ExitCode}: {stderr}");
+        return stdout;
+    }
+
+    /// <summary>Prints rows as a Markdown table, ready to paste into the README.</summary>
+    public static void Print(IEnumerable<BenchRow> rows)
+    {
+        Console.WriteLine("| benchmark | ours (ms) | reference | reference (ms) | ours / reference | notes |");
+        Console.WriteLine("|---|---:|---|---:|---:|---|");
+        foreach (var r in rows)
+            Console.WriteLine($"| {r.Name} | {r.OursMs:F2} | {r.Reference} | {(r.ReferenceMs is { } m ? m.ToString("F2") : "-")} | {(r.Ratio is { } q ? q.ToString("F2") + "x" : "-")} | {r.Extra} |");
+    }
+}

@@ -1,0 +1,13 @@
+using System.CommandLine;
+using ScratchDetect.Cli.Commands;
+
+namespace ScratchDetect.Cli;
+
+/// <summary>The list of sub-commands, in the order `--help` shows them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return VersionCommand.Create();
+    }
+}
