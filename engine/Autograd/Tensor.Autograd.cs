@@ -1,0 +1,115 @@
+using ScratchDetect.Engine.Autograd;
+
+namespace ScratchDetect.Engine;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Attaches the backward closure of op <paramref name="op"/> to its freshly computed
+    /// <paramref name="output"/>, when gradients are being recorded and some input requires one.
+    /// The closure receives the output's gradient and returns one gradient per input (null where
+    /// an input needs none; closures check <c>input.RequiresGrad</c> to skip work). A returned
+    /// gradient may have the output's broadcast shape: it is summed down to the input's shape
+    /// here, the one place where broadcasting is undone.
+    /// </summary>
+    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    {
+        if (!GradMode.IsEnabled || !inputs.Any(t => t.requiresGrad)) return output;
+        output.GradFn = new GradNode(op, inputs, backward);
+        output.requiresGrad = true;
+        return output;
+    }
+
+    /// <summary>
+    /// Computes the gradient of this tensor with respect to every leaf that requires one, adding it
+    /// to the leaf's <see cref="Grad"/>. Without <paramref name="gradient"/> the tensor must hold a
+    /// single element (a loss); otherwise <paramref name="gradient"/> is d(something)/d(this) and must
+    /// have this tensor's shape. The graph's saved tensors are released afterwards unless
+    /// <paramref name="retainGraph"/> is set.
+    /// </summary>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false)
+    {
+        if (!requiresGrad)
+            throw new InvalidOperationException($"backward: this tensor {Shapes.Format(shape)} does not require grad: no input of the ops that made it requires grad");
+        if (gradient is null)
+        {
+            if (Numel != 1)
+                throw new InvalidOperationException($"backward: the output has shape {Shapes.Format(shape)}; an implicit gradient exists only for single-element outputs, so pass a gradient of that shape");
+            gradient = OnesLike();
+        }
+        else if (!gradient.shape.SequenceEqual(shape) || gradient.DType != DType)
+        {
+            throw new ArgumentException($"backward: the gradient is {gradient.DType.Name()} {Shapes.Format(gradient.shape)} but the output is {DType.Name()} {Shapes.Format(shape)}");
+        }
+
+        var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [this] = gradient };
+        using var noGrad = GradMode.NoGrad();
+        foreach (var tensor in TopologicalOrder())
+        {
+            if (!pending.Remove(tensor, out var outputGrad)) continue;
+            var node = tensor.GradFn!;
+            var backward = node.Backward
+                ?? throw new InvalidOperationException($"backward: trying to go through '{node.Op}' a second time, but its saved tensors were freed; pass retainGraph: true to the first Backward");
+            for (int i = 0; i < node.Inputs.Length; i++)
+                if (node.Inputs[i].Version != node.InputVersions[i])
+                    throw new InvalidOperationException($"backward: input {i} of '{node.Op}' ({Shapes.Format(node.Inputs[i].shape)}) was modified in place after the op used it; its gradient would be wrong");
+
+            var inputGrads = backward(outputGrad);
+            if (!retainGraph) node.Release();
+            for (int i = 0; i < node.Inputs.Length; i++)
+            {
+                var input = node.Inputs[i];
+                if (!input.requiresGrad || inputGrads[i] is not { } grad) continue;
+                grad = SumToShape(grad, input.shape, node.Op);
+                if (input.IsLeaf)
+                    input.Grad = input.Grad is null ? grad : input.Grad + grad;
+                else
+                    pending[input] = pending.TryGetValue(input, out var sum) ? sum + grad : grad;
+            }
+        }
+    }
+
+    /// <summary>Every non-leaf tensor reachable from this one, each before the inputs of its op (reverse post-order of a depth-first walk).</summary>
+    private List<Tensor> TopologicalOrder()
+    {
+        var postOrder = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { this };
+        var stack = new Stack<(Tensor Tensor, int NextInput)>();
+        stack.Push((this, 0));
+        while (stack.Count > 0)
+        {
+            var (tensor, next) = stack.Pop();
+            var inputs = tensor.GradFn!.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((tensor, next + 1));
+                var input = inputs[next];
+                if (input.GradFn is not null && visited.Add(input)) stack.Push((input, 0));
+            }
+            else
+            {
+                postOrder.Add(tensor);
+            }
+        }
+        postOrder.Reverse();
+        return postOrder;
+    }
+
+    /// <summary>Sums a broadcast gradient back down to <paramref name="target"/>, the shape of the input it belongs to.</summary>
+    private static Tensor SumToShape(Tensor grad, int[] target, string op)
+    {
+        if (grad.shape.SequenceEqual(target)) return grad;
+        int extra = grad.Rank - target.Length;
+        if (extra < 0)
+            throw new InvalidOperationException($"backward of '{op}': gradient {Shapes.Format(grad.shape)} has fewer axes than its input {Shapes.Format(target)}");
+        var axes = new List<int>();
+        for (int d = 0; d < grad.Rank; d++)
+        {
+            if (d < extra) axes.Add(d);
+            else if (target[d - extra] == 1 && grad.shape[d] != 1) axes.Add(d);
+            else if (target[d - extra] != grad.shape[d])
+                throw new InvalidOperationException($"backward of '{op}': gradient {Shapes.Format(grad.shape)} does not broadcast to its input {Shapes.Format(target)}");
+        }
+        return grad.Sum(axes.ToArray(), keepDim: true).Reshape(target);
+    }
+}

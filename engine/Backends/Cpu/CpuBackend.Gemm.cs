@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+/// <summary>
+/// Matrix products. float32 runs a packed, cache-blocked GEMM in the GotoBLAS style: B is packed
+/// into panels of <see cref="NR"/> columns, A into panels of <see cref="MR"/> rows, and a register-blocked
+/// micro-kernel keeps an MR x NR tile of C in 12 vector registers while it walks the shared k axis
+/// (one broadcast of A and two loads of B per 12 fused multiply-adds). Transposed operands are
+/// handled by the packing, so no transpose is ever materialised. float64 is only used by the
+/// numerical gradient checks on small tensors and runs a plain loop.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    private const int MR = 6;           // rows of C per micro-tile
+    private const int NR = 16;          // columns of C per micro-tile: two 8-float vectors
+    private const int KC = 256;         // depth of one packed block (A and B panels stay in L1/L2)
+    private const int MC = MR * 16;     // rows of A packed per task
+    private const int NC = 4096;        // columns of B packed at once
+    private const int NTile = NR * 16;  // columns of C per parallel task
+
+    /// <inheritdoc />
+    public Storage Matmul(Storage a, long aBatchStride, bool transA, Storage b, long bBatchStride, bool transB, int batch, int m, int n, int k)
+    {
+        if (a.DType != b.DType)
+            throw new ArgumentException($"matmul: operands have different dtypes ({a.DType.Name()} and {b.DType.Name()})");
+        switch (a.DType)
+        {
+            case DType.Float32:
+            {
+                var c = new float[(long)batch * m * n];
+                for (int i = 0; i < batch; i++)
+                    GemmFloat(Data<float>(a), i * aBatchStride, transA, Data<float>(b), i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
+                return Wrap(c);
+            }
+            case DType.Float64:
+            {
+                var c = new double[(long)batch * m * n];
+                for (int i = 0; i < batch; i++)
+                    GemmPlain(Data<double>(a), i * aBatchStride, transA, Data<double>(b), i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
+                return Wrap(c);
+            }
+            default:
+                throw new ArgumentException($"matmul: not defined for {a.DType.Name()} tensors");
+        }
+    }
+
+    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k)
+    {
+        ParallelRange(m, (long)n * k, (first, end) =>
+        {
+            for (long i = first; i < end; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++)
+                        sum += a[aOffset + (transA ? (long)p * m + i : i * k + p)] * b[bOffset + (transB ? (long)j * k + p : (long)p * n + j)];
+                    c[cOffset + i * n + j] = sum;
+                }
+        });
+    }
+
+    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k)
+    {
+        if (m == 0 || n == 0 || k == 0) return;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panelsB = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
+
+                int rowTasks = (m + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
+                long work = (long)m * nc * kc;
+                int tasks = rowTasks * columnTasks;
+                void RunTask(int task)
+                {
+                    int ic = task / columnTasks * MC, mc = Math.Min(MC, m - ic);
+                    int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
+                    var packedA = ArrayPool<float>.Shared.Rent(((mc + MR - 1) / MR) * MR * kc);
+                    PackA(a, aOffset, transA, m, k, ic, mc, pc, kc, packedA);
+                    fixed (float* pa = packedA, pb = packedB, pcC = c)
+                    {
+                        for (int jr = jt; jr < jt + nt; jr += NR)
+                            for (int ir = 0; ir < mc; ir += MR)
+                                MicroKernel(kc, pa + ir * kc, pb + jr * kc,
+                                    pcC + cOffset + (long)(ic + ir) * n + jc + jr, n,
+                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr));
+                    }
+                    ArrayPool<float>.Shared.Return(packedA);
+                }
+                if (work < ParallelThreshold * 8 || tasks == 1)
+                    for (int t = 0; t < tasks; t++) RunTask(t);
+                else
+                    Parallel.For(0, tasks, RunTask);
+                ArrayPool<float>.Shared.Return(packedB);
+            }
+        }
+    }
+
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>
+    private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed)
+    {
+        int target = 0;
+        for (int ir = 0; ir < mc; ir += MR)
+            for (int p = 0; p < kc; p++)
+                for (int r = 0; r < MR; r++, target++)
+                {
+                    int i = ic + ir + r;
+                    packed[target] = ir + r < mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
+                }
+    }
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded.</summary>
+    private static void PackB(float[] b, long offset, bool trans, int n, int k, int jc, int nc, int pc, int kc, float[] packed)
+    {
+        int panels = (nc + NR - 1) / NR;
+        ParallelRange(panels, (long)kc * NR, (first, end) =>
+        {
+            for (long panel = first; panel < end; panel++)
+            {
+                int target = (int)panel * NR * kc;
+                int j0 = jc + (int)panel * NR, width = Math.Min(NR, jc + nc - j0);
+                for (int p = 0; p < kc; p++, target += NR)
+                {
+                    if (!trans && width == NR)
+                    {
+                        Array.Copy(b, offset + (long)(pc + p) * n + j0, packed, target, NR);
+                        continue;
+                    }
+                    for (int col = 0; col < NR; col++)
+                        packed[target + col] = col < width ? b[offset + (trans ? (long)(j0 + col) * k + pc + p : (long)(pc + p) * n + j0 + col)] : 0f;
+                }
+            }
+        });
+    }
+
+    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x 16 tile held in registers.</summary>
+    private static unsafe void MicroKernel(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += MR, b += NR)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+        }
+
+        // Edge tiles go through a scratch tile so only the valid part of C is touched.
+        float* tile = stackalloc float[MR * NR];
+        bool full = rows == MR && cols == NR;
+        float* target = full ? c : tile;
+        int stride = full ? ldc : NR;
+        if (full)
+        {
+            AddRow(target, c00, c01); AddRow(target + stride, c10, c11); AddRow(target + 2 * stride, c20, c21);
+            AddRow(target + 3 * stride, c30, c31); AddRow(target + 4 * stride, c40, c41); AddRow(target + 5 * stride, c50, c51);
+            return;
+        }
+        StoreRow(tile, c00, c01); StoreRow(tile + NR, c10, c11); StoreRow(tile + 2 * NR, c20, c21);
+        StoreRow(tile + 3 * NR, c30, c31); StoreRow(tile + 4 * NR, c40, c41); StoreRow(tile + 5 * NR, c50, c51);
+        for (int r = 0; r < rows; r++)
+            for (int col = 0; col < cols; col++)
+                c[(long)r * ldc + col] += tile[r * NR + col];
+    }
+
+    private static unsafe void AddRow(float* row, Vector256<float> left, Vector256<float> right)
+    {
+        (Vector256.Load(row) + left).Store(row);
+        (Vector256.Load(row + 8) + right).Store(row + 8);
+    }
+
+    private static unsafe void StoreRow(float* row, Vector256<float> left, Vector256<float> right)
+    {
+        left.Store(row);
+        right.Store(row + 8);
+    }
+}

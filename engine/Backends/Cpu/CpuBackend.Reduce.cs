@@ -1,0 +1,108 @@
+using System.Numerics;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public Storage Reduce(ReduceOp op, Storage x, int outer, int size, int inner)
+    {
+        if (size == 0 && op != ReduceOp.Sum)
+            throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: cannot reduce an empty axis");
+        return x.DType switch
+        {
+            DType.Float32 => ReduceOf(op, Data<float>(x), outer, size, inner),
+            DType.Float64 => ReduceOf(op, Data<double>(x), outer, size, inner),
+            DType.Int64 => ReduceOf(op, Data<long>(x), outer, size, inner),
+            _ => throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: not defined for {x.DType.Name()} tensors"),
+        };
+    }
+
+    private static Storage ReduceOf<T>(ReduceOp op, T[] x, int outer, int size, int inner) where T : struct, INumber<T> => op switch
+    {
+        ReduceOp.Sum => Wrap(SumAxis(x, outer, size, inner)),
+        ReduceOp.Max => Wrap(ExtremeAxis<T, T>(x, outer, size, inner, max: true, (value, _) => value)),
+        ReduceOp.Min => Wrap(ExtremeAxis<T, T>(x, outer, size, inner, max: false, (value, _) => value)),
+        ReduceOp.ArgMax => Wrap(ExtremeAxis<T, long>(x, outer, size, inner, max: true, (_, index) => index)),
+        ReduceOp.ArgMin => Wrap(ExtremeAxis<T, long>(x, outer, size, inner, max: false, (_, index) => index)),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    private static T[] SumAxis<T>(T[] x, int outer, int size, int inner) where T : struct, INumber<T>
+    {
+        var result = new T[(long)outer * inner];
+        ParallelRange(outer, (long)size * inner, (first, end) =>
+        {
+            for (long o = first; o < end; o++)
+            {
+                if (inner == 1)
+                {
+                    result[o] = SumContiguous<T>(x.AsSpan((int)(o * size), size));
+                    continue;
+                }
+                // Accumulate whole rows: the inner axis is contiguous and vectorises.
+                var acc = result.AsSpan((int)(o * inner), inner);
+                for (int j = 0; j < size; j++)
+                    AddInto<T>(acc, x.AsSpan((int)((o * size + j) * inner), inner));
+            }
+        });
+        return result;
+    }
+
+    /// <summary>Sum with several vector lanes as independent partial sums, which also keeps float32 rounding error small.</summary>
+    internal static T SumContiguous<T>(ReadOnlySpan<T> values) where T : struct, INumber<T>
+    {
+        int i = 0;
+        T total = T.Zero;
+        if (IsVectorizable<T>() && values.Length >= Vector<T>.Count)
+        {
+            var acc = Vector<T>.Zero;
+            for (; i <= values.Length - Vector<T>.Count; i += Vector<T>.Count)
+                acc += new Vector<T>(values.Slice(i, Vector<T>.Count));
+            total = Vector.Sum(acc);
+        }
+        for (; i < values.Length; i++) total += values[i];
+        return total;
+    }
+
+    /// <summary>accumulator[i] += values[i], vectorised.</summary>
+    internal static void AddInto<T>(Span<T> accumulator, ReadOnlySpan<T> values) where T : struct, INumber<T>
+    {
+        int i = 0;
+        if (IsVectorizable<T>())
+        {
+            for (; i <= accumulator.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(accumulator.Slice(i, Vector<T>.Count)) + new Vector<T>(values.Slice(i, Vector<T>.Count))).CopyTo(accumulator.Slice(i, Vector<T>.Count));
+        }
+        for (; i < accumulator.Length; i++) accumulator[i] += values[i];
+    }
+
+    /// <summary>Max/min along the axis; the first extreme wins ties and a NaN beats everything, as in PyTorch.</summary>
+    private static TOut[] ExtremeAxis<T, TOut>(T[] x, int outer, int size, int inner, bool max, Func<T, long, TOut> select) where T : INumber<T>
+    {
+        var result = NewArray<TOut>((long)outer * inner);
+        ParallelRange(outer, (long)size * inner, (first, end) =>
+        {
+            for (long o = first; o < end; o++)
+            {
+                for (int i = 0; i < inner; i++)
+                {
+                    long baseIndex = o * size * inner + i;
+                    T best = x[baseIndex];
+                    long bestIndex = 0;
+                    for (int j = 1; j < size && !T.IsNaN(best); j++)
+                    {
+                        T v = x[baseIndex + (long)j * inner];
+                        if (T.IsNaN(v) || (max ? v > best : v < best))
+                        {
+                            best = v;
+                            bestIndex = j;
+                        }
+                    }
+                    result[o * inner + i] = select(best, bestIndex);
+                }
+            }
+        });
+        return result;
+    }
+}

@@ -1,0 +1,226 @@
+using ScratchDetect.Engine.Backends;
+
+namespace ScratchDetect.Engine;
+
+// Element-wise ops with NumPy broadcasting. Each op's gradient is written right under its forward.
+// Gradients may be returned in the broadcast output shape: Record sums them down to each input.
+public sealed partial class Tensor
+{
+    private static void CheckCompatible(string op, Tensor a, Tensor b)
+    {
+        if (a.DType != b.DType)
+            throw new ArgumentException($"{op}: dtypes differ ({a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}); convert one with To()");
+        if (a.Device != b.Device)
+            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device})");
+    }
+
+    private static Tensor BinaryForward(BinaryOp op, string name, Tensor a, Tensor b)
+    {
+        CheckCompatible(name, a, b);
+        var outShape = Shapes.Broadcast(name, a.shape, b.shape);
+        return new Tensor(a.Backend.Binary(op, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
+    }
+
+    /// <summary>a + b, broadcast.</summary>
+    public static Tensor Add(Tensor a, Tensor b) =>
+        Record("add", BinaryForward(BinaryOp.Add, "add", a, b), [a, b], g => [g, g]);
+
+    /// <summary>a - b, broadcast.</summary>
+    public static Tensor Sub(Tensor a, Tensor b) =>
+        Record("sub", BinaryForward(BinaryOp.Sub, "sub", a, b), [a, b], g => [g, b.requiresGrad ? -g : null]);
+
+    /// <summary>a * b, broadcast.</summary>
+    public static Tensor Mul(Tensor a, Tensor b) =>
+        Record("mul", BinaryForward(BinaryOp.Mul, "mul", a, b), [a, b], g => [a.requiresGrad ? g * b : null, b.requiresGrad ? g * a : null]);
+
+    /// <summary>a / b, broadcast.</summary>
+    public static Tensor Div(Tensor a, Tensor b) =>
+        Record("div", BinaryForward(BinaryOp.Div, "div", a, b), [a, b], g => [a.requiresGrad ? g / b : null, b.requiresGrad ? -g * a / (b * b) : null]);
+
+    /// <summary>a ^ b, broadcast (floating point).</summary>
+    public static Tensor Pow(Tensor a, Tensor b)
+    {
+        var y = BinaryForward(BinaryOp.Pow, "pow", a, b);
+        return Record("pow", y, [a, b], g => [a.requiresGrad ? g * b * Pow(a, b - 1) : null, b.requiresGrad ? g * y * a.Log() : null]);
+    }
+
+    /// <summary>x ^ exponent.</summary>
+    public Tensor Pow(double exponent)
+    {
+        var x = this;
+        var y = BinaryForward(BinaryOp.Pow, "pow", x, x.ScalarLike(exponent));
+        return Record("pow", y, [x], g => [g * exponent * x.Pow(exponent - 1)]);
+    }
+
+    /// <summary>Element-wise max(a, b); NaN wins. On ties each side gets half the gradient, as in PyTorch.</summary>
+    public static Tensor Maximum(Tensor a, Tensor b) => Record("maximum", BinaryForward(BinaryOp.Maximum, "maximum", a, b), [a, b],
+        g => SplitByComparison(g, a, b, CompareOp.Gt));
+
+    /// <summary>Element-wise min(a, b); NaN wins. On ties each side gets half the gradient, as in PyTorch.</summary>
+    public static Tensor Minimum(Tensor a, Tensor b) => Record("minimum", BinaryForward(BinaryOp.Minimum, "minimum", a, b), [a, b],
+        g => SplitByComparison(g, a, b, CompareOp.Lt));
+
+    private static Tensor?[] SplitByComparison(Tensor g, Tensor a, Tensor b, CompareOp aWins)
+    {
+        var half = g * 0.5;
+        var zero = g.ScalarLike(0);
+        var tie = Compare(CompareOp.Eq, a, b);
+        var aWinsMask = Compare(aWins, a, b);
+        return [Where(tie, half, Where(aWinsMask, g, zero)), Where(tie, half, Where(aWinsMask, zero, g))];
+    }
+
+    /// <summary>cond ? a : b, broadcast over all three; gradients flow to the branch that was taken.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b)
+    {
+        CheckCompatible("where", a, b);
+        if (condition.DType != DType.Bool) throw new ArgumentException($"where: the condition must be bool, not {condition.DType.Name()}");
+        var outShape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.shape, a.shape), b.shape);
+        var y = new Tensor(a.Backend.Where(condition.Storage, condition.shape, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
+        return Record("where", y, [a, b], g =>
+        {
+            var zero = g.ScalarLike(0);
+            return [a.requiresGrad ? Where(condition, g, zero) : null, b.requiresGrad ? Where(condition, zero, g) : null];
+        });
+    }
+
+    /// <summary>x + a, -x, ... as operators; a scalar operand takes the tensor's dtype.</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => Add(a, b);
+    /// <summary>a - b.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => Sub(a, b);
+    /// <summary>a * b.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => Mul(a, b);
+    /// <summary>a / b.</summary>
+    public static Tensor operator /(Tensor a, Tensor b) => Div(a, b);
+    /// <summary>a + s.</summary>
+    public static Tensor operator +(Tensor a, double s) => Add(a, a.ScalarLike(s));
+    /// <summary>s + a.</summary>
+    public static Tensor operator +(double s, Tensor a) => Add(a.ScalarLike(s), a);
+    /// <summary>a - s.</summary>
+    public static Tensor operator -(Tensor a, double s) => Sub(a, a.ScalarLike(s));
+    /// <summary>s - a.</summary>
+    public static Tensor operator -(double s, Tensor a) => Sub(a.ScalarLike(s), a);
+    /// <summary>a * s.</summary>
+    public static Tensor operator *(Tensor a, double s) => Mul(a, a.ScalarLike(s));
+    /// <summary>s * a.</summary>
+    public static Tensor operator *(double s, Tensor a) => Mul(a.ScalarLike(s), a);
+    /// <summary>a / s.</summary>
+    public static Tensor operator /(Tensor a, double s) => Div(a, a.ScalarLike(s));
+    /// <summary>s / a.</summary>
+    public static Tensor operator /(double s, Tensor a) => Div(a.ScalarLike(s), a);
+    /// <summary>-a.</summary>
+    public static Tensor operator -(Tensor a) => a.Neg();
+
+    private Tensor UnaryForward(UnaryOp op) => new(Backend.Unary(op, Storage), ShapeCopy());
+
+    /// <summary>-x.</summary>
+    public Tensor Neg() => Record("neg", UnaryForward(UnaryOp.Neg), [this], g => [-g]);
+
+    /// <summary>e^x.</summary>
+    public Tensor Exp()
+    {
+        var y = UnaryForward(UnaryOp.Exp);
+        return Record("exp", y, [this], g => [g * y]);
+    }
+
+    /// <summary>Natural logarithm.</summary>
+    public Tensor Log()
+    {
+        var x = this;
+        return Record("log", UnaryForward(UnaryOp.Log), [x], g => [g / x]);
+    }
+
+    /// <summary>Square root.</summary>
+    public Tensor Sqrt()
+    {
+        var y = UnaryForward(UnaryOp.Sqrt);
+        return Record("sqrt", y, [this], g => [g / (y * 2)]);
+    }
+
+    /// <summary>|x|; the gradient at 0 is 0, as in PyTorch.</summary>
+    public Tensor Abs()
+    {
+        var x = this;
+        return Record("abs", UnaryForward(UnaryOp.Abs), [x], g => [g * x.Sign()]);
+    }
+
+    /// <summary>-1, 0 or 1 (not differentiable).</summary>
+    public Tensor Sign() => UnaryForward(UnaryOp.Sign);
+
+    /// <summary>Largest integer not above x (not differentiable).</summary>
+    public Tensor Floor() => UnaryForward(UnaryOp.Floor);
+
+    /// <summary>max(x, 0); the gradient at 0 is 0, as in PyTorch.</summary>
+    public Tensor Relu()
+    {
+        var y = UnaryForward(UnaryOp.Relu);
+        return Record("relu", y, [this], g => [Where(y.Gt(0), g, g.ScalarLike(0))]);
+    }
+
+    /// <summary>1 / (1 + e^-x).</summary>
+    public Tensor Sigmoid()
+    {
+        var y = UnaryForward(UnaryOp.Sigmoid);
+        return Record("sigmoid", y, [this], g => [g * y * (1 - y)]);
+    }
+
+    /// <summary>Hyperbolic tangent.</summary>
+    public Tensor Tanh()
+    {
+        var y = UnaryForward(UnaryOp.Tanh);
+        return Record("tanh", y, [this], g => [g * (1 - y * y)]);
+    }
+
+    /// <summary>Clamps into [min, max] (either bound may be null); the gradient passes where min &lt;= x &lt;= max, as in PyTorch.</summary>
+    public Tensor Clamp(double? min = null, double? max = null)
+    {
+        var x = this;
+        var y = new Tensor(Backend.Clamp(Storage, min ?? double.NegativeInfinity, max ?? double.PositiveInfinity), ShapeCopy());
+        return Record("clamp", y, [x], g =>
+        {
+            var inside = (min is { } lo ? x.Ge(lo) : x.Eq(x)).And(max is { } hi ? x.Le(hi) : x.Eq(x));
+            return [Where(inside, g, g.ScalarLike(0))];
+        });
+    }
+
+    // ---- comparisons and logic (never differentiable) -----------------------------------------
+
+    private static Tensor Compare(CompareOp op, Tensor a, Tensor b)
+    {
+        var name = op.ToString().ToLowerInvariant();
+        CheckCompatible(name, a, b);
+        var outShape = Shapes.Broadcast(name, a.shape, b.shape);
+        return new Tensor(a.Backend.Compare(op, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
+    }
+
+    /// <summary>x == other (bool).</summary>
+    public Tensor Eq(Tensor other) => Compare(CompareOp.Eq, this, other);
+    /// <summary>x != other (bool).</summary>
+    public Tensor Ne(Tensor other) => Compare(CompareOp.Ne, this, other);
+    /// <summary>x &lt; other (bool).</summary>
+    public Tensor Lt(Tensor other) => Compare(CompareOp.Lt, this, other);
+    /// <summary>x &lt;= other (bool).</summary>
+    public Tensor Le(Tensor other) => Compare(CompareOp.Le, this, other);
+    /// <summary>x &gt; other (bool).</summary>
+    public Tensor Gt(Tensor other) => Compare(CompareOp.Gt, this, other);
+    /// <summary>x &gt;= other (bool).</summary>
+    public Tensor Ge(Tensor other) => Compare(CompareOp.Ge, this, other);
+    /// <summary>x == s (bool).</summary>
+    public Tensor Eq(double s) => Eq(ScalarLike(s));
+    /// <summary>x != s (bool).</summary>
+    public Tensor Ne(double s) => Ne(ScalarLike(s));
+    /// <summary>x &lt; s (bool).</summary>
+    public Tensor Lt(double s) => Lt(ScalarLike(s));
+    /// <summary>x &lt;= s (bool).</summary>
+    public Tensor Le(double s) => Le(ScalarLike(s));
+    /// <summary>x &gt; s (bool).</summary>
+    public Tensor Gt(double s) => Gt(ScalarLike(s));
+    /// <summary>x &gt;= s (bool).</summary>
+    public Tensor Ge(double s) => Ge(ScalarLike(s));
+
+    /// <summary>Logical and of two bool tensors, broadcast.</summary>
+    public Tensor And(Tensor other) => BinaryForward(BinaryOp.And, "and", this, other);
+    /// <summary>Logical or of two bool tensors, broadcast.</summary>
+    public Tensor Or(Tensor other) => BinaryForward(BinaryOp.Or, "or", this, other);
+    /// <summary>Logical not of a bool tensor.</summary>
+    public Tensor Not() => UnaryForward(UnaryOp.Not);
+}

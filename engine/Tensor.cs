@@ -1,0 +1,191 @@
+using ScratchDetect.Engine.Autograd;
+using ScratchDetect.Engine.Backends;
+using ScratchDetect.Engine.Backends.Cpu;
+
+namespace ScratchDetect.Engine;
+
+/// <summary>
+/// An n-dimensional array with an element type, a device and, when it takes part in gradient
+/// computation, a link to the op that made it. Tensors are contiguous and row-major; their
+/// storage is never changed by an op (ops return new tensors) except by the explicitly in-place
+/// <see cref="CopyFrom"/>, which optimizers and weight loading use.
+/// Ops are grouped by family in the Ops/ folder, each with its forward and backward together.
+/// </summary>
+public sealed partial class Tensor
+{
+    private readonly int[] shape;
+    private bool requiresGrad;
+
+    internal Tensor(Storage storage, int[] shape)
+    {
+        if (Shapes.Numel(shape) != storage.Length)
+            throw new ArgumentException($"shape {Shapes.Format(shape)} holds {Shapes.Numel(shape)} elements but the storage has {storage.Length}");
+        Storage = storage;
+        this.shape = shape;
+    }
+
+    internal Storage Storage { get; }
+
+    internal IBackend Backend => Storage.Backend;
+
+    /// <summary>The length of each axis.</summary>
+    public IReadOnlyList<int> Shape => shape;
+
+    /// <summary>The shape as an array the caller may keep or modify.</summary>
+    public int[] ShapeCopy() => (int[])shape.Clone();
+
+    /// <summary>Number of axes.</summary>
+    public int Rank => shape.Length;
+
+    /// <summary>Number of elements.</summary>
+    public long Numel => Storage.Length;
+
+    /// <summary>Element type.</summary>
+    public DType DType => Storage.DType;
+
+    /// <summary>The device holding the elements.</summary>
+    public Device Device => Storage.Backend.Device;
+
+    /// <summary>Length of axis <paramref name="axis"/> (negative counts from the end).</summary>
+    public int Size(int axis) => shape[Shapes.NormalizeAxis("size", axis, Rank)];
+
+    /// <summary>The gradient accumulated by <see cref="Backward"/> (leaves only), or null.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The op that produced this tensor; null for leaves.</summary>
+    internal GradNode? GradFn { get; private set; }
+
+    /// <summary>True for tensors not produced by a recorded op: inputs, parameters, detached values.</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>Incremented by every in-place change, so backward can tell that a saved value was overwritten.</summary>
+    internal int Version { get; private set; }
+
+    /// <summary>
+    /// Whether gradients flow to this tensor. Settable on leaves of floating-point type; ops set it on
+    /// their outputs when any input requires a gradient.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => requiresGrad;
+        set
+        {
+            if (!IsLeaf)
+                throw new InvalidOperationException($"requires_grad can only be changed on leaf tensors; this one was made by '{GradFn!.Op}' (use Detach())");
+            if (value && !DType.IsFloatingPoint())
+                throw new InvalidOperationException($"only floating-point tensors can require gradients, not {DType.Name()} {Shapes.Format(shape)}");
+            requiresGrad = value;
+        }
+    }
+
+    /// <summary>Returns this tensor after setting <see cref="RequiresGrad"/>; handy when building leaves.</summary>
+    public Tensor RequireGrad(bool value = true)
+    {
+        RequiresGrad = value;
+        return this;
+    }
+
+    // ---- creation -----------------------------------------------------------------------------
+
+    /// <summary>A tensor holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
+    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : struct
+    {
+        if (Shapes.Numel(shape) != data.LongLength)
+            throw new ArgumentException($"from_array: {data.LongLength} values cannot fill shape {Shapes.Format(shape)}");
+        return new Tensor(CpuBackend.Instance.FromArray(data), (int[])shape.Clone());
+    }
+
+    /// <summary>A 0-dimensional tensor holding <paramref name="value"/>.</summary>
+    public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full([], value, dtype);
+
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) =>
+        new(CpuBackend.Instance.Zeros(dtype, Shapes.Numel(shape)), (int[])shape.Clone());
+
+    /// <summary>A tensor of ones.</summary>
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
+
+    /// <summary>A tensor filled with <paramref name="value"/>.</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32) =>
+        new(CpuBackend.Instance.Full(dtype, Shapes.Numel(shape), value), (int[])shape.Clone());
+
+    /// <summary>0, 1, ..., count-1.</summary>
+    public static Tensor Arange(long count, DType dtype = DType.Int64) => Arange(0, count, 1, dtype);
+
+    /// <summary>start, start+step, ... up to but excluding end, as torch.arange.</summary>
+    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64)
+    {
+        if (step == 0) throw new ArgumentException("arange: step must not be zero");
+        long count = Math.Max(0, (long)Math.Ceiling((end - start) / step));
+        return new Tensor(CpuBackend.Instance.Arange(dtype, start, step, count), [(int)count]);
+    }
+
+    /// <summary>Zeros with this tensor's shape, dtype and device.</summary>
+    public Tensor ZerosLike() => new(Backend.Zeros(DType, Numel), ShapeCopy());
+
+    /// <summary>Ones with this tensor's shape, dtype and device.</summary>
+    public Tensor OnesLike() => FullLike(1);
+
+    /// <summary><paramref name="value"/> everywhere, with this tensor's shape, dtype and device.</summary>
+    public Tensor FullLike(double value) => new(Backend.Full(DType, Numel, value), ShapeCopy());
+
+    /// <summary>A 0-dimensional tensor of this tensor's dtype and device: how scalars enter binary ops.</summary>
+    internal Tensor ScalarLike(double value) => new(Backend.Full(DType, 1, value), []);
+
+    /// <summary>A new tensor on the same backend wrapping a freshly computed storage.</summary>
+    internal static Tensor Wrap(Storage storage, int[] shape) => new(storage, shape);
+
+    // ---- reading values -----------------------------------------------------------------------
+
+    /// <summary>A host copy of the elements, row-major; <typeparamref name="T"/> must match the dtype.</summary>
+    public T[] ToArray<T>() => Backend.ToArray(Storage) as T[]
+        ?? throw new InvalidOperationException($"to_array: the tensor holds {DType.Name()}, not {typeof(T).Name}");
+
+    /// <summary>The single element of a one-element tensor, converted to double.</summary>
+    public double Item()
+    {
+        if (Numel != 1) throw new InvalidOperationException($"item: the tensor has {Numel} elements {Shapes.Format(shape)}, not 1");
+        return Backend.ToArray(Backend.Cast(Storage, DType.Float64)) is double[] d ? d[0] : throw new InvalidOperationException("item: cast failed");
+    }
+
+    /// <summary>Up to 8 elements and the shape, for debugging.</summary>
+    public override string ToString()
+    {
+        var values = Backend.ToArray(Numel <= 8 ? Storage : Backend.Slice(Storage, 1, (int)Numel, 1, 0, 8));
+        var shown = string.Join(", ", values.Cast<object>().Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));
+        return $"tensor([{shown}{(Numel > 8 ? ", ..." : "")}], shape={Shapes.Format(shape)}, dtype={DType.Name()}{(RequiresGrad ? ", requires_grad" : "")})";
+    }
+
+    // ---- conversion and copies ----------------------------------------------------------------
+
+    /// <summary>The same values with no autograd history; shares the storage, as torch's detach does.</summary>
+    public Tensor Detach() => new(Storage, shape);
+
+    /// <summary>A copy with its own storage; gradients flow through it unchanged.</summary>
+    public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], g => [g]);
+
+    /// <summary>The values converted to <paramref name="dtype"/>; differentiable between floating-point types.</summary>
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType) return this;
+        var result = new Tensor(Backend.Cast(Storage, dtype), ShapeCopy());
+        var source = DType;
+        return dtype.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+    }
+
+    /// <summary>
+    /// Overwrites this tensor's elements with <paramref name="source"/>'s (same shape and dtype), in
+    /// place. Counts as a modification: a backward pass that saved the old values will refuse to run.
+    /// </summary>
+    public void CopyFrom(Tensor source)
+    {
+        if (!source.shape.SequenceEqual(shape) || source.DType != DType)
+            throw new ArgumentException($"copy_: cannot copy {source.DType.Name()} {Shapes.Format(source.shape)} into {DType.Name()} {Shapes.Format(shape)}");
+        if (GradMode.IsEnabled && RequiresGrad && IsLeaf)
+            throw new InvalidOperationException($"copy_: a leaf tensor that requires grad {Shapes.Format(shape)} can only be modified in place inside GradMode.NoGrad()");
+        Backend.CopyInto(source.Storage, Storage);
+        Version++;
+    }
+
+    internal int[] ShapeArray => shape;
+}

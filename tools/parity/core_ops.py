@@ -1,0 +1,37 @@
+"""Parity fixtures for the core tensor ops: element-wise, reductions, matrix products, layout."""
+import torch
+from common import Recorder
+
+r = Recorder("core_ops")
+randn = torch.randn
+
+r.case("add_broadcast", torch.add, randn(2, 3, 4), randn(3, 1))
+r.case("sub_broadcast", torch.sub, randn(3, 1), randn(2, 1, 4))
+r.case("mul", torch.mul, randn(4, 5), randn(4, 5))
+r.case("div", torch.div, randn(4, 5), torch.rand(5) + 0.5)
+r.case("exp", torch.exp, randn(37))
+r.case("log", torch.log, torch.rand(37) + 0.1)
+r.case("sqrt", torch.sqrt, torch.rand(37) + 0.1)
+r.case("pow_scalar", lambda x: x.pow(2.5), torch.rand(37) + 0.1)
+r.case("abs", torch.abs, randn(37))
+r.case("relu", torch.relu, randn(3, 50))
+r.case("sigmoid", torch.sigmoid, randn(3, 50) * 4)
+r.case("tanh", torch.tanh, randn(3, 50))
+r.case("clamp", lambda x: x.clamp(-0.5, 0.5), randn(40))
+r.case("maximum", torch.maximum, randn(3, 7), randn(7))
+r.case("where", lambda c, a, b: torch.where(c, a, b), randn(4, 5) > 0, randn(4, 5), randn(5))
+r.case("sum_axes", lambda x: x.sum(dim=(0, 2), keepdim=True), randn(3, 4, 5))
+r.case("mean_axis", lambda x: x.mean(dim=-1), randn(3, 4, 5))
+r.case("max_axis", lambda x: x.max(dim=1).values, randn(4, 9))
+r.case("matmul_2d", torch.matmul, randn(33, 70), randn(70, 41))
+r.case("matmul_batched", torch.matmul, randn(3, 7, 20), randn(3, 20, 9))
+r.case("linear", torch.nn.functional.linear, randn(5, 3, 64), randn(17, 64), randn(17))
+r.case("permute", lambda x: x.permute(2, 0, 1), randn(3, 4, 5))
+r.case("narrow", lambda x: x.narrow(1, 2, 3), randn(3, 6, 2))
+r.case("cat", lambda a, b: torch.cat([a, b], dim=1), randn(2, 3, 4), randn(2, 5, 4))
+r.case("index_select", lambda x, i: x.index_select(0, i), randn(5, 3), torch.tensor([4, 0, 4, 2]))
+r.case("gather", lambda x, i: x.gather(1, i), randn(3, 6), torch.tensor([[0, 5], [2, 2], [1, 3]]))
+r.case("masked_select", lambda x, m: x.masked_select(m), randn(4, 5), randn(4, 5) > 0)
+r.case("sort_desc", lambda x: x.sort(dim=1, descending=True).values, randn(3, 8))
+r.case("topk", lambda x: x.topk(3, dim=-1).values, randn(4, 10))
+r.save()
