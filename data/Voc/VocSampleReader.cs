@@ -79,7 +79,8 @@ public sealed class VocSampleReader(VocDataset dataset, bool keepDifficult = tru
         }
         try
         {
-            return ImageIO.ReadRgb(path);
+            // Raw pixel order, as PIL reads images for torchvision and ssd.pytorch: VOC boxes refer to it.
+            return ImageIO.ReadRgb(path, applyExifOrientation: false);
         }
         catch (Exception e) when (e is ImageDecodeException or IOException)
         {

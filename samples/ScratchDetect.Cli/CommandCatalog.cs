@@ -9,5 +9,8 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return DatasetCommand.Create();
+        yield return EvalCommand.Create();
+        yield return MakeShapesCommand.Create();
     }
 }
