@@ -27,7 +27,9 @@ namespace ScratchDetect.Data.Augmentation;
 public sealed class SsdAugmentation(int size = 300) : ISampleTransform
 {
     /// <summary>ssd.pytorch's mean (104, 117, 123) in BGR, written in RGB order.</summary>
-    public static IReadOnlyList<float> MeanRgb { get; } = [123f, 117f, 104f];
+    public static IReadOnlyList<float> MeanRgb => Mean;
+
+    static readonly float[] Mean = [123f, 117f, 104f];
 
     /// <inheritdoc />
     public DetectionSample Apply(DetectionSample sample, Random rng)
@@ -167,7 +169,10 @@ public sealed class SsdAugmentation(int size = 300) : ISampleTransform
         int left = (int)Uniform(rng, 0, image.Width * ratio - image.Width);
         int top = (int)Uniform(rng, 0, image.Height * ratio - image.Height);
         var canvas = new FloatImage((int)(image.Width * ratio), (int)(image.Height * ratio));
-        for (int i = 0; i < canvas.Data.Length; i++) canvas.Data[i] = MeanRgb[i % 3];
+        // Fill one row with the mean, then copy it: the canvas can be 16 times the image.
+        var meanRow = canvas.Data.AsSpan(0, canvas.Width * 3);
+        for (int i = 0; i < meanRow.Length; i++) meanRow[i] = Mean[i % 3];
+        for (int y = 1; y < canvas.Height; y++) meanRow.CopyTo(canvas.Data.AsSpan(y * meanRow.Length));
         int rowLength = image.Width * 3;
         for (int y = 0; y < image.Height; y++)
             Array.Copy(image.Data, y * rowLength, canvas.Data, ((top + y) * canvas.Width + left) * 3, rowLength);
@@ -259,6 +264,10 @@ public sealed class SsdAugmentation(int size = 300) : ISampleTransform
     /// <summary>SubtractMeans, in place.</summary>
     static void SubtractMeans(FloatImage image)
     {
-        for (int i = 0; i < image.Data.Length; i++) image.Data[i] -= MeanRgb[i % 3];
+        var data = image.Data;
+        for (int i = 0; i < data.Length; i += 3)
+        {
+            data[i] -= Mean[0]; data[i + 1] -= Mean[1]; data[i + 2] -= Mean[2];
+        }
     }
 }
