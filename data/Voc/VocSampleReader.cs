@@ -79,8 +79,9 @@ public sealed class VocSampleReader(VocDataset dataset, bool keepDifficult = tru
         }
         try
         {
+            // Decoded without a name so that the message does not repeat the path the problem already cites.
             // Raw pixel order, as PIL reads images for torchvision and ssd.pytorch: VOC boxes refer to it.
-            return ImageIO.ReadRgb(path, applyExifOrientation: false);
+            return ImageIO.ReadRgb(File.ReadAllBytes(path), name: null, applyExifOrientation: false);
         }
         catch (Exception e) when (e is ImageDecodeException or IOException)
         {
