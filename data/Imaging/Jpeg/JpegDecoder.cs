@@ -79,7 +79,7 @@ internal sealed class JpegDecoder
                 throw new InvalidDataException($"segment of marker 0x{marker:X2} is truncated");
             int length = BinaryPrimitives.ReadUInt16BigEndian(_data.AsSpan(position));
             if (length < 2 || position + length > _data.Length)
-                throw new InvalidDataException($"segment of marker 0x{marker:X2} has length {length}, beyond the end of the file");
+                throw new InvalidDataException($"segment of marker 0x{marker:X2} has length {length}, beyond the end of the file (truncated)");
             var segment = new ReadOnlySpan<byte>(_data, position + 2, length - 2);
             position += length;
 

@@ -8,18 +8,28 @@ namespace ScratchDetect.Data.Tests.Imaging;
 /// </summary>
 public sealed class RequiresToolsFactAttribute : FactAttribute
 {
-    public RequiresToolsFactAttribute(params string[] tools)
-    {
-        var missing = tools.Where(tool => !ToolAvailability.IsAvailable(tool)).ToArray();
-        if (missing.Length > 0)
-            Skip = $"reference tool(s) not installed: {string.Join(", ", missing)} (apt-get install libjpeg-turbo-progs python3-pil)";
-    }
+    public RequiresToolsFactAttribute(params string[] tools) => Skip = ToolAvailability.SkipReason(tools);
+}
+
+/// <summary>The theory counterpart of <see cref="RequiresToolsFactAttribute"/>.</summary>
+public sealed class RequiresToolsTheoryAttribute : TheoryAttribute
+{
+    public RequiresToolsTheoryAttribute(params string[] tools) => Skip = ToolAvailability.SkipReason(tools);
 }
 
 /// <summary>Finds the reference tools once per test run.</summary>
 internal static class ToolAvailability
 {
     private static readonly Dictionary<string, bool> Known = new();
+
+    /// <summary>Null when every tool is there, else a reason naming the missing ones.</summary>
+    public static string? SkipReason(string[] tools)
+    {
+        var missing = tools.Where(tool => !IsAvailable(tool)).ToArray();
+        return missing.Length == 0
+            ? null
+            : $"reference tool(s) not installed: {string.Join(", ", missing)} (apt-get install libjpeg-turbo-progs python3-pil)";
+    }
 
     public static bool IsAvailable(string tool)
     {
