@@ -10,5 +10,8 @@ internal static class CommandCatalog
     {
         yield return GradCheckCommand.Create();
         yield return VersionCommand.Create();
+        yield return DatasetCommand.Create();
+        yield return EvalCommand.Create();
+        yield return MakeShapesCommand.Create();
     }
 }

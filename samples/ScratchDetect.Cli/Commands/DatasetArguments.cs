@@ -1,0 +1,36 @@
+using System.CommandLine;
+using ScratchDetect.Data.Voc;
+
+namespace ScratchDetect.Cli.Commands;
+
+/// <summary>The options that locate a VOC dataset, shared by the commands that read one.</summary>
+internal sealed class DatasetArguments
+{
+    public Option<string> Split { get; } = new("--split") { Description = "ImageSets/Main split to read (train, val, trainval, test, ...)", Required = true };
+
+    public Option<string?> Year { get; } = new("--year") { Description = "When the root is a VOCdevkit folder: the VOC{year} sub-folder to use (2007, 2012)" };
+
+    public Option<FileInfo?> Labels { get; } = new("--labels") { Description = "Class list, one name per line (default: labels.txt in the dataset, else the 20 VOC classes)" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Split);
+        command.Options.Add(Year);
+        command.Options.Add(Labels);
+    }
+
+    /// <summary>Opens the dataset at <paramref name="root"/>; on failure prints why and returns null.</summary>
+    public VocDataset? Open(ParseResult parseResult, string root)
+    {
+        try
+        {
+            var labels = parseResult.GetValue(Labels);
+            return VocDataset.Open(root, parseResult.GetValue(Year), labels is null ? null : VocClasses.ReadLabelsFile(labels.FullName));
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return null;
+        }
+    }
+}

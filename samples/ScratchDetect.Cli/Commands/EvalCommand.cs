@@ -1,0 +1,47 @@
+using System.CommandLine;
+using ScratchDetect.Data.Evaluation;
+
+namespace ScratchDetect.Cli.Commands;
+
+/// <summary>`scratchdetect eval --detections DETS.json --data ROOT --split S [--metric voc07|voc12|coco]`.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var detections = new Option<FileInfo>("--detections") { Description = "Detections in the `detect` JSON format, boxes in the devkit's 1-based frame", Required = true };
+        var data = new Option<string>("--data") { Description = "The VOC dataset folder (or VOCdevkit folder with --year)", Required = true };
+        var dataset = new DatasetArguments();
+        var metric = new Option<string>("--metric") { Description = "voc07 (11-point), voc12 (area under the envelope) or coco (AP@[.50:.95], AP50, AP75)", DefaultValueFactory = _ => "voc07" };
+        metric.AcceptOnlyFromAmong("voc07", "voc12", "coco");
+
+        var command = new Command("eval", "Evaluate precomputed detections against a VOC split: per-class AP table and mean.");
+        command.Options.Add(detections);
+        command.Options.Add(data);
+        dataset.AddTo(command);
+        command.Options.Add(metric);
+        command.SetAction(parseResult =>
+        {
+            if (dataset.Open(parseResult, parseResult.GetValue(data)!) is not { } voc) return 2;
+            IReadOnlyList<EvalImage> images;
+            try
+            {
+                images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, parseResult.GetValue(detections)!.FullName);
+            }
+            catch (Exception e) when (e is EvaluationInputException or IOException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            var result = parseResult.GetValue(metric) switch
+            {
+                "coco" => CocoEvaluator.Evaluate(images, voc.Classes),
+                "voc12" => VocEvaluator.Evaluate(images, voc.Classes, ApMetric.Voc12),
+                _ => VocEvaluator.Evaluate(images, voc.Classes, ApMetric.Voc07),
+            };
+            Console.WriteLine($"{images.Count} images, metric {parseResult.GetValue(metric)}");
+            Console.WriteLine(result.ToTable());
+            return 0;
+        });
+        return command;
+    }
+}
