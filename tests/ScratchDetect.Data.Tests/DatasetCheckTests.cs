@@ -15,7 +15,7 @@ public class DatasetCheckTests
     /// </summary>
     static TempDir BrokenDataset()
     {
-        var dir = TempDir.WithVocLayout();
+        var dir = VocLayout.Create();
         VocClasses.WriteLabelsFile(Path.Combine(dir.Path, "labels.txt"), ["cat", "dog"]);
         var jpeg = JpegEncoder.Encode(new RgbImage(32, 24, Enumerable.Repeat((byte)128, 32 * 24 * 3).ToArray()));
         string Xml(string id) => Path.Combine(dir.Path, "Annotations", id + ".xml");

@@ -8,7 +8,7 @@ public class VocEvalSetTests
     /// <summary>Images a (one cat at (1,1,10,10)) and b (one difficult dog); classes cat, dog.</summary>
     static (TempDir Dir, VocDataset Dataset) TwoImages()
     {
-        var dir = TempDir.WithVocLayout();
+        var dir = VocLayout.Create();
         VocClasses.WriteLabelsFile(Path.Combine(dir.Path, "labels.txt"), ["cat", "dog"]);
         File.WriteAllLines(Path.Combine(dir.Path, "ImageSets", "Main", "test.txt"), ["a", "b"]);
         VocAnnotationWriter.Write(Path.Combine(dir.Path, "Annotations", "a.xml"), "a.jpg", 50, 40, [new VocObject("cat", 1, 1, 10, 10, false, false, 0)]);

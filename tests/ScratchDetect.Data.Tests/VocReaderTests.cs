@@ -65,7 +65,7 @@ public class VocReaderTests
     [Fact]
     public void ValidationDropsClipsAndRejectsWithReasons()
     {
-        using var dir = TempDir.WithVocLayout();
+        using var dir = VocLayout.Create();
         VocClasses.WriteLabelsFile(Path.Combine(dir.Path, VocClasses.LabelsFileName), ["cat", "dog"]);
         var dataset = VocDataset.Open(dir.Path);
         Assert.Equal(["cat", "dog"], dataset.Classes);

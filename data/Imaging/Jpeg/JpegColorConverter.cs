@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace ScratchDetect.Data.Imaging.Jpeg;
 
 /// <summary>
@@ -17,6 +20,18 @@ internal static class JpegColorConverter
     private static readonly int[] CrToG = BuildTable(x => -Fix(0.71414) * x);
     private static readonly int[] CbToG = BuildTable(x => -Fix(0.34414) * x + OneHalf);
 
+    // jdmaster.c's range-limit table: RangeLimit[RangeOffset + v] = clamp(v, 0, 255) for every v
+    // the conversion can produce (-227 + 0 .. 255 + 225), without a branch.
+    private const int RangeOffset = 384;
+    private static readonly byte[] RangeLimit = BuildRangeLimit();
+
+    private static byte[] BuildRangeLimit()
+    {
+        var table = new byte[1024];
+        for (int i = 0; i < table.Length; i++) table[i] = (byte)Math.Clamp(i - RangeOffset, 0, 255);
+        return table;
+    }
+
     private static int Fix(double x) => (int)(x * (1 << ScaleBits) + 0.5);
 
     private static int[] BuildTable(Func<int, int> entry)
@@ -35,33 +50,37 @@ internal static class JpegColorConverter
     /// <param name="isRgb">Three components hold R, G, B already (Adobe transform 0).</param>
     public static RgbImage ToRgb(JpegComponent[] components, int width, int height, int maxH, int maxV, bool isRgb)
     {
-        var pixels = new byte[width * height * 3];
+        var pixels = GC.AllocateUninitializedArray<byte>(width * height * 3); // every byte is written below
         // Upsampled rows can run past the image width by up to ratio - 1 pixels: ratio * ceil(width / ratio).
         var rows = new byte[components.Length][];
         for (int i = 0; i < rows.Length; i++) rows[i] = new byte[width + maxH];
 
         for (int y = 0; y < height; y++)
         {
-            for (int i = 0; i < components.Length; i++)
-                UpsampleRow(components[i], maxH / components[i].H, maxV / components[i].V, y, rows[i]);
-
             var output = pixels.AsSpan(y * width * 3, width * 3);
+            var first = UpsampleRow(components[0], maxH, maxV, y, rows[0])[..width];
             if (components.Length == 1)
-                GrayToRgb(rows[0].AsSpan(0, width), output);
-            else if (isRgb)
-                Interleave(rows[0].AsSpan(0, width), rows[1], rows[2], output);
+            {
+                GrayToRgb(first, output);
+                continue;
+            }
+            var second = UpsampleRow(components[1], maxH, maxV, y, rows[1]);
+            var third = UpsampleRow(components[2], maxH, maxV, y, rows[2]);
+            if (isRgb)
+                Interleave(first, second, third, output);
             else
-                YCbCrToRgb(rows[0].AsSpan(0, width), rows[1], rows[2], output);
+                YCbCrToRgb(first, second, third, output);
         }
         return new RgbImage(width, height, pixels);
     }
 
     /// <summary>
-    /// Writes output row <paramref name="y"/> of component <paramref name="c"/>, whose samples cover
-    /// ratioH x ratioV pixels each: ratioH * SampledWidth values, at least the image width.
+    /// Output row <paramref name="y"/> of component <paramref name="c"/> at full resolution, at least
+    /// the image width: the plane row itself at full sampling, else upsampled into <paramref name="buffer"/>.
     /// </summary>
-    private static void UpsampleRow(JpegComponent c, int ratioH, int ratioV, int y, Span<byte> output)
+    private static ReadOnlySpan<byte> UpsampleRow(JpegComponent c, int maxH, int maxV, int y, byte[] buffer)
     {
+        int ratioH = maxH / c.H, ratioV = maxV / c.V;
         var plane = c.Plane;
         int stride = c.Stride, sampledWidth = c.SampledWidth;
         int row = y / ratioV;
@@ -71,11 +90,12 @@ internal static class JpegColorConverter
         var near = plane.AsSpan(row * stride, sampledWidth);
         var far = plane.AsSpan(neighbour * stride, sampledWidth);
 
+        if (ratioH == 1 && ratioV == 1)
+            return near;
+
+        var output = buffer.AsSpan();
         switch (ratioH, ratioV)
         {
-            case (1, 1):
-                near.CopyTo(output);
-                break;
             case (2, 1) when sampledWidth > 2:
                 H2V1Fancy(near, output);
                 break;
@@ -89,22 +109,28 @@ internal static class JpegColorConverter
                 Replicate(near, ratioH, output);
                 break;
         }
+        return output;
     }
 
     /// <summary>jdsample.c h2v1_fancy_upsample: each output is 3/4 of the nearer sample plus 1/4 of the farther, rounding alternately down and up.</summary>
     private static void H2V1Fancy(ReadOnlySpan<byte> input, Span<byte> output)
     {
         int last = input.Length - 1;
-        output[0] = input[0];
-        output[1] = (byte)((input[0] * 3 + input[1] + 2) >> 2);
+        if (output.Length < 2 * input.Length)
+            throw new ArgumentException("output row shorter than twice the input");
+        // Hot loop: references instead of indexing, the lengths were checked above.
+        ref byte inRow = ref MemoryMarshal.GetReference(input);
+        ref byte outRow = ref MemoryMarshal.GetReference(output);
+        outRow = inRow;
+        Unsafe.Add(ref outRow, 1) = (byte)((inRow * 3 + Unsafe.Add(ref inRow, 1) + 2) >> 2);
         for (int i = 1; i < last; i++)
         {
-            int nearer = input[i] * 3;
-            output[2 * i] = (byte)((nearer + input[i - 1] + 1) >> 2);
-            output[2 * i + 1] = (byte)((nearer + input[i + 1] + 2) >> 2);
+            int nearer = Unsafe.Add(ref inRow, i) * 3;
+            Unsafe.Add(ref outRow, 2 * i) = (byte)((nearer + Unsafe.Add(ref inRow, i - 1) + 1) >> 2);
+            Unsafe.Add(ref outRow, 2 * i + 1) = (byte)((nearer + Unsafe.Add(ref inRow, i + 1) + 2) >> 2);
         }
-        output[2 * last] = (byte)((input[last] * 3 + input[last - 1] + 1) >> 2);
-        output[2 * last + 1] = input[last];
+        Unsafe.Add(ref outRow, 2 * last) = (byte)((Unsafe.Add(ref inRow, last) * 3 + Unsafe.Add(ref inRow, last - 1) + 1) >> 2);
+        Unsafe.Add(ref outRow, 2 * last + 1) = Unsafe.Add(ref inRow, last);
     }
 
     /// <summary>jdsample.c h1v2_fancy_upsample: 3/4 of the nearer row plus 1/4 of the farther; bias 1 for the upper output row, 2 for the lower.</summary>
@@ -121,22 +147,28 @@ internal static class JpegColorConverter
     private static void H2V2Fancy(ReadOnlySpan<byte> near, ReadOnlySpan<byte> far, Span<byte> output)
     {
         int last = near.Length - 1;
-        int current = near[0] * 3 + far[0];
-        int next = near[1] * 3 + far[1];
-        output[0] = (byte)((current * 4 + 8) >> 4);
-        output[1] = (byte)((current * 3 + next + 7) >> 4);
+        if (far.Length < near.Length || output.Length < 2 * near.Length)
+            throw new ArgumentException("rows shorter than the sampled width");
+        // Hot loop: references instead of indexing, the lengths were checked above.
+        ref byte nearRow = ref MemoryMarshal.GetReference(near);
+        ref byte farRow = ref MemoryMarshal.GetReference(far);
+        ref byte outRow = ref MemoryMarshal.GetReference(output);
+        int current = nearRow * 3 + farRow;
+        int next = Unsafe.Add(ref nearRow, 1) * 3 + Unsafe.Add(ref farRow, 1);
+        outRow = (byte)((current * 4 + 8) >> 4);
+        Unsafe.Add(ref outRow, 1) = (byte)((current * 3 + next + 7) >> 4);
         int previous = current;
         current = next;
         for (int i = 1; i < last; i++)
         {
-            next = near[i + 1] * 3 + far[i + 1];
-            output[2 * i] = (byte)((current * 3 + previous + 8) >> 4);
-            output[2 * i + 1] = (byte)((current * 3 + next + 7) >> 4);
+            next = Unsafe.Add(ref nearRow, i + 1) * 3 + Unsafe.Add(ref farRow, i + 1);
+            Unsafe.Add(ref outRow, 2 * i) = (byte)((current * 3 + previous + 8) >> 4);
+            Unsafe.Add(ref outRow, 2 * i + 1) = (byte)((current * 3 + next + 7) >> 4);
             previous = current;
             current = next;
         }
-        output[2 * last] = (byte)((current * 3 + previous + 8) >> 4);
-        output[2 * last + 1] = (byte)((current * 4 + 7) >> 4);
+        Unsafe.Add(ref outRow, 2 * last) = (byte)((current * 3 + previous + 8) >> 4);
+        Unsafe.Add(ref outRow, 2 * last + 1) = (byte)((current * 4 + 7) >> 4);
     }
 
     /// <summary>jdsample.c int_upsample (horizontal part): each sample repeated <paramref name="ratio"/> times.</summary>
@@ -170,14 +202,22 @@ internal static class JpegColorConverter
     /// <summary>jdcolor.c ycc_rgb_convert: R = Y + 1.402 Cr', G = Y - 0.34414 Cb' - 0.71414 Cr', B = Y + 1.772 Cb'.</summary>
     private static void YCbCrToRgb(ReadOnlySpan<byte> luma, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, Span<byte> output)
     {
+        if (cb.Length < luma.Length || cr.Length < luma.Length || output.Length < 3 * luma.Length)
+            throw new ArgumentException("rows shorter than the luma row");
+        // Hot loop: references instead of indexing, the lengths were checked above.
+        ref byte y0 = ref MemoryMarshal.GetReference(luma);
+        ref byte cb0 = ref MemoryMarshal.GetReference(cb);
+        ref byte cr0 = ref MemoryMarshal.GetReference(cr);
+        ref byte out0 = ref MemoryMarshal.GetReference(output);
+        ref byte limit = ref RangeLimit[RangeOffset];
+        int[] crToR = CrToR, cbToB = CbToB, crToG = CrToG, cbToG = CbToG;
         for (int x = 0; x < luma.Length; x++)
         {
-            int y = luma[x], blue = cb[x], red = cr[x];
-            output[3 * x] = ClampToByte(y + CrToR[red]);
-            output[3 * x + 1] = ClampToByte(y + ((CbToG[blue] + CrToG[red]) >> ScaleBits));
-            output[3 * x + 2] = ClampToByte(y + CbToB[blue]);
+            int y = Unsafe.Add(ref y0, x), blue = Unsafe.Add(ref cb0, x), red = Unsafe.Add(ref cr0, x);
+            ref byte pixel = ref Unsafe.Add(ref out0, 3 * x);
+            pixel = Unsafe.Add(ref limit, y + crToR[red]);
+            Unsafe.Add(ref pixel, 1) = Unsafe.Add(ref limit, y + ((cbToG[blue] + crToG[red]) >> ScaleBits));
+            Unsafe.Add(ref pixel, 2) = Unsafe.Add(ref limit, y + cbToB[blue]);
         }
     }
-
-    private static byte ClampToByte(int value) => (byte)Math.Clamp(value, 0, 255);
 }

@@ -16,7 +16,7 @@ internal sealed class JpegComponent
     public required int QuantTableIndex { get; init; }
 
     /// <summary>The quantisation table in natural order, copied when the component's first scan starts (as libjpeg latches it).</summary>
-    public ushort[]? Quant { get; set; }
+    public int[]? Quant { get; set; }
 
     /// <summary>Samples per line and lines of the component: ceil(image size * factor / max factor).</summary>
     public int SampledWidth { get; set; }

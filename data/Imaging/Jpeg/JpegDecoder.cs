@@ -14,7 +14,7 @@ internal sealed class JpegDecoder
     private enum ScanKind { Sequential, DcFirst, DcRefine, AcFirst, AcRefine }
 
     private readonly byte[] _data;
-    private readonly ushort[]?[] _quantTables = new ushort[4][];
+    private readonly int[]?[] _quantTables = new int[4][];
     private readonly JpegHuffmanTable?[] _dcTables = new JpegHuffmanTable?[4];
     private readonly JpegHuffmanTable?[] _acTables = new JpegHuffmanTable?[4];
     private readonly short[] _block = new short[JpegTables.BlockSize];
@@ -134,7 +134,7 @@ internal sealed class JpegDecoder
             int size = 1 + JpegTables.BlockSize * (precision + 1);
             if (precision > 1 || index > 3 || segment.Length < size)
                 throw new InvalidDataException("malformed DQT segment");
-            var table = new ushort[JpegTables.BlockSize];
+            var table = new int[JpegTables.BlockSize];
             for (int k = 0; k < JpegTables.BlockSize; k++)
             {
                 table[JpegTables.ZigZagToNatural[k]] = precision == 0
@@ -341,8 +341,11 @@ internal sealed class JpegDecoder
         {
             var block = _block.AsSpan();
             block.Clear();
-            DecodeSequentialBlock(ref reader, c, block);
-            JpegIdct.Transform(block, c.Quant, c.Plane, blockRow * 8 * c.Stride + blockColumn * 8, c.Stride);
+            int offset = blockRow * 8 * c.Stride + blockColumn * 8;
+            if (DecodeSequentialBlock(ref reader, c, block))
+                JpegIdct.Transform(block, c.Quant!, c.Plane, offset, c.Stride);
+            else
+                JpegIdct.TransformDcOnly(block[0], c.Quant![0], c.Plane, offset, c.Stride);
             return;
         }
 
@@ -365,14 +368,15 @@ internal sealed class JpegDecoder
         return category == 0 ? 0 : reader.ReadSigned(category);
     }
 
-    /// <summary>Baseline and extended-sequential: all 64 coefficients of a block (T.81 F.2.2).</summary>
-    private static void DecodeSequentialBlock(ref JpegBitReader reader, JpegComponent c, Span<short> block)
+    /// <summary>Baseline and extended-sequential: all 64 coefficients of a block (T.81 F.2.2). Returns whether any AC coefficient is non-zero.</summary>
+    private static bool DecodeSequentialBlock(ref JpegBitReader reader, JpegComponent c, Span<short> block)
     {
         c.DcPredictor += DecodeDcDifference(ref reader, c.DcTable!);
         block[0] = (short)c.DcPredictor;
 
         var acTable = c.AcTable!;
         var zigZag = JpegTables.ZigZagToNatural;
+        bool hasAc = false;
         for (int k = 1; k < 64; k++)
         {
             int symbol = reader.DecodeSymbol(acTable);
@@ -387,7 +391,9 @@ internal sealed class JpegDecoder
             if (k > 63)
                 throw new InvalidDataException("corrupt Huffman-coded data (coefficient run past the end of the block)");
             block[zigZag[k]] = (short)reader.ReadSigned(size);
+            hasAc = true;
         }
+        return hasAc;
     }
 
     // The four progressive scan kinds follow T.81 G.1.2 (and libjpeg's jdphuff.c).
@@ -511,7 +517,7 @@ internal sealed class JpegDecoder
                 for (int column = 0; column < blocksWide; column++)
                 {
                     var block = c.Coefficients.AsSpan((row * c.BlocksPerLine + column) * JpegTables.BlockSize, JpegTables.BlockSize);
-                    JpegIdct.Transform(block, c.Quant, c.Plane, row * 8 * c.Stride + column * 8, c.Stride);
+                    JpegIdct.Transform(block, c.Quant!, c.Plane, row * 8 * c.Stride + column * 8, c.Stride);
                 }
             }
         }

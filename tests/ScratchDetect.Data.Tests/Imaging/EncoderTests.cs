@@ -9,10 +9,10 @@ public sealed class EncoderTests(ITestOutputHelper output)
     /// <summary>A real photograph (the 444 fixture's reference decode) as encoder input.</summary>
     private static RgbImage Photo() => TestImages.ReadPnm(TestImages.Fixture("baseline_444.ref.pnm"));
 
-    [RequiresToolsFact("djpeg")]
+    [ReferenceFact("djpeg")]
     public void JpegOutputDecodesWithDjpegCloseToTheInput()
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         var photo = Photo();
         // Minimum PSNR against the input, measured on djpeg's decode. cjpeg -quality 90 reaches
         // 45.96 dB on this photo with -sample 1x1 and 41.55 dB with 2x2 (measured with libjpeg-turbo
@@ -31,10 +31,10 @@ public sealed class EncoderTests(ITestOutputHelper output)
         }
     }
 
-    [RequiresToolsFact("djpeg")]
+    [ReferenceFact("djpeg")]
     public void JpegQualityTradesSizeForFidelity()
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         var photo = Photo();
         long previousSize = 0;
         double previousPsnr = 0;
@@ -77,10 +77,10 @@ public sealed class EncoderTests(ITestOutputHelper output)
         return tables;
     }
 
-    [RequiresToolsFact("pil")]
+    [ReferenceFact("pil")]
     public void PngOutputDecodesWithPilExactly()
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         // An odd size so that the filters meet partial pixels at the row ends.
         var photo = Photo();
         var crop = new RgbImage(101, 37, new byte[101 * 37 * 3]);

@@ -16,17 +16,17 @@ public sealed class ExifOrientationTests
         return data;
     }
 
-    [RequiresToolsTheory("pil", "djpeg")]
+    [ReferenceTheory("pil", "djpeg")]
     [MemberData(nameof(Orientations))]
     public void TurnsTheImageUprightLikePil(int orientation, string byteOrder)
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         string source = temp.File("source.ppm"), jpeg = temp.File("exif.jpg"), upright = temp.File("upright.ppm");
         // Not square, so a rotation that swaps the axes shows in the size.
         var photo = TestImages.ReadPnm(TestImages.Fixture("baseline_444.ref.pnm"));
         TestImages.WritePpm(source, JpegVariantTests.Crop(photo, 40, 30, 61, 37));
-        string script = Path.Combine(TestImages.RepositoryRoot, "tests", "ScratchDetect.Data.Tests", "Imaging", "Tools", "exif_jpeg.py");
-        TestImages.Run(TestImages.Python, script, source, orientation.ToString(), byteOrder, jpeg, upright);
+        string script = Path.Combine(RepoPaths.Root, "tests", "ScratchDetect.Data.Tests", "Imaging", "Tools", "exif_jpeg.py");
+        Reference.Run(Reference.Python, script, source, orientation.ToString(), byteOrder, jpeg, upright);
 
         var bytes = File.ReadAllBytes(jpeg);
         Assert.Equal(orientation, ImageIO.ReadExifOrientation(bytes));

@@ -52,15 +52,15 @@ public sealed class JpegVariantTests(ITestOutputHelper output)
         { "-sample 2x2 -smooth 50", 451, 300 },        // the full photo
     };
 
-    [RequiresToolsTheory("cjpeg", "djpeg")]
+    [ReferenceTheory("cjpeg", "djpeg")]
     [MemberData(nameof(Variants))]
     public void DecodesLikeDjpeg(string options, int width, int height)
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         string ppm = temp.File("source.ppm"), jpeg = temp.File("variant.jpg");
         var photo = Photo.Value;
         TestImages.WritePpm(ppm, Crop(photo, Math.Min(101, photo.Width - width), Math.Min(87, photo.Height - height), width, height));
-        TestImages.Run("cjpeg", [.. options.Split(' '), "-outfile", jpeg, ppm]);
+        Reference.Run("cjpeg", [.. options.Split(' '), "-outfile", jpeg, ppm]);
 
         var expected = TestImages.DjpegDecode(jpeg, temp.Path);
         var difference = ImageDifference.Between(ImageIO.ReadRgb(jpeg), expected);
@@ -68,23 +68,23 @@ public sealed class JpegVariantTests(ITestOutputHelper output)
         difference.AssertWithinJpegTolerance(options);
     }
 
-    [RequiresToolsFact("cjpeg")]
+    [ReferenceFact("cjpeg")]
     public void RefusesArithmeticCoding()
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         string ppm = temp.File("source.ppm"), jpeg = temp.File("arithmetic.jpg");
         TestImages.WritePpm(ppm, Crop(Photo.Value, 0, 0, 32, 32));
-        TestImages.Run("cjpeg", "-arithmetic", "-outfile", jpeg, ppm);
+        Reference.Run("cjpeg", "-arithmetic", "-outfile", jpeg, ppm);
         var error = Assert.Throws<ImageDecodeException>(() => ImageIO.ReadRgb(jpeg));
         Assert.Contains("arithmetic", error.Message);
         Assert.Contains("not supported", error.Message);
         Assert.Equal(jpeg, error.FilePath);
     }
 
-    [RequiresToolsFact("pil")]
+    [ReferenceFact("pil")]
     public void RefusesCmyk()
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         string jpeg = temp.File("cmyk.jpg");
         TestImages.RunPython("import sys; from PIL import Image; Image.new('RGB', (16, 16), (200, 30, 90)).convert('CMYK').save(sys.argv[1])", jpeg);
         var error = Assert.Throws<ImageDecodeException>(() => ImageIO.ReadRgb(jpeg));

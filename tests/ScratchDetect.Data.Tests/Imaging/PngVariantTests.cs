@@ -33,16 +33,16 @@ public sealed class PngVariantTests
         return data;
     }
 
-    [RequiresToolsTheory("pil")]
+    [ReferenceTheory("pil")]
     [MemberData(nameof(Variants))]
     public void DecodesLikePil(int colorType, int depth, bool interlaced, bool transparency, int width, int height)
     {
-        using var temp = new TempFolder();
+        using var temp = new TempDir();
         string source = temp.File("source.ppm"), png = temp.File("variant.png"), reference = temp.File("pil.ppm");
         var photo = TestImages.ReadPnm(TestImages.Fixture("baseline_444.ref.pnm"));
         TestImages.WritePpm(source, JpegVariantTests.Crop(photo, 120, 90, width, height));
-        string script = Path.Combine(TestImages.RepositoryRoot, "tests", "ScratchDetect.Data.Tests", "Imaging", "Tools", "png_variant.py");
-        TestImages.Run(TestImages.Python, script, source, colorType.ToString(), depth.ToString(),
+        string script = Path.Combine(RepoPaths.Root, "tests", "ScratchDetect.Data.Tests", "Imaging", "Tools", "png_variant.py");
+        Reference.Run(Reference.Python, script, source, colorType.ToString(), depth.ToString(),
             interlaced ? "1" : "0", transparency ? "1" : "0", png, reference);
 
         var expected = TestImages.ReadPnm(reference);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using ScratchDetect.Data.Imaging;
 
@@ -7,28 +6,10 @@ namespace ScratchDetect.Data.Tests.Imaging;
 /// <summary>Finds the shared reference fixtures, reads PNM references and runs the reference tools (djpeg, cjpeg, PIL).</summary>
 internal static class TestImages
 {
-    /// <summary>The repository root: the first folder above the test binaries that holds ScratchDetect.sln.</summary>
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    /// <summary>The shared folder: $SCRATCHDETECT_SHARED, else ../shared next to the repository.</summary>
-    public static string SharedFolder =>
-        Environment.GetEnvironmentVariable("SCRATCHDETECT_SHARED") is { Length: > 0 } shared
-            ? shared
-            : Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
-
-    public static string FixtureFolder => Path.Combine(SharedFolder, "fixtures", "images");
+    /// <summary>shared/fixtures/images: real photographs with libjpeg-turbo's and PIL's decodes.</summary>
+    public static string FixtureFolder => Path.Combine(RepoPaths.Shared, "fixtures", "images");
 
     public static string Fixture(string name) => Path.Combine(FixtureFolder, name);
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ScratchDetect.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"no ScratchDetect.sln above {AppContext.BaseDirectory}");
-    }
 
     /// <summary>The (file, reference) pairs of fixtures/images/manifest.json.</summary>
     public static IEnumerable<(string File, string Reference)> Manifest()
@@ -81,40 +62,14 @@ internal static class TestImages
         file.Write(image.Pixels);
     }
 
-    /// <summary>Runs a tool and fails the test with its standard error if it does not exit with 0.</summary>
-    public static void Run(string fileName, params string[] arguments)
-    {
-        var psi = new ProcessStartInfo(fileName) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in arguments) psi.ArgumentList.Add(argument);
-        using var process = Process.Start(psi)!;
-        process.StandardOutput.ReadToEnd();
-        string errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({process.ExitCode}): {errors}");
-    }
-
-    /// <summary>The system Python that has PIL (the python3 on PATH may be another interpreter).</summary>
-    public const string Python = "/usr/bin/python3";
-
-    /// <summary>Runs a Python script with PIL available.</summary>
-    public static void RunPython(string script, params string[] arguments) => Run(Python, ["-c", script, .. arguments]);
+    /// <summary>Runs a Python snippet with PIL available.</summary>
+    public static void RunPython(string script, params string[] arguments) => Reference.Run(Reference.Python, ["-c", script, .. arguments]);
 
     /// <summary>djpeg's reference decode of a JPEG: accurate integer IDCT, fancy upsampling (its defaults, spelled out).</summary>
     public static RgbImage DjpegDecode(string jpegPath, string tempFolder)
     {
         string output = Path.Combine(tempFolder, Path.GetFileNameWithoutExtension(jpegPath) + ".djpeg.pnm");
-        Run("djpeg", "-dct", "int", "-pnm", "-outfile", output, jpegPath);
+        Reference.Run("djpeg", "-dct", "int", "-pnm", "-outfile", output, jpegPath);
         return ReadPnm(output);
     }
-}
-
-/// <summary>A fresh temporary folder, deleted on dispose.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("scratchdetect-imaging-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }
