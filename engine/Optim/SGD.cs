@@ -1,0 +1,66 @@
+using ScratchDetect.Engine.Autograd;
+
+namespace ScratchDetect.Engine.Optim;
+
+/// <summary>
+/// Stochastic gradient descent with momentum, as torch.optim.SGD (1.13). For each parameter p with
+/// gradient g, in group (lr, λ):
+/// <code>
+/// d = g + λ·p                                   (weight decay, before momentum)
+/// b = d on the first step, else μ·b + (1 - τ)·d (momentum buffer, dampening τ)
+/// d = d + μ·b if nesterov, else b
+/// p = p - lr·d
+/// </code>
+/// Parameters are updated in place (outside autograd), so layers keep their tensors and graphs that
+/// saved the old values are detected as stale. Momentum μ, dampening τ and Nesterov apply to all
+/// groups; learning rate and weight decay are per group.
+/// </summary>
+public sealed class SGD : Optimizer
+{
+    private readonly Dictionary<Tensor, Tensor> momentumBuffers = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>SGD over several parameter groups.</summary>
+    public SGD(IEnumerable<ParameterGroup> groups, double momentum = 0, double dampening = 0, bool nesterov = false) : base(groups)
+    {
+        if (momentum < 0) throw new ArgumentOutOfRangeException(nameof(momentum), $"sgd: momentum {momentum} is negative");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException($"sgd: Nesterov momentum needs momentum > 0 and zero dampening (momentum {momentum}, dampening {dampening})");
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+    }
+
+    /// <summary>SGD with one group holding all <paramref name="parameters"/>.</summary>
+    public SGD(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : this([new ParameterGroup(parameters, learningRate, weightDecay)], momentum, dampening, nesterov) { }
+
+    /// <summary>μ: how much of the previous update direction is kept.</summary>
+    public double Momentum { get; }
+
+    /// <summary>τ: the fraction of each new gradient left out of the momentum buffer.</summary>
+    public double Dampening { get; }
+
+    /// <summary>Whether to step along the look-ahead direction d + μ·b.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    public override void Step()
+    {
+        using var _ = GradMode.NoGrad();
+        foreach (var group in Groups)
+            foreach (var parameter in group.Parameters)
+            {
+                if (parameter.Grad is not { } direction) continue;
+                if (group.WeightDecay != 0) direction += parameter * group.WeightDecay;
+                if (Momentum != 0)
+                {
+                    var buffer = momentumBuffers.TryGetValue(parameter, out var previous)
+                        ? previous * Momentum + direction * (1 - Dampening)
+                        : direction.Clone(); // a copy: the gradient tensor belongs to the caller
+                    momentumBuffers[parameter] = buffer;
+                    direction = Nesterov ? direction + buffer * Momentum : buffer;
+                }
+                parameter.CopyFrom(parameter - direction * group.LearningRate);
+            }
+    }
+}
