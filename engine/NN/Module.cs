@@ -104,8 +104,12 @@ public abstract class Module
         return Walk("").Where(m => seen.Add(m.Value));
     }
 
-    /// <summary>Every parameter of this module and its descendants with its dotted name; a shared tensor is listed once.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() => Distinct(Own(m => m.parameters));
+    /// <summary>
+    /// Every parameter of this module and its descendants with its dotted name; a shared tensor is
+    /// listed once. With <paramref name="recurse"/> false, only this module's own parameters.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters(bool recurse = true) =>
+        recurse ? Distinct(Own(m => m.parameters)) : parameters;
 
     /// <summary>The tensors of <see cref="NamedParameters"/>: what an optimizer updates.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Value);

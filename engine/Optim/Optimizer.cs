@@ -1,3 +1,5 @@
+using ScratchDetect.Engine.NN;
+
 namespace ScratchDetect.Engine.Optim;
 
 /// <summary>
@@ -31,6 +33,24 @@ public sealed class ParameterGroup
 
     /// <summary>The L2 penalty coefficient: λ·p is added to the gradient.</summary>
     public double WeightDecay { get; }
+
+    /// <summary>
+    /// The trainable parameters of <paramref name="model"/> split as torchvision's
+    /// split_normalization_params: those owned directly by normalisation modules (as told by
+    /// <paramref name="isNormalization"/>) and all others, each in <see cref="Module.NamedParameters"/>
+    /// order. The detection references train the first with their own weight decay (--norm-weight-decay).
+    /// </summary>
+    public static (List<Tensor> Normalization, List<Tensor> Other) SplitNormalization(Module model, Func<Module, bool> isNormalization)
+    {
+        var normalization = new List<Tensor>();
+        var other = new List<Tensor>();
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, module) in model.NamedModules())
+            foreach (var (_, parameter) in module.NamedParameters(recurse: false))
+                if (parameter.RequiresGrad && seen.Add(parameter))
+                    (isNormalization(module) ? normalization : other).Add(parameter);
+        return (normalization, other);
+    }
 }
 
 /// <summary>An optimizer: updates its groups' parameters from their gradients.</summary>

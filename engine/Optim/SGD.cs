@@ -63,4 +63,42 @@ public sealed class SGD : Optimizer
                 parameter.CopyFrom(parameter - direction * group.LearningRate);
             }
     }
+
+    /// <summary>
+    /// The momentum buffers, for resuming training, named as in torch's optimizer state_dict:
+    /// "state.{i}.momentum_buffer" with i the parameter's position over all groups in order.
+    /// Parameters that have not been stepped yet have none.
+    /// </summary>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var state = new OrderedDictionary<string, Tensor>();
+        foreach (var (index, parameter) in AllParameters())
+            if (momentumBuffers.TryGetValue(parameter, out var buffer))
+                state.Add(BufferKey(index), buffer);
+        return state;
+    }
+
+    /// <summary>
+    /// Restores momentum buffers saved by <see cref="StateDict"/> from an optimizer over parameters of
+    /// the same shapes in the same order; parameters without a saved buffer start afresh. Unknown keys
+    /// and shape mismatches throw, naming them, before anything changes.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var parameters = AllParameters().ToDictionary(p => BufferKey(p.Index), p => p.Parameter);
+        var problems = state.Keys.Where(k => !parameters.ContainsKey(k)).Select(k => $"unexpected key {k}")
+            .Concat(state.Where(e => parameters.TryGetValue(e.Key, out var p) && !p.Shape.SequenceEqual(e.Value.Shape))
+                .Select(e => $"{e.Key} has shape {Shapes.Format(e.Value.Shape)} but its parameter {Shapes.Format(parameters[e.Key].Shape)}"))
+            .ToList();
+        if (problems.Count > 0)
+            throw new ArgumentException($"sgd load_state_dict: the state does not fit this optimizer's {parameters.Count} parameters: {string.Join("; ", problems)}");
+        momentumBuffers.Clear();
+        using var _ = GradMode.NoGrad();
+        foreach (var (key, buffer) in state)
+            momentumBuffers[parameters[key]] = buffer.To(parameters[key].DType).Clone();
+    }
+
+    private IEnumerable<(int Index, Tensor Parameter)> AllParameters() => Groups.SelectMany(g => g.Parameters).Select((p, i) => (i, p));
+
+    private static string BufferKey(int index) => $"state.{index}.momentum_buffer";
 }

@@ -1,3 +1,4 @@
+using ScratchDetect.Engine.NN;
 using ScratchDetect.Engine.Optim;
 
 namespace ScratchDetect.Engine.Tests.Optim;
@@ -133,5 +134,62 @@ public class SGDTests
         var twice = Assert.Throws<ArgumentException>(() => new SGD([new ParameterGroup([p], 1), new ParameterGroup([p], 1)]));
         Assert.Contains("appears twice", twice.Message);
         Assert.Throws<ArgumentException>(() => new SGD([p * 2], learningRate: 1));
+    }
+
+    [Fact]
+    public void ResumingFromTheStateDictContinuesTheSameTrajectory()
+    {
+        // Two steps of a run, then the state moves to a fresh optimizer over copies of the parameters;
+        // both continue with the same gradients and must stay identical.
+        var a = Parameter(1, 2);
+        var b = Parameter(-1);
+        var original = new SGD([new ParameterGroup([a], 0.1), new ParameterGroup([b], 0.2, weightDecay: 0.01)], momentum: 0.9, nesterov: true);
+        for (int i = 0; i < 2; i++)
+        {
+            SetGrad(a, 0.5 + i, -1);
+            SetGrad(b, 2);
+            original.Step();
+        }
+        Assert.Equal(["state.0.momentum_buffer", "state.1.momentum_buffer"], original.StateDict().Keys);
+
+        var (a2, b2) = (Parameter(a.ToArray<double>()), Parameter(b.ToArray<double>()));
+        var resumed = new SGD([new ParameterGroup([a2], 0.1), new ParameterGroup([b2], 0.2, weightDecay: 0.01)], momentum: 0.9, nesterov: true);
+        resumed.LoadStateDict(original.StateDict());
+        foreach (var (p, optimizer) in new[] { (a, original), (a2, resumed) })
+        {
+            SetGrad(p, 3, 0.25);
+            optimizer.Groups[1].Parameters[0].Grad = Tensor.FromArray(new[] { -1.0 }, 1);
+            optimizer.Step();
+        }
+        Assert.Equal(a.ToArray<double>(), a2.ToArray<double>());
+        Assert.Equal(b.ToArray<double>(), b2.ToArray<double>());
+
+        var wrong = new SGD([Parameter(1, 2, 3)], learningRate: 1, momentum: 0.9);
+        var error = Assert.Throws<ArgumentException>(() => wrong.LoadStateDict(original.StateDict()));
+        Assert.Contains("state.0.momentum_buffer has shape [2]", error.Message);
+        Assert.Contains("unexpected key state.1.momentum_buffer", error.Message);
+    }
+
+    private sealed class Norm : Layer
+    {
+        public Norm()
+        {
+            RegisterParameter("weight", Tensor.Ones([2]));
+            RegisterParameter("bias", Tensor.Zeros([2]));
+        }
+
+        public override Tensor Forward(Tensor input) => input;
+    }
+
+    [Fact]
+    public void SplitsNormalizationParametersAsTorchvision()
+    {
+        var g = new Generator(0);
+        var norm = new Norm();
+        var model = new Sequential(new Linear(2, 2, g), norm, new Sequential(new Linear(2, 2, g).Freeze(), new Norm()));
+        var (normalization, other) = ParameterGroup.SplitNormalization(model, m => m is Norm);
+        var names = model.NamedParameters().ToDictionary(p => p.Value, p => p.Key); // Tensor has reference equality
+        Assert.Equal(["1.weight", "1.bias", "2.1.weight", "2.1.bias"], normalization.Select(p => names[p]));
+        Assert.Equal(["0.weight", "0.bias"], other.Select(p => names[p])); // the frozen Linear is not trained
     }
 }
