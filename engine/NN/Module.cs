@@ -241,7 +241,7 @@ public sealed record StateDictLoadResult(
 
 /// <summary>Thrown by a strict state-dict load that does not match the module; <see cref="Result"/> has the details.</summary>
 public sealed class StateDictMismatchException(string context, StateDictLoadResult result)
-    : Exception($"{context}: the keys do not match, nothing was loaded\n{result}")
+    : Exception($"{context}: the state does not fit the module, nothing was loaded\n{result}")
 {
     /// <summary>Every offending key, by kind.</summary>
     public StateDictLoadResult Result { get; } = result;

@@ -22,7 +22,7 @@ public class ModuleGradCheckTests
     [Fact]
     public void ParametersAreCheckedInputsInFloat64()
     {
-        var check = ModuleGradCheck.ForLayer("Linear", "test", g => new Linear(3, 2, g), Input);
+        var check = ModuleGradCheck.ForLayer("nn.Linear", "test", g => new Linear(3, 2, g), Input);
         var inputs = check.MakeInputs(new Generator(0));
         Assert.Equal([[2, 3], [2, 3], [2]], inputs.Select(t => t.Shape.ToArray()));
         Assert.All(inputs, t => Assert.Equal(DType.Float64, t.DType));
@@ -32,7 +32,7 @@ public class ModuleGradCheckTests
     [Fact]
     public void FrozenParametersAreLeftOut()
     {
-        var check = ModuleGradCheck.ForLayer("Linear", "frozen", g => new Linear(3, 2, g).Freeze(), Input);
+        var check = ModuleGradCheck.ForLayer("nn.Linear", "frozen", g => new Linear(3, 2, g).Freeze(), Input);
         Assert.Single(check.MakeInputs(new Generator(0)));
     }
 
