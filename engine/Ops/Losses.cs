@@ -67,9 +67,11 @@ public sealed partial class Tensor
         var classWeight = weight is null
             ? logits.ScalarLike(1)
             : weight.Detach().IndexSelect(0, safeTarget.Reshape(-1)).Reshape(expectedTargetShape);
-        var sampleWeight = Where(ignored, logits.ScalarLike(0), classWeight).Expand(expectedTargetShape);
-        var losses = -logProbability * sampleWeight;
-        return reduction == Reduction.Mean ? losses.Sum() / sampleWeight.Sum() : Reduce(losses, reduction);
+        var zero = logits.ScalarLike(0);
+        // Where (not a multiplication by weight 0) keeps the gradient of ignored positions exactly 0,
+        // also when an all-ignored mean is 0/0 and its gradient would be ∞·0 = NaN; PyTorch gives 0 there.
+        var losses = Where(ignored, zero, -logProbability * classWeight);
+        return reduction == Reduction.Mean ? losses.Sum() / Where(ignored, zero, classWeight).Sum() : Reduce(losses, reduction);
     }
 
     /// <summary>
