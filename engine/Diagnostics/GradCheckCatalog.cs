@@ -30,7 +30,7 @@ public static partial class GradCheckCatalog
     /// <summary>All cases, grouped by family.</summary>
     public static IReadOnlyList<GradCheckCase> All { get; } =
     [
-        .. ElementwiseCases(), .. ReductionCases(), .. MatmulCases(), .. LayoutCases(),
+        .. ElementwiseCases(), .. ReductionCases(), .. MatmulCases(), .. LayoutCases(), .. NNCases(),
         .. SoftmaxCases(), .. LossCases(), .. NormalizeCases(), .. RoiCases(),
     ];
 
