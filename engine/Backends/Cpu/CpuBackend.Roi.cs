@@ -209,17 +209,18 @@ public sealed partial class CpuBackend
                 // Malformed RoIs are forced to 1 x 1 cells; the corners are inclusive, hence +1.
                 T binHeight = T.CreateChecked(Math.Max(endY - startY + 1, 1)) / T.CreateChecked(g.OutputHeight);
                 T binWidth = T.CreateChecked(Math.Max(endX - startX + 1, 1)) / T.CreateChecked(g.OutputWidth);
-                for (int ph = 0; ph < g.OutputHeight; ph++)
-                    for (int pw = 0; pw < g.OutputWidth; pw++)
-                    {
-                        int hStart = Math.Clamp(int.CreateSaturating(T.Floor(T.CreateChecked(ph) * binHeight)) + startY, 0, g.Height);
-                        int hEnd = Math.Clamp(int.CreateSaturating(T.Ceiling(T.CreateChecked(ph + 1) * binHeight)) + startY, 0, g.Height);
-                        int wStart = Math.Clamp(int.CreateSaturating(T.Floor(T.CreateChecked(pw) * binWidth)) + startX, 0, g.Width);
-                        int wEnd = Math.Clamp(int.CreateSaturating(T.Ceiling(T.CreateChecked(pw + 1) * binWidth)) + startX, 0, g.Width);
-                        bool empty = hEnd <= hStart || wEnd <= wStart;
-                        for (int c = 0; c < g.Channels; c++)
+                // Bin windows [start, end) in rows and columns, clipped to the map; shared by all channels.
+                var rows = Enumerable.Range(0, g.OutputHeight).Select(ph => PoolWindow(ph, binHeight, startY, g.Height)).ToArray();
+                var columns = Enumerable.Range(0, g.OutputWidth).Select(pw => PoolWindow(pw, binWidth, startX, g.Width)).ToArray();
+                // Channels outside, bins inside (torchvision nests them the other way): one channel plane stays in cache.
+                for (int c = 0; c < g.Channels; c++)
+                {
+                    var values = input.AsSpan((batch * g.Channels + c) * plane, plane);
+                    long at = ((long)r * g.Channels + c) * bins;
+                    foreach (var (hStart, hEnd) in rows)
+                        foreach (var (wStart, wEnd) in columns)
                         {
-                            var values = input.AsSpan((batch * g.Channels + c) * plane, plane);
+                            bool empty = hEnd <= hStart || wEnd <= wStart;
                             T best = empty ? T.Zero : lowest;
                             long bestAt = -1; // nothing pooled: no gradient goes anywhere
                             for (int h = hStart; h < hEnd; h++)
@@ -229,15 +230,19 @@ public sealed partial class CpuBackend
                                         best = values[h * g.Width + w];
                                         bestAt = h * g.Width + w;
                                     }
-                            long at = (((long)r * g.Channels + c) * g.OutputHeight + ph) * g.OutputWidth + pw;
                             output[at] = best;
-                            argmax[at] = bestAt;
+                            argmax[at++] = bestAt;
                         }
-                    }
+                }
             }
         });
         return output;
     }
+
+    /// <summary>Cells [floor(p·binSize), ceil((p + 1)·binSize)) of bin p, shifted by the RoI's start and clipped to [0, limit].</summary>
+    private static (int Start, int End) PoolWindow<T>(int p, T binSize, int roiStart, int limit) where T : struct, IFloatingPointIeee754<T> =>
+        (Math.Clamp(int.CreateSaturating(T.Floor(T.CreateChecked(p) * binSize)) + roiStart, 0, limit),
+         Math.Clamp(int.CreateSaturating(T.Ceiling(T.CreateChecked(p + 1) * binSize)) + roiStart, 0, limit));
 
     /// <inheritdoc />
     public Storage RoiPoolBackward(Storage gradOutput, Storage argmax, Storage rois, int roiCount, RoiGeometry geometry) => gradOutput.DType switch
