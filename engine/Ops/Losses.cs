@@ -61,7 +61,7 @@ public sealed partial class Tensor
                 throw new ArgumentOutOfRangeException(nameof(target), $"{op}: target value {t} is out of range for {classes} classes (valid: 0..{classes - 1}, or the ignore index {ignoreIndex})");
 
         var ignored = target.Eq(ignoreIndex);
-        // Ignored positions look up class 0 (any valid index would do); their weight is zeroed below.
+        // Ignored positions look up class 0 (any valid index would do); they are masked out below.
         var safeTarget = Where(ignored, target.ScalarLike(0), target);
         var logProbability = LogSoftmax(logits, 1).Gather(1, safeTarget.Unsqueeze(1)).Squeeze(1);
         var classWeight = weight is null
