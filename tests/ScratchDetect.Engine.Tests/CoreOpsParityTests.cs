@@ -3,9 +3,9 @@ using ScratchDetect.Engine;
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>Core ops against PyTorch 1.13 (fixtures from tools/parity/core_ops.py).</summary>
-public class CoreOpsParityTests
+public class CoreOpsParityTests : ParityTests<CoreOpsParityTests>, IParityFamily
 {
-    private static readonly ParityFixture Fixture = ParityFixture.Load("core_ops");
+    public static string Family => "core_ops";
 
     // Tolerances: float32 has a 6e-8 relative epsilon. Element-wise results differ from PyTorch's
     // by at most a few ulps (different exp/log implementations): 1e-6 relative. Sums and matrix
@@ -13,7 +13,7 @@ public class CoreOpsParityTests
     // ~1e-6 for these O(1)-valued inputs, so 1e-5 absolute.
     private const double ElementwiseTol = 1e-6, AccumulatingTol = 1e-5;
 
-    private static readonly Dictionary<string, (Func<Tensor[], Tensor> Run, double Tol)> Cases = new()
+    public static IReadOnlyDictionary<string, (Func<Tensor[], Tensor> Run, double Tolerance)> Cases { get; } = new Dictionary<string, (Func<Tensor[], Tensor>, double)>
     {
         ["add_broadcast"] = (x => x[0] + x[1], ElementwiseTol),
         ["sub_broadcast"] = (x => x[0] - x[1], ElementwiseTol),
@@ -45,18 +45,4 @@ public class CoreOpsParityTests
         ["sort_desc"] = (x => x[0].Sort(1, descending: true).Values, ElementwiseTol),
         ["topk"] = (x => x[0].TopK(3).Values, ElementwiseTol),
     };
-
-    public static TheoryData<string> CaseNames() => new(Fixture.CaseNames);
-
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void MatchesPyTorch(string name)
-    {
-        Assert.True(Cases.ContainsKey(name), $"fixture case '{name}' has no C# counterpart");
-        var (run, tol) = Cases[name];
-        Fixture.Check(name, run, tol, tol);
-    }
-
-    [Fact]
-    public void EveryCaseHasAFixture() => Assert.Empty(Cases.Keys.Except(Fixture.CaseNames));
 }

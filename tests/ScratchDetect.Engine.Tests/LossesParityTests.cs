@@ -1,9 +1,9 @@
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>Softmax, losses and L2Norm against PyTorch 1.13 (fixtures from tools/parity/losses.py).</summary>
-public class LossesParityTests
+public class LossesParityTests : ParityTests<LossesParityTests>, IParityFamily
 {
-    private static readonly ParityFixture Fixture = ParityFixture.Load("losses");
+    public static string Family => "losses";
 
     // Tolerances: float32 (eps 6e-8). Softmax-based results sum up to 91 exponentials in another
     // order than PyTorch's vectorised kernel and reductions (means, sums over up to 160 terms)
@@ -12,7 +12,7 @@ public class LossesParityTests
     // one constant. Any real mistake (wrong weight, wrong mean denominator, missing ignore) is O(1e-2) or more.
     private const double Tol = 1e-5;
 
-    private static readonly Dictionary<string, Func<Tensor[], Tensor>> Cases = new()
+    private static readonly Dictionary<string, Func<Tensor[], Tensor>> Functions = new()
     {
         ["softmax_scores"] = x => Tensor.Softmax(x[0], 1),
         ["softmax_axis1_4d"] = x => Tensor.Softmax(x[0], 1),
@@ -35,16 +35,6 @@ public class LossesParityTests
         ["normalize_torchvision"] = x => Tensor.Normalize(x[0]) * x[1].Reshape(1, -1, 1, 1),
     };
 
-    public static TheoryData<string> CaseNames() => new(Fixture.CaseNames);
-
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void MatchesPyTorch(string name)
-    {
-        Assert.True(Cases.ContainsKey(name), $"fixture case '{name}' has no C# counterpart");
-        Fixture.Check(name, Cases[name], Tol, Tol);
-    }
-
-    [Fact]
-    public void EveryCaseHasAFixture() => Assert.Empty(Cases.Keys.Except(Fixture.CaseNames));
+    public static IReadOnlyDictionary<string, (Func<Tensor[], Tensor> Run, double Tolerance)> Cases { get; } =
+        Functions.ToDictionary(c => c.Key, c => (c.Value, Tol));
 }

@@ -1,9 +1,9 @@
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>RoI pooling and box ops against torchvision 0.14 (fixtures from tools/parity/roi.py).</summary>
-public class RoiParityTests
+public class RoiParityTests : ParityTests<RoiParityTests>, IParityFamily
 {
-    private static readonly ParityFixture Fixture = ParityFixture.Load("roi");
+    public static string Family => "roi";
 
     // Tolerances. RoIAlign and RoIPool repeat torchvision's CPU kernels operation by operation in
     // float32, sample positions and bilinear weights included, and the backward passes add into
@@ -12,7 +12,7 @@ public class RoiParityTests
     // torchvision's order: 1e-6. NMS and small-box removal return indices: exact (0).
     private const double KernelTol = 1e-6, Exact = 0;
 
-    private static readonly Dictionary<string, (Func<Tensor[], Tensor> Run, double Tol)> Cases = new()
+    public static IReadOnlyDictionary<string, (Func<Tensor[], Tensor> Run, double Tolerance)> Cases { get; } = new Dictionary<string, (Func<Tensor[], Tensor>, double)>
     {
         ["roi_align_7x7_s2_unaligned"] = (x => Tensor.RoiAlign(x[0], x[1], 7, 7, 0.25, 2, aligned: false), KernelTol),
         ["roi_align_3x4_adaptive_aligned"] = (x => Tensor.RoiAlign(x[0], x[1], 3, 4, 0.25, -1, aligned: true), KernelTol),
@@ -32,18 +32,4 @@ public class RoiParityTests
         ["clip_boxes_to_image"] = (x => Tensor.ClipBoxesToImage(x[0], 40, 60), KernelTol),
         ["remove_small_boxes"] = (x => Tensor.RemoveSmallBoxes(x[0], 8.0), Exact),
     };
-
-    public static TheoryData<string> CaseNames() => new(Fixture.CaseNames);
-
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void MatchesTorchvision(string name)
-    {
-        Assert.True(Cases.ContainsKey(name), $"fixture case '{name}' has no C# counterpart");
-        var (run, tol) = Cases[name];
-        Fixture.Check(name, run, tol, tol);
-    }
-
-    [Fact]
-    public void EveryCaseHasAFixture() => Assert.Empty(Cases.Keys.Except(Fixture.CaseNames));
 }
