@@ -45,6 +45,39 @@ public static class Harness
         return stdout;
     }
 
+    /// <summary>
+    /// Times PyTorch on the same work in the same run: /usr/bin/python3 runs <paramref name="setup"/>
+    /// once, then each statement of <paramref name="statements"/> <paramref name="warmup"/> times
+    /// unmeasured and <paramref name="runs"/> times measured, with torch limited to the same number of
+    /// threads as we use. Returns one median per statement, in milliseconds.
+    /// </summary>
+    public static double[] TorchMedianMs(string setup, IReadOnlyList<string> statements, int warmup = 2, int runs = 7)
+    {
+        var script = new System.Text.StringBuilder();
+        script.AppendLine("import time, statistics, torch, torch.nn.functional as F");
+        script.AppendLine($"torch.set_num_threads({Environment.ProcessorCount})");
+        script.AppendLine(setup);
+        script.AppendLine("def median_ms(fn):");
+        script.AppendLine($"    for _ in range({warmup}): fn()");
+        script.AppendLine("    times = []");
+        script.AppendLine($"    for _ in range({runs}):");
+        script.AppendLine("        t = time.perf_counter(); fn(); times.append((time.perf_counter() - t) * 1000)");
+        script.AppendLine("    return statistics.median(times)");
+        foreach (var statement in statements)
+            script.AppendLine($"print(median_ms(lambda: ({statement})))");
+        string path = Path.Combine(Path.GetTempPath(), $"scratchdetect-bench-{Environment.ProcessId}.py");
+        File.WriteAllText(path, script.ToString());
+        try
+        {
+            return RunProcess("/usr/bin/python3", path).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => double.Parse(line, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Prints rows as a Markdown table, ready to paste into the README.</summary>
     public static void Print(IEnumerable<BenchRow> rows)
     {
