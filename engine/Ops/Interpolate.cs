@@ -59,6 +59,8 @@ public sealed partial class Tensor
     private static Tensor ResampleAxis(Tensor x, int axis, int outSize, double? scaleFactor, InterpolateMode mode)
     {
         int inSize = x.shape[axis];
+        // An axis whose size does not change is left alone: PyTorch copies it, whatever the scale factor says.
+        if (outSize == inSize) return x;
         if (mode == InterpolateMode.Nearest)
             return x.IndexSelect(axis, FromArray(NearestSources(inSize, outSize, scaleFactor), outSize));
 
@@ -71,7 +73,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// torch's nearest_idx: identity when sizes agree, dst/2 when doubling, else
+    /// torch's nearest_idx for differing sizes: dst/2 when doubling, else
     /// min(floor(dst · step), in - 1) in float, with step = 1/scale_factor or in/out.
     /// </summary>
     private static long[] NearestSources(int inSize, int outSize, double? scaleFactor)
@@ -79,14 +81,12 @@ public sealed partial class Tensor
         var sources = new long[outSize];
         float step = StepOf<float>(inSize, outSize, scaleFactor);
         for (int dst = 0; dst < outSize; dst++)
-            sources[dst] = outSize == inSize ? dst
-                : outSize == 2 * inSize ? dst >> 1
-                : Math.Min((long)MathF.Floor(dst * step), inSize - 1);
+            sources[dst] = outSize == 2 * inSize ? dst >> 1 : Math.Min((long)MathF.Floor(dst * step), inSize - 1);
         return sources;
     }
 
     /// <summary>
-    /// torch's compute_source_index_and_lambda for align_corners=False, computed in
+    /// torch's compute_source_index_and_lambda for align_corners=False and differing sizes, computed in
     /// <typeparamref name="T"/>: source = max((dst + 0.5)·step - 0.5, 0), blended from floor(source)
     /// and the next pixel (the same one at the last pixel) with weights 1 - frac and frac.
     /// </summary>
@@ -100,11 +100,6 @@ public sealed partial class Tensor
         T step = StepOf<T>(inSize, outSize, scaleFactor), half = T.CreateChecked(0.5);
         for (int dst = 0; dst < outSize; dst++)
         {
-            if (outSize == inSize)
-            {
-                (first[dst], second[dst], firstWeight[dst], secondWeight[dst]) = (dst, dst, T.One, T.Zero);
-                continue;
-            }
             T source = T.Max(step * (T.CreateChecked(dst) + half) - half, T.Zero);
             long index = long.CreateTruncating(source);
             first[dst] = index;
