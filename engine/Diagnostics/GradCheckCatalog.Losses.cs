@@ -57,7 +57,7 @@ public static partial class GradCheckCatalog
         yield return new("vector_norm", "axis 1", x => x[0].VectorNorm(1), g => [Leaf(g, -1, 1, 3, 4)]);
         yield return new("normalize", "channels of [2,3,2,2]", x => Tensor.Normalize(x[0]), g => [Leaf(g, -1, 1, 2, 3, 2, 2)]);
         yield return new("l2norm", "input and per-channel weight", x => Tensor.L2Norm(x[0], x[1]), g => [Leaf(g, -1, 1, 2, 3, 2, 2), Leaf(g, 10, 30, 3)]);
-        yield return ModuleGradCheck.ForLayer("L2Norm", "module, ssd.pytorch style, input and weight", _ => new L2Norm(3), g => Leaf(g, -1, 1, 2, 3, 2, 2));
-        yield return ModuleGradCheck.ForLayer("L2Norm", "module, torchvision style, input and weight", _ => new L2Norm(4, style: L2NormStyle.Torchvision), g => Leaf(g, -1, 1, 1, 4, 3, 2));
+        yield return ModuleGradCheck.ForLayer("nn.L2Norm", "module, ssd.pytorch style, input and weight", _ => new L2Norm(3), g => Leaf(g, -1, 1, 2, 3, 2, 2));
+        yield return ModuleGradCheck.ForLayer("nn.L2Norm", "module, torchvision style, input and weight", _ => new L2Norm(4, style: L2NormStyle.Torchvision), g => Leaf(g, -1, 1, 1, 4, 3, 2));
     }
 }

@@ -31,7 +31,7 @@ public static partial class GradCheckCatalog
     public static IReadOnlyList<GradCheckCase> All { get; } =
     [
         .. ElementwiseCases(), .. ReductionCases(), .. MatmulCases(), .. LayoutCases(), .. NNCases(),
-        .. SoftmaxCases(), .. LossCases(), .. NormalizeCases(), .. RoiCases(),
+        .. ConvCases(), .. SoftmaxCases(), .. LossCases(), .. NormalizeCases(), .. RoiCases(),
     ];
 
     /// <summary>Float64 values uniform in [low, high), requiring grad.</summary>
