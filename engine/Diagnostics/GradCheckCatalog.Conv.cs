@@ -55,6 +55,7 @@ public static partial class GradCheckCatalog
             g => [Leaf(g, -1, 1, 2, 1, 3, 4)]);
 
         yield return ModuleGradCheck.ForLayer("nn.Conv2d", "3x3 stride 2 padding 1 with bias", g => new Conv2d(2, 3, 3, g, stride: 2, padding: 1), g => Leaf(g, -1, 1, 2, 2, 5, 5));
+        yield return ModuleGradCheck.ForLayer("nn.MaxPool2d", "3x3 stride 2, ceil mode, distinct values", _ => new MaxPool2d(3, 2, ceilMode: true), g => Distinct(g, 1, 2, 6, 6));
         yield return ModuleGradCheck.ForLayer("nn.BatchNorm2d", "training mode", g => new BatchNorm2d(3), g => Leaf(g, -1, 1, 2, 3, 2, 3));
         yield return ModuleGradCheck.ForLayer("nn.BatchNorm2d", "evaluation mode", g => new BatchNorm2d(3).Eval(), g => Leaf(g, -1, 1, 2, 3, 2, 3));
         yield return ModuleGradCheck.ForLayer("nn.FrozenBatchNorm2d", "input gradient", g => new FrozenBatchNorm2d(3), g => Leaf(g, -1, 1, 2, 3, 2, 3));

@@ -11,6 +11,7 @@ public static partial class GradCheckCatalog
             g => new Linear(5, 4, g), g => Leaf(g, -1, 1, 2, 3, 5));
         yield return ModuleGradCheck.ForLayer("nn.Linear", "no bias, parameters only",
             g => new Linear(3, 2, g, bias: false), g => Tensor.Uniform([4, 3], -1, 1, g, DType.Float64));
+        yield return ModuleGradCheck.ForLayer("nn.ReLU", "away from 0", _ => new ReLU(), g => AwayFromZero(g, 2, 3, 4));
         yield return ModuleGradCheck.ForLayer("nn.Sequential", "Linear-ReLU-Linear, away from the ReLU kink", ReluMlp, g => Leaf(g, -0.1, 0.1, 5, 3));
     }
 

@@ -90,6 +90,8 @@ public static partial class GradCheckCatalog
     private static IEnumerable<GradCheckCase> LayoutCases()
     {
         yield return new("reshape", "[2,3,4] -> [4,-1]", x => x[0].Reshape(4, -1) * Tensor.Arange(6, DType.Float64), g => [Leaf(g, -1, 1, 2, 3, 4)]);
+        yield return new("flatten", "axes 1..2 of [2,3,4,2]", x => x[0].Flatten(1, 2) * Tensor.Arange(12, DType.Float64).Reshape(12, 1), g => [Leaf(g, -1, 1, 2, 3, 4, 2)]);
+        yield return new("select_rows", "boolean mask over axis 0 (x[mask])", x => x[0].SelectRows(Tensor.FromArray(new[] { true, false, true, true }, 4)), g => [Leaf(g, -1, 1, 4, 3)]);
         yield return new("permute", "[2,3,4] -> (2,0,1)", x => x[0].Permute(2, 0, 1), g => [Leaf(g, -1, 1, 2, 3, 4)]);
         yield return new("transpose", "axes 0 and 2", x => x[0].Transpose(0, 2), g => [Leaf(g, -1, 1, 2, 3, 4)]);
         yield return new("expand", "[3,1] -> [2,3,4]", x => x[0].Expand(2, 3, 4), g => [Leaf(g, -1, 1, 3, 1)]);
