@@ -7,18 +7,20 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// Matrix products. float32 runs a packed, cache-blocked GEMM in the GotoBLAS style: B is packed
 /// into panels of <see cref="NR"/> columns, A into panels of <see cref="MR"/> rows, and a register-blocked
 /// micro-kernel keeps an MR x NR tile of C in 12 vector registers while it walks the shared k axis
-/// (one broadcast of A and two loads of B per 12 fused multiply-adds). Transposed operands are
+/// (one broadcast of A and two loads of B per 12 fused multiply-adds). NR is two vectors of the
+/// widest vector unit the processor accelerates (AVX-512: 32 columns, else AVX2: 16). Transposed operands are
 /// handled by the packing, so no transpose is ever materialised. float64 is only used by the
 /// numerical gradient checks on small tensors and runs a plain loop.
 /// </summary>
 public sealed partial class CpuBackend
 {
     private const int MR = 6;           // rows of C per micro-tile
-    private const int NR = 16;          // columns of C per micro-tile: two 8-float vectors
+    private static readonly bool Wide = Vector512.IsHardwareAccelerated;
+    private static readonly int NR = 2 * (Wide ? V512.Count : V256.Count); // columns of C per micro-tile: two vectors
     private const int KC = 256;         // depth of one packed block (A and B panels stay in L1/L2)
     private const int MC = MR * 16;     // rows of A packed per task
     private const int NC = 4096;        // columns of B packed at once
-    private const int NTile = NR * 16;  // columns of C per parallel task
+    private static readonly int NTile = NR * 8; // columns of C per parallel task
 
     /// <inheritdoc />
     public Storage Matmul(Storage a, long aBatchStride, bool transA, Storage b, long bBatchStride, bool transB, int batch, int m, int n, int k)
@@ -103,9 +105,12 @@ public sealed partial class CpuBackend
                     {
                         for (int jr = jt; jr < jt + nt; jr += NR)
                             for (int ir = 0; ir < mc; ir += MR)
-                                MicroKernel(kc, pa + ir * kc, pb + jr * kc,
-                                    pcC + cOffset + (long)(ic + ir) * n + jc + jr, n,
-                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr));
+                            {
+                                float* tileA = pa + ir * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * n + jc + jr;
+                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
+                                if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, n, rows, cols);
+                                else MicroKernel<V256>(kc, tileA, tileB, tileC, n, rows, cols);
+                            }
                     }
                     ArrayPool<float>.Shared.Return(packedA);
                 }
@@ -155,56 +160,52 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x 16 tile held in registers.</summary>
-    private static unsafe void MicroKernel(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers.</summary>
+    private static unsafe void MicroKernel<TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+        where TVector : struct, ISimdFloat<TVector>
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += MR, b += NR)
+        int width = TVector.Count;
+        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += MR, b += 2 * width)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector256.Create(a[4]);
-            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector256.Create(a[5]);
-            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+            var b0 = TVector.Load(b);
+            var b1 = TVector.Load(b + width);
+            var a0 = TVector.Broadcast(a[0]);
+            c00 = TVector.MultiplyAdd(a0, b0, c00); c01 = TVector.MultiplyAdd(a0, b1, c01);
+            var a1 = TVector.Broadcast(a[1]);
+            c10 = TVector.MultiplyAdd(a1, b0, c10); c11 = TVector.MultiplyAdd(a1, b1, c11);
+            var a2 = TVector.Broadcast(a[2]);
+            c20 = TVector.MultiplyAdd(a2, b0, c20); c21 = TVector.MultiplyAdd(a2, b1, c21);
+            var a3 = TVector.Broadcast(a[3]);
+            c30 = TVector.MultiplyAdd(a3, b0, c30); c31 = TVector.MultiplyAdd(a3, b1, c31);
+            var a4 = TVector.Broadcast(a[4]);
+            c40 = TVector.MultiplyAdd(a4, b0, c40); c41 = TVector.MultiplyAdd(a4, b1, c41);
+            var a5 = TVector.Broadcast(a[5]);
+            c50 = TVector.MultiplyAdd(a5, b0, c50); c51 = TVector.MultiplyAdd(a5, b1, c51);
         }
 
-        // Edge tiles go through a scratch tile so only the valid part of C is touched.
-        float* tile = stackalloc float[MR * NR];
-        bool full = rows == MR && cols == NR;
-        float* target = full ? c : tile;
-        int stride = full ? ldc : NR;
-        if (full)
+        if (rows == MR && cols == 2 * width)
         {
-            AddRow(target, c00, c01); AddRow(target + stride, c10, c11); AddRow(target + 2 * stride, c20, c21);
-            AddRow(target + 3 * stride, c30, c31); AddRow(target + 4 * stride, c40, c41); AddRow(target + 5 * stride, c50, c51);
+            TVector.AddTo(c, c00); TVector.AddTo(c + width, c01); c += ldc;
+            TVector.AddTo(c, c10); TVector.AddTo(c + width, c11); c += ldc;
+            TVector.AddTo(c, c20); TVector.AddTo(c + width, c21); c += ldc;
+            TVector.AddTo(c, c30); TVector.AddTo(c + width, c31); c += ldc;
+            TVector.AddTo(c, c40); TVector.AddTo(c + width, c41); c += ldc;
+            TVector.AddTo(c, c50); TVector.AddTo(c + width, c51);
             return;
         }
-        StoreRow(tile, c00, c01); StoreRow(tile + NR, c10, c11); StoreRow(tile + 2 * NR, c20, c21);
-        StoreRow(tile + 3 * NR, c30, c31); StoreRow(tile + 4 * NR, c40, c41); StoreRow(tile + 5 * NR, c50, c51);
+        // Edge tiles go through a scratch tile so only the valid part of C is touched.
+        int stride = 2 * width;
+        float* tile = stackalloc float[MR * stride];
+        TVector.Store(tile, c00); TVector.Store(tile + width, c01);
+        TVector.Store(tile + stride, c10); TVector.Store(tile + stride + width, c11);
+        TVector.Store(tile + 2 * stride, c20); TVector.Store(tile + 2 * stride + width, c21);
+        TVector.Store(tile + 3 * stride, c30); TVector.Store(tile + 3 * stride + width, c31);
+        TVector.Store(tile + 4 * stride, c40); TVector.Store(tile + 4 * stride + width, c41);
+        TVector.Store(tile + 5 * stride, c50); TVector.Store(tile + 5 * stride + width, c51);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col++)
-                c[(long)r * ldc + col] += tile[r * NR + col];
-    }
-
-    private static unsafe void AddRow(float* row, Vector256<float> left, Vector256<float> right)
-    {
-        (Vector256.Load(row) + left).Store(row);
-        (Vector256.Load(row + 8) + right).Store(row + 8);
-    }
-
-    private static unsafe void StoreRow(float* row, Vector256<float> left, Vector256<float> right)
-    {
-        left.Store(row);
-        right.Store(row + 8);
+                c[(long)r * ldc + col] += tile[r * stride + col];
     }
 }
