@@ -24,7 +24,7 @@ public sealed partial class Tensor
         this.shape = shape;
     }
 
-    internal Storage Storage { get; }
+    internal Storage Storage { get; private set; }
 
     internal IBackend Backend => Storage.Backend;
 
@@ -184,6 +184,23 @@ public sealed partial class Tensor
         if (GradMode.IsEnabled && RequiresGrad && IsLeaf)
             throw new InvalidOperationException($"copy_: a leaf tensor that requires grad {Shapes.Format(shape)} can only be modified in place inside GradMode.NoGrad()");
         Backend.CopyInto(source.Storage, Storage);
+        Version++;
+    }
+
+    /// <summary>
+    /// Makes this tensor hold <paramref name="source"/>'s storage (values and dtype; same shape), keeping its
+    /// identity, as PyTorch's <c>param.data = ...</c>: how <c>Module.To(dtype)</c> converts parameters
+    /// that layers hold in fields. Drops <see cref="Grad"/>, which would have the old dtype, and counts
+    /// as an in-place modification.
+    /// </summary>
+    internal void ReplaceData(Tensor source)
+    {
+        if (!source.shape.SequenceEqual(shape))
+            throw new ArgumentException($"replace_data: cannot give {Shapes.Format(shape)} the values of {Shapes.Format(source.shape)}");
+        if (!IsLeaf)
+            throw new InvalidOperationException($"replace_data: only leaf tensors can change their data; this one was made by '{GradFn!.Op}'");
+        Storage = source.Storage;
+        Grad = null;
         Version++;
     }
 

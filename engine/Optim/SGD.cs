@@ -1,0 +1,104 @@
+using ScratchDetect.Engine.Autograd;
+
+namespace ScratchDetect.Engine.Optim;
+
+/// <summary>
+/// Stochastic gradient descent with momentum, as torch.optim.SGD (1.13). For each parameter p with
+/// gradient g, in group (lr, λ):
+/// <code>
+/// d = g + λ·p                                   (weight decay, before momentum)
+/// b = d on the first step, else μ·b + (1 - τ)·d (momentum buffer, dampening τ)
+/// d = d + μ·b if nesterov, else b
+/// p = p - lr·d
+/// </code>
+/// Parameters are updated in place (outside autograd), so layers keep their tensors and graphs that
+/// saved the old values are detected as stale. Momentum μ, dampening τ and Nesterov apply to all
+/// groups; learning rate and weight decay are per group.
+/// </summary>
+public sealed class SGD : Optimizer
+{
+    private readonly Dictionary<Tensor, Tensor> momentumBuffers = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>SGD over several parameter groups.</summary>
+    public SGD(IEnumerable<ParameterGroup> groups, double momentum = 0, double dampening = 0, bool nesterov = false) : base(groups)
+    {
+        if (momentum < 0) throw new ArgumentOutOfRangeException(nameof(momentum), $"sgd: momentum {momentum} is negative");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException($"sgd: Nesterov momentum needs momentum > 0 and zero dampening (momentum {momentum}, dampening {dampening})");
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+    }
+
+    /// <summary>SGD with one group holding all <paramref name="parameters"/>.</summary>
+    public SGD(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : this([new ParameterGroup(parameters, learningRate, weightDecay)], momentum, dampening, nesterov) { }
+
+    /// <summary>μ: how much of the previous update direction is kept.</summary>
+    public double Momentum { get; }
+
+    /// <summary>τ: the fraction of each new gradient left out of the momentum buffer.</summary>
+    public double Dampening { get; }
+
+    /// <summary>Whether to step along the look-ahead direction d + μ·b.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    public override void Step()
+    {
+        using var _ = GradMode.NoGrad();
+        foreach (var group in Groups)
+            foreach (var parameter in group.Parameters)
+            {
+                if (parameter.Grad is not { } direction) continue;
+                if (group.WeightDecay != 0) direction += parameter * group.WeightDecay;
+                if (Momentum != 0)
+                {
+                    var buffer = momentumBuffers.TryGetValue(parameter, out var previous)
+                        ? previous * Momentum + direction * (1 - Dampening)
+                        : direction.Clone(); // a copy: the gradient tensor belongs to the caller
+                    momentumBuffers[parameter] = buffer;
+                    direction = Nesterov ? direction + buffer * Momentum : buffer;
+                }
+                parameter.CopyFrom(parameter - direction * group.LearningRate);
+            }
+    }
+
+    /// <summary>
+    /// The momentum buffers, for resuming training, named as in torch's optimizer state_dict:
+    /// "state.{i}.momentum_buffer" with i the parameter's position over all groups in order.
+    /// Parameters that have not been stepped yet have none.
+    /// </summary>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var state = new OrderedDictionary<string, Tensor>();
+        foreach (var (index, parameter) in AllParameters())
+            if (momentumBuffers.TryGetValue(parameter, out var buffer))
+                state.Add(BufferKey(index), buffer);
+        return state;
+    }
+
+    /// <summary>
+    /// Restores momentum buffers saved by <see cref="StateDict"/> from an optimizer over parameters of
+    /// the same shapes in the same order; parameters without a saved buffer start afresh. Unknown keys
+    /// and shape mismatches throw, naming them, before anything changes.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var parameters = AllParameters().ToDictionary(p => BufferKey(p.Index), p => p.Parameter);
+        var problems = state.Keys.Where(k => !parameters.ContainsKey(k)).Select(k => $"unexpected key {k}")
+            .Concat(state.Where(e => parameters.TryGetValue(e.Key, out var p) && !p.Shape.SequenceEqual(e.Value.Shape))
+                .Select(e => $"{e.Key} has shape {Shapes.Format(e.Value.Shape)} but its parameter {Shapes.Format(parameters[e.Key].Shape)}"))
+            .ToList();
+        if (problems.Count > 0)
+            throw new ArgumentException($"sgd load_state_dict: the state does not fit this optimizer's {parameters.Count} parameters: {string.Join("; ", problems)}");
+        momentumBuffers.Clear();
+        using var _ = GradMode.NoGrad();
+        foreach (var (key, buffer) in state)
+            momentumBuffers[parameters[key]] = buffer.To(parameters[key].DType).Clone();
+    }
+
+    private IEnumerable<(int Index, Tensor Parameter)> AllParameters() => Groups.SelectMany(g => g.Parameters).Select((p, i) => (i, p));
+
+    private static string BufferKey(int index) => $"state.{index}.momentum_buffer";
+}
