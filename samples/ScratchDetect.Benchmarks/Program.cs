@@ -5,6 +5,7 @@ using ScratchDetect.Benchmarks;
 // Each suite is a static class with a Run() returning rows; register it in Suites below.
 var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["conv"] = ConvBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;

@@ -46,6 +46,21 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// C[cOffset..] += op(A)·op(B) for float32 (the packed GEMM) or float64 (the plain loop); both
+    /// accumulate into C, which lets convolutions sum products over a batch without a temporary.
+    /// </summary>
+    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k)
+    {
+        if (typeof(T) == typeof(float))
+            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k);
+        else if (typeof(T) == typeof(double))
+            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k);
+        else
+            throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
+    }
+
+    /// <summary>C += op(A)·op(B), one dot product per element.</summary>
     private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k)
     {
         ParallelRange(m, (long)n * k, (first, end) =>
@@ -56,11 +71,12 @@ public sealed partial class CpuBackend
                     double sum = 0;
                     for (int p = 0; p < k; p++)
                         sum += a[aOffset + (transA ? (long)p * m + i : i * k + p)] * b[bOffset + (transB ? (long)j * k + p : (long)p * n + j)];
-                    c[cOffset + i * n + j] = sum;
+                    c[cOffset + i * n + j] += sum;
                 }
         });
     }
 
+    /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
     private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k)
     {
         if (m == 0 || n == 0 || k == 0) return;

@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+/// <summary>
+/// 2-D convolution as matrix products (im2col + GEMM). For one image and one group, im2col unrolls
+/// every receptive field into a column: the "columns" matrix has PatchSize = C/groups·kh·kw rows
+/// (one per input channel and kernel tap) and OutH·OutW columns (one per output position). Then
+/// <list type="bullet">
+/// <item>forward: output[O/g, OutH·OutW] = weight[O/g, PatchSize] · columns;</item>
+/// <item>backward-data: columns-gradient = weightᵀ · outputGradient, folded back onto the input by col2im (the adjoint of im2col: overlapping taps add up);</item>
+/// <item>backward-filter: weightGradient += outputGradient · columnsᵀ, summed over the batch.</item>
+/// </list>
+/// A 1x1 kernel at stride 1 without padding needs no unrolling: the input planes are the columns.
+/// The GEMM accumulates into its output, which gives the bias (pre-filled) and the batch sum for free.
+/// Column buffers come from the shared ArrayPool: a ResNet50 step would otherwise allocate gigabytes
+/// of short-lived arrays. Work is parallel inside the GEMM and across the rows of im2col/col2im.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) => input.DType switch
+    {
+        DType.Float32 => Wrap(ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry)),
+        DType.Float64 => Wrap(ConvForward(Data<double>(input), Data<double>(weight), bias is null ? null : Data<double>(bias), geometry)),
+        _ => throw new ArgumentException($"conv2d: not defined for {input.DType.Name()} tensors"),
+    };
+
+    /// <inheritdoc />
+    public Storage Conv2dBackwardData(Storage gradOutput, Storage weight, Conv2dGeometry geometry) => gradOutput.DType switch
+    {
+        DType.Float32 => Wrap(ConvBackwardData(Data<float>(gradOutput), Data<float>(weight), geometry)),
+        DType.Float64 => Wrap(ConvBackwardData(Data<double>(gradOutput), Data<double>(weight), geometry)),
+        _ => throw new ArgumentException($"conv2d backward: not defined for {gradOutput.DType.Name()} tensors"),
+    };
+
+    /// <inheritdoc />
+    public Storage Conv2dBackwardFilter(Storage gradOutput, Storage input, Conv2dGeometry geometry) => gradOutput.DType switch
+    {
+        DType.Float32 => Wrap(ConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
+        DType.Float64 => Wrap(ConvBackwardFilter(Data<double>(gradOutput), Data<double>(input), geometry)),
+        _ => throw new ArgumentException($"conv2d backward: not defined for {gradOutput.DType.Name()} tensors"),
+    };
+
+    private static T[] ConvForward<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize;
+        var output = new T[(long)g.Batch * g.OutChannels * plane];
+        if (bias is not null)
+            for (long image = 0; image < g.Batch; image++)
+                for (int o = 0; o < g.OutChannels; o++)
+                    output.AsSpan((int)((image * g.OutChannels + o) * plane), plane).Fill(bias[o]);
+
+        var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
+        for (int image = 0; image < g.Batch; image++)
+            for (int group = 0; group < g.Groups; group++)
+            {
+                long inputOffset = InputOffset(g, image, group);
+                if (columns is not null) Im2Col(input, inputOffset, g, columns);
+                GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false,
+                    columns ?? input, columns is null ? inputOffset : 0, false,
+                    output, OutputOffset(g, image, group), g.OutPerGroup, plane, patch);
+            }
+        if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        return output;
+    }
+
+    private static T[] ConvBackwardData<T>(T[] gradOutput, T[] weight, Conv2dGeometry g) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize;
+        var gradInput = new T[(long)g.Batch * g.InChannels * g.Height * g.Width];
+        var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
+        for (int image = 0; image < g.Batch; image++)
+            for (int group = 0; group < g.Groups; group++)
+            {
+                long inputOffset = InputOffset(g, image, group);
+                // The GEMM accumulates: into the (zero) input gradient directly when pointwise, else into cleared columns.
+                if (columns is not null) Array.Clear(columns, 0, patch * plane);
+                GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, true,
+                    gradOutput, OutputOffset(g, image, group), false,
+                    columns ?? gradInput, columns is null ? inputOffset : 0, patch, plane, g.OutPerGroup);
+                if (columns is not null) Col2Im(columns, g, gradInput, inputOffset);
+            }
+        if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        return gradInput;
+    }
+
+    private static T[] ConvBackwardFilter<T>(T[] gradOutput, T[] input, Conv2dGeometry g) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize;
+        var gradWeight = new T[(long)g.OutChannels * patch];
+        var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
+        for (int image = 0; image < g.Batch; image++)
+            for (int group = 0; group < g.Groups; group++)
+            {
+                long inputOffset = InputOffset(g, image, group);
+                if (columns is not null) Im2Col(input, inputOffset, g, columns);
+                GemmAccumulate(gradOutput, OutputOffset(g, image, group), false,
+                    columns ?? input, columns is null ? inputOffset : 0, true,
+                    gradWeight, (long)group * g.OutPerGroup * patch, g.OutPerGroup, patch, plane);
+            }
+        if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        return gradWeight;
+    }
+
+    /// <summary>Where the input planes of one group of one image start.</summary>
+    private static long InputOffset(Conv2dGeometry g, int image, int group) =>
+        ((long)image * g.InChannels + (long)group * g.InPerGroup) * g.Height * g.Width;
+
+    /// <summary>Where the output planes of one group of one image start.</summary>
+    private static long OutputOffset(Conv2dGeometry g, int image, int group) =>
+        ((long)image * g.OutChannels + (long)group * g.OutPerGroup) * g.OutH * g.OutW;
+
+    /// <summary>
+    /// Unrolls the receptive fields of one group of one image: row (c, ki, kj) of
+    /// <paramref name="columns"/> holds, for every output position (oh, ow), the input element
+    /// (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
+    /// </summary>
+    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W;
+        ParallelRange(g.PatchSize, plane, (first, end) =>
+        {
+            for (long row = first; row < end; row++)
+            {
+                int channel = (int)(row / taps), ki = (int)(row % taps) / g.Kernel.W, kj = (int)(row % taps) % g.Kernel.W;
+                long source = inputOffset + (long)channel * g.Height * g.Width;
+                int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    var target = columns.AsSpan((int)row * plane + oh * outW, outW);
+                    int ih = oh * g.Stride.H + rowShift;
+                    if ((uint)ih >= (uint)g.Height)
+                    {
+                        target.Clear();
+                        continue;
+                    }
+                    long sourceRow = source + (long)ih * g.Width;
+                    if (g.Stride.W == 1)
+                    {
+                        // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
+                        var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                        target[..lo].Clear();
+                        input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(target[lo..hi]);
+                        target[hi..].Clear();
+                        continue;
+                    }
+                    for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                        target[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2Col{T}"/>: adds every entry of <paramref name="columns"/> onto the
+    /// input element it was read from. Parallel over input channels, which own disjoint rows.
+    /// </summary>
+    private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W;
+        ParallelRange(g.InPerGroup, (long)taps * plane, (first, end) =>
+        {
+            for (long channel = first; channel < end; channel++)
+            {
+                long target = inputOffset + channel * g.Height * g.Width;
+                for (int tap = 0; tap < taps; tap++)
+                {
+                    int ki = tap / g.Kernel.W, kj = tap % g.Kernel.W;
+                    int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+                    long row = channel * taps + tap;
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        int ih = oh * g.Stride.H + rowShift;
+                        if ((uint)ih >= (uint)g.Height) continue;
+                        var source = columns.AsSpan((int)(row * plane + oh * outW), outW);
+                        long targetRow = target + (long)ih * g.Width;
+                        if (g.Stride.W == 1)
+                        {
+                            var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                            AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
+                            continue;
+                        }
+                        for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                            if ((uint)iw < (uint)g.Width) gradInput[targetRow + iw] += source[ow];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>For stride 1: the outputs [lo, hi) whose input column ow + shift lies inside [0, width).</summary>
+    private static (int Lo, int Hi) InBoundsRun(int outW, int shift, int width)
+    {
+        int lo = Math.Clamp(-shift, 0, outW);
+        int hi = Math.Clamp(width - shift, lo, outW);
+        return (lo, hi);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Numerics;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+/// <summary>
+/// Pooling kernels, parallel over the (batch · channel) planes. Average pooling and adaptive
+/// average pooling are the same computation over different windows: every output (oh, ow) averages
+/// the rectangle rows[oh] x columns[ow] of its plane, divided by a per-output divisor. They share
+/// one forward kernel and one adjoint kernel; only the window lists differ.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public (Storage Values, Storage Indices) MaxPool2d(Storage input, Pool2dGeometry geometry)
+    {
+        var indices = NewArray<long>((long)geometry.Planes * geometry.OutH * geometry.OutW);
+        Storage values = input.DType switch
+        {
+            DType.Float32 => Wrap(MaxPool(Data<float>(input), geometry, indices)),
+            DType.Float64 => Wrap(MaxPool(Data<double>(input), geometry, indices)),
+            _ => throw new ArgumentException($"max_pool2d: not defined for {input.DType.Name()} tensors"),
+        };
+        return (values, Wrap(indices));
+    }
+
+    private static T[] MaxPool<T>(T[] input, Pool2dGeometry g, long[] indices) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, inPlane = g.Height * g.Width, outPlane = outH * outW;
+        var values = NewArray<T>((long)g.Planes * outPlane);
+        ParallelRange(g.Planes, (long)outPlane * g.Kernel.H * g.Kernel.W, (first, end) =>
+        {
+            for (long p = first; p < end; p++)
+            {
+                long source = p * inPlane, target = p * outPlane;
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    var (rowStart, rowEnd) = DilatedTaps(oh * g.Stride.H - g.Padding.H, g.Kernel.H, g.Dilation.H, g.Height);
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        var (columnStart, columnEnd) = DilatedTaps(ow * g.Stride.W - g.Padding.W, g.Kernel.W, g.Dilation.W, g.Width);
+                        // As PyTorch: start from -inf at the first in-bounds tap; a larger value or any NaN takes over.
+                        T best = T.CreateChecked(double.NegativeInfinity);
+                        long bestIndex = (long)rowStart * g.Width + columnStart;
+                        for (int ih = rowStart; ih < rowEnd; ih += g.Dilation.H)
+                            for (int iw = columnStart; iw < columnEnd; iw += g.Dilation.W)
+                            {
+                                long index = (long)ih * g.Width + iw;
+                                T value = input[source + index];
+                                if (value > best || T.IsNaN(value))
+                                {
+                                    best = value;
+                                    bestIndex = index;
+                                }
+                            }
+                        values[target + oh * outW + ow] = best;
+                        indices[target + oh * outW + ow] = bestIndex;
+                    }
+                }
+            }
+        });
+        return values;
+    }
+
+    /// <summary>
+    /// The in-bounds taps start, start + dilation, ... (kernel of them) of a window along an axis of
+    /// <paramref name="size"/>: the first in-bounds tap and an exclusive end for a loop stepping by dilation.
+    /// </summary>
+    private static (int Start, int End) DilatedTaps(int start, int kernel, int dilation, int size)
+    {
+        int end = Math.Min(start + (kernel - 1) * dilation + 1, size);
+        while (start < 0) start += dilation;
+        return (start, end);
+    }
+
+    /// <summary>One axis of an averaging window: elements [Start, End) of the input axis, and its share of the divisor.</summary>
+    private readonly record struct WindowSpan(int Start, int End, int DivisorFactor);
+
+    /// <summary>
+    /// The windows of torch's avg_pool2d along one axis: the window is clipped to the padded input
+    /// (that length is the divisor factor with count_include_pad) and then to the input (the factor without).
+    /// </summary>
+    private static WindowSpan[] AvgPoolSpans(int outSize, int inSize, int kernel, int stride, int padding, bool countIncludePad)
+    {
+        var spans = new WindowSpan[outSize];
+        for (int o = 0; o < outSize; o++)
+        {
+            int start = o * stride - padding, end = Math.Min(start + kernel, inSize + padding);
+            int paddedLength = end - start;
+            start = Math.Max(start, 0);
+            end = Math.Min(end, inSize);
+            spans[o] = new WindowSpan(start, end, countIncludePad ? paddedLength : end - start);
+        }
+        return spans;
+    }
+
+    /// <summary>The windows of torch's adaptive_avg_pool2d along one axis: [floor(o·in/out), ceil((o+1)·in/out)).</summary>
+    private static WindowSpan[] AdaptiveSpans(int outSize, int inSize)
+    {
+        var spans = new WindowSpan[outSize];
+        for (int o = 0; o < outSize; o++)
+        {
+            int start = (int)((long)o * inSize / outSize);
+            int end = (int)(((long)(o + 1) * inSize + outSize - 1) / outSize);
+            spans[o] = new WindowSpan(start, end, end - start);
+        }
+        return spans;
+    }
+
+    /// <summary>The divisor of every output: the product of its row and column factors, or the override.</summary>
+    private static int[] Divisors(WindowSpan[] rows, WindowSpan[] columns, int? divisorOverride)
+    {
+        var divisors = new int[rows.Length * columns.Length];
+        for (int oh = 0; oh < rows.Length; oh++)
+            for (int ow = 0; ow < columns.Length; ow++)
+                divisors[oh * columns.Length + ow] = divisorOverride ?? rows[oh].DivisorFactor * columns[ow].DivisorFactor;
+        return divisors;
+    }
+
+    /// <inheritdoc />
+    public Storage AvgPool2d(Storage input, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)
+    {
+        var (rows, columns) = AvgPoolWindows(geometry, countIncludePad);
+        return AverageWindows(input, geometry.Planes, geometry.Height, geometry.Width, rows, columns, Divisors(rows, columns, divisorOverride));
+    }
+
+    /// <inheritdoc />
+    public Storage AvgPool2dBackward(Storage gradOutput, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)
+    {
+        var (rows, columns) = AvgPoolWindows(geometry, countIncludePad);
+        return SpreadOverWindows(gradOutput, geometry.Planes, geometry.Height, geometry.Width, rows, columns, Divisors(rows, columns, divisorOverride));
+    }
+
+    private static (WindowSpan[] Rows, WindowSpan[] Columns) AvgPoolWindows(Pool2dGeometry g, bool countIncludePad) =>
+        (AvgPoolSpans(g.OutH, g.Height, g.Kernel.H, g.Stride.H, g.Padding.H, countIncludePad),
+         AvgPoolSpans(g.OutW, g.Width, g.Kernel.W, g.Stride.W, g.Padding.W, countIncludePad));
+
+    /// <inheritdoc />
+    public Storage AdaptiveAvgPool2d(Storage input, int planes, int height, int width, int outHeight, int outWidth)
+    {
+        WindowSpan[] rows = AdaptiveSpans(outHeight, height), columns = AdaptiveSpans(outWidth, width);
+        return AverageWindows(input, planes, height, width, rows, columns, Divisors(rows, columns, null));
+    }
+
+    /// <inheritdoc />
+    public Storage AdaptiveAvgPool2dBackward(Storage gradOutput, int planes, int height, int width, int outHeight, int outWidth)
+    {
+        WindowSpan[] rows = AdaptiveSpans(outHeight, height), columns = AdaptiveSpans(outWidth, width);
+        return SpreadOverWindows(gradOutput, planes, height, width, rows, columns, Divisors(rows, columns, null));
+    }
+
+    private static Storage AverageWindows(Storage input, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) => input.DType switch
+    {
+        DType.Float32 => Wrap(AverageWindows(Data<float>(input), planes, height, width, rows, columns, divisors)),
+        DType.Float64 => Wrap(AverageWindows(Data<double>(input), planes, height, width, rows, columns, divisors)),
+        _ => throw new ArgumentException($"avg_pool2d: not defined for {input.DType.Name()} tensors"),
+    };
+
+    private static T[] AverageWindows<T>(T[] input, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) where T : struct, INumber<T>
+    {
+        int inPlane = height * width, outPlane = rows.Length * columns.Length;
+        var output = NewArray<T>((long)planes * outPlane);
+        ParallelRange(planes, inPlane + outPlane, (first, end) =>
+        {
+            for (long p = first; p < end; p++)
+                for (int oh = 0; oh < rows.Length; oh++)
+                    for (int ow = 0; ow < columns.Length; ow++)
+                    {
+                        T sum = T.Zero;
+                        for (int ih = rows[oh].Start; ih < rows[oh].End; ih++)
+                            for (int iw = columns[ow].Start; iw < columns[ow].End; iw++)
+                                sum += input[p * inPlane + ih * width + iw];
+                        output[p * outPlane + oh * columns.Length + ow] = sum / T.CreateChecked(divisors[oh * columns.Length + ow]);
+                    }
+        });
+        return output;
+    }
+
+    private static Storage SpreadOverWindows(Storage gradOutput, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) => gradOutput.DType switch
+    {
+        DType.Float32 => Wrap(SpreadOverWindows(Data<float>(gradOutput), planes, height, width, rows, columns, divisors)),
+        DType.Float64 => Wrap(SpreadOverWindows(Data<double>(gradOutput), planes, height, width, rows, columns, divisors)),
+        _ => throw new ArgumentException($"avg_pool2d backward: not defined for {gradOutput.DType.Name()} tensors"),
+    };
+
+    private static T[] SpreadOverWindows<T>(T[] gradOutput, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) where T : struct, INumber<T>
+    {
+        int inPlane = height * width, outPlane = rows.Length * columns.Length;
+        var gradInput = new T[(long)planes * inPlane];
+        ParallelRange(planes, inPlane + outPlane, (first, end) =>
+        {
+            for (long p = first; p < end; p++)
+                for (int oh = 0; oh < rows.Length; oh++)
+                    for (int ow = 0; ow < columns.Length; ow++)
+                    {
+                        T share = gradOutput[p * outPlane + oh * columns.Length + ow] / T.CreateChecked(divisors[oh * columns.Length + ow]);
+                        for (int ih = rows[oh].Start; ih < rows[oh].End; ih++)
+                            for (int iw = columns[ow].Start; iw < columns[ow].End; iw++)
+                                gradInput[p * inPlane + ih * width + iw] += share;
+                    }
+        });
+        return gradInput;
+    }
+}

@@ -1,0 +1,58 @@
+namespace ScratchDetect.Engine.NN;
+
+/// <summary>
+/// A 2-D convolution layer, as torch.nn.Conv2d (zero padding): weight [out, in/groups, kh, kw] and
+/// an optional bias [out], initialised as PyTorch does (<see cref="Init.TorchDefault"/>).
+/// </summary>
+public sealed class Conv2d : Layer
+{
+    /// <summary>A convolution from <paramref name="inChannels"/> to <paramref name="outChannels"/> channels, initialised from <paramref name="generator"/>.</summary>
+    public Conv2d(int inChannels, int outChannels, Size2d kernelSize, Generator generator, Size2d? stride = null, Size2d? padding = null,
+        Size2d? dilation = null, int groups = 1, bool bias = true)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"conv2d: groups={groups} must divide both in_channels={inChannels} and out_channels={outChannels}, all positive");
+        if (kernelSize.H <= 0 || kernelSize.W <= 0)
+            throw new ArgumentException($"conv2d: kernel size {kernelSize} must be positive");
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Stride = stride ?? 1;
+        Padding = padding ?? 0;
+        Dilation = dilation ?? 1;
+        Groups = groups;
+        Weight = RegisterParameter("weight", Tensor.Zeros([outChannels, inChannels / groups, kernelSize.H, kernelSize.W]));
+        Bias = bias ? RegisterParameter("bias", Tensor.Zeros([outChannels])) : null;
+        Init.TorchDefault(Weight, Bias, generator);
+    }
+
+    /// <summary>Channels of the input.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Channels of the output.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel height and width.</summary>
+    public Size2d KernelSize { get; }
+
+    /// <summary>Step between windows.</summary>
+    public Size2d Stride { get; }
+
+    /// <summary>Zeros added on each side.</summary>
+    public Size2d Padding { get; }
+
+    /// <summary>Spacing between kernel taps.</summary>
+    public Size2d Dilation { get; }
+
+    /// <summary>Channel groups.</summary>
+    public int Groups { get; }
+
+    /// <summary>The weight, [out, in/groups, kh, kw].</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>The bias, [out], or null when the layer has none.</summary>
+    public Tensor? Bias { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+}
