@@ -28,7 +28,11 @@ public sealed record GradCheckCase(string Op, string Configuration, Func<Tensor[
 public static partial class GradCheckCatalog
 {
     /// <summary>All cases, grouped by family.</summary>
-    public static IReadOnlyList<GradCheckCase> All { get; } = [.. ElementwiseCases(), .. ReductionCases(), .. MatmulCases(), .. LayoutCases(), .. NNCases(), .. ConvCases()];
+    public static IReadOnlyList<GradCheckCase> All { get; } =
+    [
+        .. ElementwiseCases(), .. ReductionCases(), .. MatmulCases(), .. LayoutCases(), .. NNCases(),
+        .. SoftmaxCases(), .. LossCases(), .. NormalizeCases(), .. RoiCases(), .. ConvCases(),
+    ];
 
     /// <summary>Float64 values uniform in [low, high), requiring grad.</summary>
     internal static Tensor Leaf(Generator g, double low, double high, params int[] shape) =>

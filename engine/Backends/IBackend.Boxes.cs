@@ -1,0 +1,18 @@
+namespace ScratchDetect.Engine.Backends;
+
+public partial interface IBackend
+{
+    // ---- boxes --------------------------------------------------------------------------------
+    // Boxes are [count, 4] storages of (x1, y1, x2, y2) in continuous coordinates: the width of a
+    // box is x2 - x1, with no +1.
+
+    /// <summary>The [n, m] matrix of intersection over union between every box of <paramref name="a"/> ([n, 4]) and every box of <paramref name="b"/> ([m, 4]); 0/0 = NaN for two empty boxes, as torchvision.</summary>
+    Storage BoxIou(Storage a, int n, Storage b, int m);
+
+    /// <summary>
+    /// Greedy non-maximum suppression as torchvision's nms: visiting boxes by decreasing score
+    /// (ties: lower index first), keeps a box unless an already kept box overlaps it with
+    /// IoU &gt; <paramref name="iouThreshold"/>. Returns the kept indices (int64) in visiting order.
+    /// </summary>
+    Storage Nms(Storage boxes, Storage scores, int count, double iouThreshold);
+}
