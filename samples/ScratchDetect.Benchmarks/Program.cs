@@ -6,6 +6,7 @@ using ScratchDetect.Benchmarks;
 var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["conv"] = ConvBench.Run,
+    ["jpeg"] = JpegDecodeBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;
