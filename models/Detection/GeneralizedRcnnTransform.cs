@@ -81,8 +81,10 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
     private Tensor Resize(Tensor image, int minSize)
     {
         int height = image.Size(1), width = image.Size(2);
-        // As _resize_image_and_masks: the scale is a float32 computation, handed on as a double.
-        float scale = Math.Min((float)minSize / Math.Min(height, width), (float)MaxSize / Math.Max(height, width));
+        // As _resize_image_and_masks: the scale is float32, and `size / tensor` is computed by torch
+        // as size · (1 / tensor), which can land one float below the exact quotient: 160 / 200 gives
+        // 0.79999995, so a 200 x 300 image becomes 159 x 239, not 160 x 240.
+        float scale = Math.Min(minSize * (1f / Math.Min(height, width)), MaxSize * (1f / Math.Max(height, width)));
         var batch = Tensor.Interpolate(image.Unsqueeze(0), scaleFactor: (scale, scale), mode: InterpolateMode.Bilinear, recomputeScaleFactor: true);
         return batch.Squeeze(0);
     }
