@@ -1,0 +1,85 @@
+using ScratchDetect.Engine;
+
+namespace ScratchDetect.Models;
+
+/// <summary>
+/// Anchors for a pyramid of feature maps, as torchvision 0.14's <c>AnchorGenerator</c>: on level
+/// l, every feature-map cell (y-major, then x) gets one box per (aspect ratio, size) pair, centred
+/// at the cell's top-left corner in image pixels. A base anchor of size s and ratio r = h/w has
+/// w = s/√r and h = s·√r, its corners rounded half-to-even (torch.round). The stride of a level is
+/// the padded batch size divided by the feature size (integer division), per axis.
+/// </summary>
+public sealed class AnchorGenerator
+{
+    private readonly float[][] cellAnchors;
+
+    /// <summary>Anchors with the given sizes and aspect ratios (height / width) per level.</summary>
+    public AnchorGenerator(IReadOnlyList<IReadOnlyList<int>> sizes, IReadOnlyList<IReadOnlyList<double>> aspectRatios)
+    {
+        if (sizes.Count != aspectRatios.Count)
+            throw new ArgumentException($"anchor_generator: {sizes.Count} size lists but {aspectRatios.Count} aspect-ratio lists; give one of each per feature map");
+        Sizes = sizes;
+        AspectRatios = aspectRatios;
+        cellAnchors = sizes.Select((s, level) => BaseAnchors(s, aspectRatios[level])).ToArray();
+    }
+
+    /// <summary>torchvision's Faster R-CNN FPN default: sizes 32..512 (one per level), ratios 0.5, 1, 2 on each.</summary>
+    public static AnchorGenerator FpnDefault() =>
+        new([[32], [64], [128], [256], [512]], Enumerable.Repeat<IReadOnlyList<double>>([0.5, 1.0, 2.0], 5).ToArray());
+
+    /// <summary>Anchor sizes per level.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Sizes { get; }
+
+    /// <summary>Aspect ratios (height / width) per level.</summary>
+    public IReadOnlyList<IReadOnlyList<double>> AspectRatios { get; }
+
+    /// <summary>Anchors per feature-map cell on each level.</summary>
+    public int[] NumAnchorsPerLocation() => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
+
+    /// <summary>
+    /// The anchors (float32 [Σ H_l·W_l·A_l, 4]) for a padded batch of <paramref name="batchHeight"/> x
+    /// <paramref name="batchWidth"/> and feature maps of the given sizes; the same for every image.
+    /// </summary>
+    public Tensor Generate(int batchHeight, int batchWidth, IReadOnlyList<(int H, int W)> featureSizes)
+    {
+        if (featureSizes.Count != cellAnchors.Length)
+            throw new ArgumentException($"anchor_generator: {featureSizes.Count} feature maps but anchors are configured for {cellAnchors.Length}");
+        var levels = new List<Tensor>(featureSizes.Count);
+        for (int level = 0; level < featureSizes.Count; level++)
+        {
+            var (gridH, gridW) = featureSizes[level];
+            int strideH = batchHeight / gridH, strideW = batchWidth / gridW;
+            var cell = cellAnchors[level];
+            int perCell = cell.Length / 4;
+            var anchors = new float[gridH * gridW * perCell * 4];
+            int o = 0;
+            for (int y = 0; y < gridH; y++)
+                for (int x = 0; x < gridW; x++)
+                    for (int a = 0; a < perCell; a++)
+                    {
+                        anchors[o++] = x * strideW + cell[4 * a];
+                        anchors[o++] = y * strideH + cell[4 * a + 1];
+                        anchors[o++] = x * strideW + cell[4 * a + 2];
+                        anchors[o++] = y * strideH + cell[4 * a + 3];
+                    }
+            levels.Add(Tensor.FromArray(anchors, gridH * gridW * perCell, 4));
+        }
+        return Tensor.Cat(levels, 0);
+    }
+
+    /// <summary>Zero-centred anchors (x1, y1, x2, y2) per ratio (outer) and size (inner), computed in float32 as torchvision.</summary>
+    private static float[] BaseAnchors(IReadOnlyList<int> sizes, IReadOnlyList<double> ratios)
+    {
+        var result = new List<float>();
+        foreach (double ratio in ratios)
+        {
+            float hRatio = MathF.Sqrt((float)ratio), wRatio = 1 / hRatio;
+            foreach (int size in sizes)
+            {
+                float w = wRatio * size, h = hRatio * size;
+                result.AddRange([-w / 2, -h / 2, w / 2, h / 2]);
+            }
+        }
+        return result.Select(v => MathF.Round(v, MidpointRounding.ToEven)).ToArray();
+    }
+}

@@ -1,0 +1,82 @@
+using ScratchDetect.Engine;
+
+namespace ScratchDetect.Models;
+
+/// <summary>
+/// Assigns each prediction (anchor or proposal) the ground-truth box it overlaps most, as
+/// torchvision 0.14's <c>_utils.Matcher</c>: a best IoU of at least <see cref="HighThreshold"/>
+/// gives that box's index, one below <see cref="LowThreshold"/> gives
+/// <see cref="BelowLowThreshold"/> (-1, background) and one in between
+/// <see cref="BetweenThresholds"/> (-2, ignored). With low-quality matches allowed (the RPN's
+/// setting) every ground-truth box also keeps the predictions it overlaps most, ties included,
+/// even below the high threshold.
+/// </summary>
+public sealed class Matcher
+{
+    /// <summary>The match of a prediction whose best IoU is below the low threshold.</summary>
+    public const long BelowLowThreshold = -1;
+
+    /// <summary>The match of a prediction whose best IoU lies between the thresholds.</summary>
+    public const long BetweenThresholds = -2;
+
+    /// <summary>A matcher with the given thresholds.</summary>
+    public Matcher(double highThreshold, double lowThreshold, bool allowLowQualityMatches = false)
+    {
+        if (lowThreshold > highThreshold)
+            throw new ArgumentException($"matcher: low_threshold {lowThreshold} must not exceed high_threshold {highThreshold}");
+        HighThreshold = highThreshold;
+        LowThreshold = lowThreshold;
+        AllowLowQualityMatches = allowLowQualityMatches;
+    }
+
+    /// <summary>IoU from which a prediction is matched.</summary>
+    public double HighThreshold { get; }
+
+    /// <summary>IoU below which a prediction is background.</summary>
+    public double LowThreshold { get; }
+
+    /// <summary>Whether each ground-truth box keeps its best predictions whatever their IoU.</summary>
+    public bool AllowLowQualityMatches { get; }
+
+    /// <summary>
+    /// The match (int64 [N]) of each of N predictions for an [M, N] IoU matrix of M ground-truth
+    /// boxes against N predictions; M and N must be positive.
+    /// </summary>
+    public Tensor Match(Tensor quality)
+    {
+        if (quality.Rank != 2 || quality.Numel == 0)
+            throw new ArgumentException(quality.Rank == 2 && quality.Size(0) == 0
+                ? "matcher: no ground-truth boxes available for one of the images"
+                : $"matcher: expected a non-empty [M, N] quality matrix, got {Shapes.Format(quality.Shape)}");
+        int m = quality.Size(0), n = quality.Size(1);
+        var values = quality.To(DType.Float64).ToArray<double>();
+        var matches = new long[n];
+                for (int j = 0; j < n; j++)
+        {
+            long arg = BestIndex(values, m, n, j);
+            double best = values[arg * n + j];
+            matches[j] = best < LowThreshold ? BelowLowThreshold : best < HighThreshold ? BetweenThresholds : arg;
+        }
+        if (AllowLowQualityMatches)
+            for (int i = 0; i < m; i++)
+            {
+                double highest = double.NegativeInfinity;
+                for (int j = 0; j < n; j++) highest = Math.Max(highest, values[i * n + j]);
+                // Every prediction tied for this box's best IoU gets its own best match back (which
+                // may be another box with the same IoU), as set_low_quality_matches_.
+                for (int j = 0; j < n; j++)
+                    if (values[i * n + j] == highest)
+                        matches[j] = BestIndex(values, m, n, j);
+            }
+        return Tensor.FromArray(matches, n);
+    }
+
+    /// <summary>The ground-truth box with the highest IoU for prediction j; the first of equal maxima, as torch.max(dim=0) on CPU.</summary>
+    private static long BestIndex(double[] values, int m, int n, int j)
+    {
+        int arg = 0;
+        for (int i = 1; i < m; i++)
+            if (values[i * n + j] > values[arg * n + j]) arg = i;
+        return arg;
+    }
+}

