@@ -37,10 +37,11 @@ public sealed class AnchorGenerator
     public int[] NumAnchorsPerLocation() => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
 
     /// <summary>
-    /// The anchors (float32 [Σ H_l·W_l·A_l, 4]) for a padded batch of <paramref name="batchHeight"/> x
-    /// <paramref name="batchWidth"/> and feature maps of the given sizes; the same for every image.
+    /// The anchors ([Σ H_l·W_l·A_l, 4] of <paramref name="dtype"/>, the features' dtype) for a padded
+    /// batch of <paramref name="batchHeight"/> x <paramref name="batchWidth"/> and feature maps of the
+    /// given sizes; the same for every image. The values are whole numbers, exact in any float type.
     /// </summary>
-    public Tensor Generate(int batchHeight, int batchWidth, IReadOnlyList<(int H, int W)> featureSizes)
+    public Tensor Generate(int batchHeight, int batchWidth, IReadOnlyList<(int H, int W)> featureSizes, DType dtype = DType.Float32)
     {
         if (featureSizes.Count != cellAnchors.Length)
             throw new ArgumentException($"anchor_generator: {featureSizes.Count} feature maps but anchors are configured for {cellAnchors.Length}");
@@ -64,7 +65,7 @@ public sealed class AnchorGenerator
                     }
             levels.Add(Tensor.FromArray(anchors, gridH * gridW * perCell, 4));
         }
-        return Tensor.Cat(levels, 0);
+        return Tensor.Cat(levels, 0).To(dtype);
     }
 
     /// <summary>Zero-centred anchors (x1, y1, x2, y2) per ratio (outer) and size (inner), computed in float32 as torchvision.</summary>

@@ -45,15 +45,22 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
     private static double InferScale(int featureSize, int imageSize) =>
         Math.Pow(2, Math.Round(Math.Log2((float)((double)featureSize / imageSize)), MidpointRounding.ToEven));
 
-    /// <summary>The level index (0 = k_min) of each box, as torchvision's LevelMapper.</summary>
-    private int[] MapLevels(Tensor boxes, int kMin, int kMax)
+    /// <summary>
+    /// The level index (0 = k_min) of each box, as torchvision's LevelMapper, computed in the boxes'
+    /// own precision as torchvision does: a box near a level boundary must land where torch puts it.
+    /// </summary>
+    private int[] MapLevels(Tensor boxes, int kMin, int kMax) => boxes.DType == DType.Float64
+        ? MapLevels(boxes.Detach().ToArray<double>(), kMin, kMax)
+        : MapLevels(boxes.Detach().To(DType.Float32).ToArray<float>(), kMin, kMax);
+
+    private int[] MapLevels<T>(T[] b, int kMin, int kMax) where T : System.Numerics.IFloatingPointIeee754<T>
     {
-        var b = boxes.Detach().To(DType.Float32).ToArray<float>();
+        T scale = T.CreateChecked(canonicalScale), level0 = T.CreateChecked(canonicalLevel), eps = T.CreateChecked(1e-6);
         var levels = new int[b.Length / 4];
         for (int i = 0; i < levels.Length; i++)
         {
-            float size = MathF.Sqrt((b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]));
-            double level = Math.Floor(canonicalLevel + Math.Log2(size / (float)canonicalScale) + 1e-6);
+            T size = T.Sqrt((b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]));
+            double level = double.CreateChecked(T.Floor(level0 + T.Log2(size / scale) + eps));
             levels[i] = (int)Math.Clamp(level, kMin, kMax) - kMin;
         }
         return levels;

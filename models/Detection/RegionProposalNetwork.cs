@@ -107,7 +107,7 @@ public sealed class RegionProposalNetwork : Module
     {
         var head = Head.Forward(features);
         int batch = images.Tensors.Size(0);
-        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList());
+        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType);
         var perLevel = head.Select(h => h.Logits.Size(1) * h.Logits.Size(2) * h.Logits.Size(3)).ToArray();
         // [N, Σ H·W·A] logits and [N·Σ H·W·A, 4] codes, ordered (level, y, x, anchor) like the anchors.
         var objectness = Tensor.Cat(head.Select(h => PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
@@ -183,7 +183,7 @@ public sealed class RegionProposalNetwork : Module
         return kept.IndexSelect(0, survivors);
     }
 
-    /// <summary>Per image: anchor labels (float [A]: 1 positive, 0 negative, -1 ignored) and box regression targets [A, 4].</summary>
+    /// <summary>Per image: anchor labels ([A] in the anchors' dtype: 1 positive, 0 negative, -1 ignored) and box regression targets [A, 4].</summary>
     private (List<Tensor> Labels, List<Tensor> Targets) AssignTargets(Tensor anchors, IReadOnlyList<DetectionTarget> targets, ImageList images)
     {
         var labels = new List<Tensor>();
@@ -195,7 +195,7 @@ public sealed class RegionProposalNetwork : Module
             Tensor label, matchedBoxes;
             if (gt.Size(0) == 0)
             {
-                label = Tensor.Zeros([anchors.Size(0)]);
+                label = Tensor.Zeros([anchors.Size(0)], anchors.DType);
                 matchedBoxes = anchors.ZerosLike();
             }
             else
@@ -204,7 +204,7 @@ public sealed class RegionProposalNetwork : Module
                 matchedBoxes = gt.IndexSelect(0, matches.Clamp(min: 0));
                 // Matched: 1; background (below the low threshold): 0; between the thresholds: -1.
                 var values = matches.ToArray<long>().Select(m => m >= 0 ? 1f : m == Matcher.BetweenThresholds ? -1f : 0f).ToArray();
-                label = Tensor.FromArray(values, values.Length);
+                label = Tensor.FromArray(values, values.Length).To(anchors.DType);
             }
             if (Options.DropCrossBoundaryAnchors)
             {

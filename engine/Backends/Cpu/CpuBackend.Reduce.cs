@@ -11,6 +11,10 @@ public sealed partial class CpuBackend
             throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: cannot reduce an empty axis");
         return x.DType switch
         {
+            // float32 sums accumulate in double, as PyTorch's CPU batch norm does for its statistics:
+            // batch-norm gradients subtract nearly equal sums, and float32 accumulation would
+            // leave too few correct digits in the difference.
+            DType.Float32 when op == ReduceOp.Sum => Wrap(SumAxisInDouble(Data<float>(x), outer, size, inner)),
             DType.Float32 => ReduceOf(op, Data<float>(x), outer, size, inner),
             DType.Float64 => ReduceOf(op, Data<double>(x), outer, size, inner),
             DType.Int64 => ReduceOf(op, Data<long>(x), outer, size, inner),
@@ -47,6 +51,65 @@ public sealed partial class CpuBackend
             }
         });
         return result;
+    }
+
+    private static float[] SumAxisInDouble(float[] x, int outer, int size, int inner)
+    {
+        var result = new float[(long)outer * inner];
+        ParallelRange(outer, (long)size * inner, (first, end) =>
+        {
+            var accumulator = new double[inner];
+            for (long o = first; o < end; o++)
+            {
+                if (inner == 1)
+                {
+                    result[o] = (float)SumWidened(x.AsSpan((int)(o * size), size));
+                    continue;
+                }
+                Array.Clear(accumulator);
+                for (int j = 0; j < size; j++)
+                    AddWidened(accumulator, x.AsSpan((int)((o * size + j) * inner), inner));
+                for (int i = 0; i < inner; i++) result[o * inner + i] = (float)accumulator[i];
+            }
+        });
+        return result;
+    }
+
+    /// <summary>The sum of float32 values accumulated in float64, vectorised.</summary>
+    private static double SumWidened(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        double total = 0;
+        if (IsVectorizable<float>() && values.Length >= Vector<float>.Count)
+        {
+            Vector<double> low = Vector<double>.Zero, high = Vector<double>.Zero;
+            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(values.Slice(i, Vector<float>.Count)), out var l, out var h);
+                low += l;
+                high += h;
+            }
+            total = Vector.Sum(low + high);
+        }
+        for (; i < values.Length; i++) total += values[i];
+        return total;
+    }
+
+    /// <summary>accumulator[i] += values[i], widening float32 to float64, vectorised.</summary>
+    private static void AddWidened(Span<double> accumulator, ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (IsVectorizable<float>())
+        {
+            int width = Vector<float>.Count, half = Vector<double>.Count;
+            for (; i <= values.Length - width; i += width)
+            {
+                Vector.Widen(new Vector<float>(values.Slice(i, width)), out var low, out var high);
+                (new Vector<double>(accumulator.Slice(i, half)) + low).CopyTo(accumulator.Slice(i, half));
+                (new Vector<double>(accumulator.Slice(i + half, half)) + high).CopyTo(accumulator.Slice(i + half, half));
+            }
+        }
+        for (; i < values.Length; i++) accumulator[i] += values[i];
     }
 
     /// <summary>Sum with several vector lanes as independent partial sums, which also keeps float32 rounding error small.</summary>
