@@ -9,8 +9,8 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// micro-kernel keeps an MR x NR tile of C in 12 vector registers while it walks the shared k axis
 /// (one broadcast of A and two loads of B per 12 fused multiply-adds). NR is two vectors of the
 /// widest vector unit the processor accelerates (AVX-512: 32 columns, else AVX2: 16). Transposed operands are
-/// handled by the packing, so no transpose is ever materialised. float64 is only used by the
-/// numerical gradient checks on small tensors and runs a plain loop.
+/// handled by the packing, so no transpose is ever materialised. float64 serves the
+/// numerical gradient checks and float64 models with a simpler vectorised loop.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -62,20 +62,54 @@ public sealed partial class CpuBackend
             throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
     }
 
-    /// <summary>C += op(A)·op(B), one dot product per element.</summary>
+    /// <summary>
+    /// C += op(A)·op(B) in float64 (gradient checks, float64 models): each row of C is built from
+    /// vector axpys C[i, block] += A[i, p]·B[p, block] over column blocks that stay in L1. A
+    /// transposed B is copied once into k rows of n so that those rows are contiguous.
+    /// </summary>
     private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k)
     {
+        const int Block = 256;
+        double[] rows = transB ? TransposeToRows(b, bOffset, n, k) : b;
+        long rowsOffset = transB ? 0 : bOffset;
         ParallelRange(m, (long)n * k, (first, end) =>
         {
             for (long i = first; i < end; i++)
-                for (int j = 0; j < n; j++)
+                for (int j0 = 0; j0 < n; j0 += Block)
                 {
-                    double sum = 0;
+                    int width = Math.Min(Block, n - j0);
+                    var target = c.AsSpan((int)(cOffset + i * n + j0), width);
                     for (int p = 0; p < k; p++)
-                        sum += a[aOffset + (transA ? (long)p * m + i : i * k + p)] * b[bOffset + (transB ? (long)j * k + p : (long)p * n + j)];
-                    c[cOffset + i * n + j] += sum;
+                    {
+                        double scale = a[aOffset + (transA ? (long)p * m + i : i * k + p)];
+                        MultiplyAddInto(target, scale, rows.AsSpan((int)(rowsOffset + (long)p * n + j0), width));
+                    }
                 }
         });
+    }
+
+    /// <summary>The n x k matrix stored at <paramref name="offset"/> as a new k x n one.</summary>
+    private static double[] TransposeToRows(double[] source, long offset, int n, int k)
+    {
+        var rows = new double[(long)k * n];
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++)
+                rows[(long)p * n + j] = source[offset + (long)j * k + p];
+        return rows;
+    }
+
+    /// <summary>target[i] += scale · values[i], vectorised.</summary>
+    private static void MultiplyAddInto(Span<double> target, double scale, ReadOnlySpan<double> values)
+    {
+        int i = 0;
+        if (IsVectorizable<double>())
+        {
+            var factor = new System.Numerics.Vector<double>(scale);
+            int width = System.Numerics.Vector<double>.Count;
+            for (; i <= target.Length - width; i += width)
+                (new System.Numerics.Vector<double>(target.Slice(i, width)) + factor * new System.Numerics.Vector<double>(values.Slice(i, width))).CopyTo(target.Slice(i, width));
+        }
+        for (; i < target.Length; i++) target[i] += scale * values[i];
     }
 
     /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
