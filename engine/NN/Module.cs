@@ -225,17 +225,29 @@ public sealed record StateDictLoadResult(
     public bool IsExactMatch => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0 && DTypeMismatches.Count == 0;
 
     /// <summary>One line per kind of problem, naming every offending key.</summary>
-    public override string ToString()
+    public override string ToString() => Describe(int.MaxValue);
+
+    /// <summary>
+    /// One line per kind of problem, naming at most <paramref name="maxKeysPerKind"/> keys of each
+    /// kind and counting the rest: a file meant for another model misses hundreds of keys, and a
+    /// person needs the first few to see what went wrong.
+    /// </summary>
+    public string Describe(int maxKeysPerKind)
     {
         if (IsExactMatch) return "all keys matched";
         var lines = new List<string>();
-        if (MissingKeys.Count > 0) lines.Add($"{MissingKeys.Count} missing key(s): {string.Join(", ", MissingKeys)}");
-        if (UnexpectedKeys.Count > 0) lines.Add($"{UnexpectedKeys.Count} unexpected key(s): {string.Join(", ", UnexpectedKeys)}");
-        if (ShapeMismatches.Count > 0)
-            lines.Add($"{ShapeMismatches.Count} shape mismatch(es): {string.Join(", ", ShapeMismatches.Select(m => $"{m.Key} (module {m.Expected}, source {m.Found})"))}");
-        if (DTypeMismatches.Count > 0)
-            lines.Add($"{DTypeMismatches.Count} dtype mismatch(es): {string.Join(", ", DTypeMismatches.Select(m => $"{m.Key} (module {m.Expected}, source {m.Found})"))}");
+        AddLine("missing key(s)", MissingKeys);
+        AddLine("unexpected key(s)", UnexpectedKeys);
+        AddLine("shape mismatch(es)", ShapeMismatches.Select(m => $"{m.Key} (module {m.Expected}, source {m.Found})").ToList());
+        AddLine("dtype mismatch(es)", DTypeMismatches.Select(m => $"{m.Key} (module {m.Expected}, source {m.Found})").ToList());
         return string.Join("\n", lines);
+
+        void AddLine(string kind, IReadOnlyList<string> keys)
+        {
+            if (keys.Count == 0) return;
+            string more = keys.Count > maxKeysPerKind ? $", ... and {keys.Count - maxKeysPerKind} more" : "";
+            lines.Add($"{keys.Count} {kind}: {string.Join(", ", keys.Take(maxKeysPerKind))}{more}");
+        }
     }
 }
 

@@ -23,7 +23,7 @@ public enum ResNetDepth
 /// rpn.head.*, roi_heads.box_head.*, roi_heads.box_predictor.*), so a torchvision state_dict
 /// loads one to one. <see cref="Losses"/> runs in training mode, <see cref="Detect"/> in evaluation mode.
 /// </summary>
-public sealed class FasterRcnn : Module
+public sealed class FasterRcnn : Detector
 {
     /// <summary>A Faster R-CNN from its parts.</summary>
     public FasterRcnn(GeneralizedRcnnTransform transform, BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads)
@@ -41,7 +41,7 @@ public sealed class FasterRcnn : Module
     /// <paramref name="trainableBackboneLayers"/> (default 3) trainable stages.
     /// </summary>
     public static FasterRcnn ResNetFpn(ResNetDepth depth = ResNetDepth.ResNet50, int numClasses = 91, bool pretrainedBackbone = false, int? trainableBackboneLayers = null,
-        int[]? minSizes = null, int maxSize = 1333, RpnOptions? rpn = null, RoiHeadsOptions? roiHeads = null, ulong seed = 0)
+        int[]? minSizes = null, int? maxSize = null, RpnOptions? rpn = null, RoiHeadsOptions? roiHeads = null, ulong seed = 0)
     {
         if (numClasses < 2) throw new ArgumentException($"faster_rcnn: num_classes must count the background and at least one class, got {numClasses}");
         var generator = new Generator(seed);
@@ -55,7 +55,7 @@ public sealed class FasterRcnn : Module
         };
         body.FreezeLayers(pretrainedBackbone ? trainableBackboneLayers ?? 3 : 5);
         var backbone = new BackboneWithFpn(body, 256, generator);
-        var transform = new GeneralizedRcnnTransform(minSizes ?? [800], maxSize, GeneralizedRcnnTransform.ImageNetMean, GeneralizedRcnnTransform.ImageNetStd);
+        var transform = new GeneralizedRcnnTransform(minSizes ?? [800], maxSize ?? 1333, GeneralizedRcnnTransform.ImageNetMean, GeneralizedRcnnTransform.ImageNetStd);
         return new FasterRcnn(transform, backbone,
             new RegionProposalNetwork(AnchorGenerator.FpnDefault(), backbone.OutChannels, rpn ?? new RpnOptions(), generator),
             new RoiHeads(backbone.OutChannels, numClasses, roiHeads ?? new RoiHeadsOptions(), generator));
@@ -99,8 +99,8 @@ public sealed class FasterRcnn : Module
         return losses;
     }
 
-    /// <summary>Detections for float [3, H, W] images in [0, 1], boxes in each image's own pixels.</summary>
-    public Detection[] Detect(IReadOnlyList<Tensor> images)
+    /// <inheritdoc/>
+    public override Detection[] Detect(IReadOnlyList<Tensor> images)
     {
         if (Training) throw new InvalidOperationException("faster_rcnn: Detect needs evaluation mode (call Eval())");
         var (batch, _) = Transform.Apply(images, null, training: false);

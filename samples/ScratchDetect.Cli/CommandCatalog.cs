@@ -11,6 +11,7 @@ internal static class CommandCatalog
     {
         yield return GradCheckCommand.Create();
         yield return DatasetCommand.Create();
+        yield return DetectCommand.Create();
         yield return EvalCommand.Create();
         yield return MakeShapesCommand.Create();
         yield return VersionCommand.Create();

@@ -41,7 +41,7 @@ public class FasterRcnnParityTests
         var detections = model.Detect(images);
         Console.WriteLine($"{name}: detect took {watch.Elapsed.TotalSeconds:F1} s");
         for (int i = 0; i < images.Length; i++)
-            DetectionAssert.Match(reference[$"image{i}/boxes"], reference[$"image{i}/labels"], reference[$"image{i}/scores"], detections[i], $"{name} image {i}");
+            DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, $"image{i}"), (detections[i].Boxes, detections[i].Labels, detections[i].Scores), $"{name} image {i}");
     }
 
     /// <summary>

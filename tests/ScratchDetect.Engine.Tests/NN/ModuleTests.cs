@@ -161,6 +161,14 @@ public class ModuleTests
     }
 
     [Fact]
+    public void DescribeNamesTheFirstKeysOfEachKindAndCountsTheRest()
+    {
+        var result = new StateDictLoadResult(["a", "b", "c"], ["x"], [new StateDictMismatch("w", "[2]", "[3]")], []);
+        Assert.Equal("3 missing key(s): a, b, ... and 1 more\n1 unexpected key(s): x\n1 shape mismatch(es): w (module [2], source [3])", result.Describe(2));
+        Assert.Equal("3 missing key(s): a, b, c\n1 unexpected key(s): x\n1 shape mismatch(es): w (module [2], source [3])", result.ToString());
+    }
+
+    [Fact]
     public void StrictLoadThrowsListingAllProblemsAndLoadsNothing()
     {
         var target = new Toy(2);

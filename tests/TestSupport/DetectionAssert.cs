@@ -1,7 +1,7 @@
 using ScratchDetect.Engine;
 using Xunit.Sdk;
 
-namespace ScratchDetect.Models.Tests;
+namespace ScratchDetect.Testing;
 
 /// <summary>
 /// Compares detections with torchvision's. Tolerances: torchvision's own float32 detections on
@@ -16,11 +16,16 @@ internal static class DetectionAssert
 {
     public const double BoxTolerance = 1e-2, ScoreTolerance = 1e-4;
 
-    public static void Match(Tensor boxes, Tensor labels, Tensor scores, Detection actual, string what)
+    /// <summary>The detections of one image in a tools/frcnn_reference.py file: "{image}/boxes", "/labels" and "/scores".</summary>
+    public static (Tensor Boxes, Tensor Labels, Tensor Scores) ReferenceDetections(IReadOnlyDictionary<string, Tensor> file, string image) =>
+        (file[$"{image}/boxes"], file[$"{image}/labels"], file[$"{image}/scores"]);
+
+    /// <summary>Boxes float32 [D, 4], labels int64 [D] and scores float32 [D] match the expected ones as described above.</summary>
+    public static void Match((Tensor Boxes, Tensor Labels, Tensor Scores) expected, (Tensor Boxes, Tensor Labels, Tensor Scores) actual, string what)
     {
-        var eb = boxes.ToArray<float>();
-        var el = labels.ToArray<long>();
-        var es = scores.ToArray<float>();
+        var eb = expected.Boxes.ToArray<float>();
+        var el = expected.Labels.ToArray<long>();
+        var es = expected.Scores.ToArray<float>();
         var ab = actual.Boxes.ToArray<float>();
         var al = actual.Labels.ToArray<long>();
         var asc = actual.Scores.ToArray<float>();

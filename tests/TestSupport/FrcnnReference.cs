@@ -2,12 +2,13 @@ using System.Security.Cryptography;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.IO;
 
-namespace ScratchDetect.Models.Tests;
+namespace ScratchDetect.Testing;
 
 /// <summary>
 /// The outputs of tools/frcnn_reference.py (torchvision 0.14's fasterrcnn_resnet50_fpn), made on
 /// first use into a cache folder under the system temp directory keyed by the script's hash, so
-/// later runs reuse them. The weights (~170 MB) are never committed.
+/// later runs reuse them. The weights (~170 MB) are never committed. Used by the models' parity
+/// tests and the CLI's `detect` test.
 /// </summary>
 internal static class FrcnnReference
 {

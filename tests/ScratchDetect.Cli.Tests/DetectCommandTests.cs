@@ -1,0 +1,146 @@
+using System.Text.Json;
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.IO;
+
+namespace ScratchDetect.Cli.Tests;
+
+/// <summary>`detect` end to end against torchvision, and its answers to unusable inputs.</summary>
+[Collection(CliCollection.Name)]
+public class DetectCommandTests
+{
+    private const string Model = "fasterrcnn_resnet50_fpn";
+
+    /// <summary>The photo tools/frcnn_reference.py ran torchvision on for detect.safetensors (astronaut, 256x256).</summary>
+    private static readonly string Photo = Path.Combine(RepoPaths.Shared, "fixtures", "images", "optimized_q75.jpg");
+
+    /// <summary>
+    /// The same weights, photo and sizes (800 / 1333, as the script) as torchvision: the JSON must
+    /// hold torchvision's detections within <see cref="DetectionAssert"/>'s rounding tolerances.
+    /// This also covers decoding (the script decodes with PIL) and the [0, 1] scaling.
+    /// </summary>
+    [TorchFact]
+    public void DetectionsMatchTorchvision()
+    {
+        var reference = FrcnnReference.Load("detect");
+        using var dir = new TempDir();
+        string json = dir.File("detections.json");
+        var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", FrcnnReference.WeightsPath,
+            "--min-size", "800", "--max-size", "1333", "--image", Photo, "--json", json);
+        Assert.True(exitCode == 0, error);
+
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var image = Assert.Single(document.RootElement.EnumerateArray());
+        Assert.Equal(Photo, image.GetProperty("image").GetString());
+        Assert.Equal(reference["image0"].Size(2), image.GetProperty("width").GetInt32());
+        Assert.Equal(reference["image0"].Size(1), image.GetProperty("height").GetInt32());
+        var detections = image.GetProperty("detections").EnumerateArray().ToArray();
+        var boxes = detections.SelectMany(d => d.GetProperty("box").EnumerateArray().Select(v => v.GetSingle())).ToArray();
+        var labels = detections.Select(d => d.GetProperty("label").GetInt64()).ToArray();
+        var scores = detections.Select(d => d.GetProperty("score").GetSingle()).ToArray();
+        var actual = (Tensor.FromArray(boxes, detections.Length, 4), Tensor.FromArray(labels, detections.Length), Tensor.FromArray(scores, detections.Length));
+        DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, "image0"), actual, "detect optimized_q75.jpg");
+
+        // With --json the summary goes to standard output.
+        Assert.Contains($"{Photo} (256x256): {detections.Length} detections", output);
+    }
+
+    /// <summary>
+    /// Without --json the JSON alone goes to standard output (so it can be piped) and the summary
+    /// to standard error. A small size keeps this quick; the detections are not compared here.
+    /// </summary>
+    [TorchFact]
+    public void WithoutJsonFileDetectionsGoToStandardOutputAndTheSummaryToStandardError()
+    {
+        var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", FrcnnReference.WeightsPath,
+            "--min-size", "128", "--max-size", "128", "--score-threshold", "0.99", "--image", Photo);
+        Assert.True(exitCode == 0, error);
+        using var document = JsonDocument.Parse(output);
+        var image = Assert.Single(document.RootElement.EnumerateArray());
+        Assert.Equal(Photo, image.GetProperty("image").GetString());
+        // At the default threshold (0.05) these weights fill the 100 detections per image; 0.99 keeps a few.
+        var scores = image.GetProperty("detections").EnumerateArray().Select(d => d.GetProperty("score").GetSingle()).ToArray();
+        Assert.InRange(scores.Length, 1, 99);
+        Assert.All(scores, score => Assert.True(score > 0.99f, $"score {score} at or below --score-threshold 0.99"));
+        Assert.Contains($"{Photo} (256x256): {scores.Length} detections", error);
+    }
+
+    /// <summary>
+    /// torchvision's 91-class weights with --num-classes 21: everything fits except the box
+    /// predictor, whose four tensors the error names with both shapes.
+    /// </summary>
+    [TorchFact]
+    public void WrongClassCountNamesTheBoxPredictorShapes()
+    {
+        var (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", FrcnnReference.WeightsPath, "--num-classes", "21", "--image", Photo);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("4 shape mismatch(es)", error);
+        Assert.Contains("roi_heads.box_predictor.cls_score.weight (module [21, 1024], source [91, 1024])", error);
+        Assert.Contains("roi_heads.box_predictor.bbox_pred.bias (module [84], source [364])", error);
+        Assert.DoesNotContain("missing key", error);
+        AssertNoStackTrace(error);
+    }
+
+    [Fact]
+    public void WeightsWithOtherKeysAreAnErrorNamingThem()
+    {
+        using var dir = new TempDir();
+        string weights = dir.File("other.safetensors");
+        SafeTensors.Save(weights, new Dictionary<string, Tensor>
+        {
+            ["backbone.body.conv1.weight"] = Tensor.Zeros([2, 3]),
+            ["classifier.weight"] = Tensor.Zeros([2]),
+        });
+        var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", Photo);
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains(weights, error);
+        Assert.Contains("1 unexpected key(s): classifier.weight", error);
+        Assert.Contains("1 shape mismatch(es): backbone.body.conv1.weight (module [64, 3, 7, 7], source [2, 3])", error);
+        // Every other key of the model is missing: the first few are named, the rest counted.
+        Assert.Matches(@"\d+ missing key\(s\): backbone\.body\.bn1\.weight, .*, \.\.\. and \d+ more", error);
+        AssertNoStackTrace(error);
+    }
+
+    [Fact]
+    public void MissingWeightsFileIsAnError()
+    {
+        using var dir = new TempDir();
+        string weights = dir.File("absent.safetensors");
+        var (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", Photo);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"weights file '{weights}' does not exist", error);
+        AssertNoStackTrace(error);
+    }
+
+    [Fact]
+    public void UnknownModelIsAnErrorListingTheKnownOnes()
+    {
+        using var dir = new TempDir();
+        var (exitCode, _, error) = CliRunner.Run("detect", "--model", "yolo_v1", "--weights", dir.File("w.safetensors"), "--image", Photo);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("unknown model 'yolo_v1'", error);
+        Assert.Contains(Model, error);
+        AssertNoStackTrace(error);
+    }
+
+    /// <summary>Images are checked before the weights are read, so an empty weights file is enough here.</summary>
+    [Theory]
+    [InlineData("garbage.jpg", "not an image")]
+    [InlineData("absent.jpg", null)]
+    public void UnreadableImageIsAnErrorNamingIt(string name, string? content)
+    {
+        using var dir = new TempDir();
+        string weights = dir.File("w.safetensors");
+        File.WriteAllBytes(weights, []);
+        string image = dir.File(name);
+        if (content is not null) File.WriteAllText(image, content);
+        var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", Photo, image);
+        Assert.Equal(2, exitCode);
+        Assert.Empty(output);
+        Assert.Contains(name, error);
+        AssertNoStackTrace(error);
+    }
+
+    /// <summary>System.CommandLine's handler for uncaught exceptions prints "   at Frame(...)" lines.</summary>
+    private static void AssertNoStackTrace(string error) => Assert.DoesNotContain("   at ", error);
+}
