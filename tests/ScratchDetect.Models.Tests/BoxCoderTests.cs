@@ -72,4 +72,14 @@ public class BoxCoderTests
 
     [Fact]
     public void ClampIsLog1000Over16() => Assert.Equal(BoxCoder.DefaultXformClip, Math.Log(1000.0 / 16), 15);
+
+    [Fact]
+    public void EmptyInputsGiveEmptyOutputs()
+    {
+        var coder = new BoxCoder(10, 10, 5, 5);
+        var none = Tensor.Zeros([0, 4]);
+        Assert.Equal([0, 4], coder.Encode(none, none).Shape);
+        Assert.Equal([0, 1, 4], coder.Decode(none, none).Shape);
+        Assert.Equal([0, 3, 4], coder.Decode(Tensor.Zeros([0, 12]), none).Shape);
+    }
 }
