@@ -46,7 +46,7 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
         Math.Pow(2, Math.Round(Math.Log2((float)((double)featureSize / imageSize)), MidpointRounding.ToEven));
 
     /// <summary>The level index (0 = k_min) of each box, as torchvision's LevelMapper.</summary>
-    private int[] MapLevels(Tensor boxes, int kMin, int kMax)
+    internal int[] MapLevels(Tensor boxes, int kMin, int kMax)
     {
         var b = boxes.Detach().To(DType.Float32).ToArray<float>();
         var levels = new int[b.Length / 4];
