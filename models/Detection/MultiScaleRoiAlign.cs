@@ -52,8 +52,10 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
         var levels = new int[b.Length / 4];
         for (int i = 0; i < levels.Length; i++)
         {
+            // float32 throughout, as torchvision's tensor arithmetic: near a level boundary the
+            // rounding of 4 + log2(...) decides the level (side 111.999916 is level 3, not 2).
             float size = MathF.Sqrt((b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]));
-            double level = Math.Floor(canonicalLevel + Math.Log2(size / (float)canonicalScale) + 1e-6);
+            float level = MathF.Floor(canonicalLevel + MathF.Log2(size / canonicalScale) + 1e-6f);
             levels[i] = (int)Math.Clamp(level, kMin, kMax) - kMin;
         }
         return levels;

@@ -30,6 +30,34 @@ public class MultiScaleRoiAlignTests
     }
 
     [Fact]
+    public void LevelArithmeticIsFloat32AsTorchvision()
+    {
+        // torchvision computes floor(lvl0 + log2(s / s0) + eps) on float32 tensors. For side
+        // 111.999916 (float32) log2(s / 224) = -1.0000011, and 4 + that rounds in float32 so that
+        // adding 1e-6 reaches 3.0: level 3 (torchvision 0.14's LevelMapper returns 3); the same sum
+        // in float64 is 2.9999999 → level 2. Likewise 447.99966 → 5 in torchvision (4 in float64).
+        Assert.Equal([3 - 2, 5 - 2], new MultiScaleRoiAlign().MapLevels(Squares(111.999916f, 447.99966f), 2, 5));
+    }
+
+    [TorchFact]
+    public void LevelsMatchTorchvisionNearEveryBoundary()
+    {
+        // The 40 float32 values just below (and at) each canonical side 112, 224, 448, 896.
+        var sides = new[] { 112f, 224f, 448f, 896f }.SelectMany(side =>
+            Enumerable.Range(0, 41).Select(step => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(side) - step))).ToArray();
+        string list = string.Join(",", sides.Select(s => s.ToString("R", CultureInfo.InvariantCulture)));
+        string output = Reference.Run(Reference.Python, "-c", $$"""
+            import torch
+            from torchvision.ops.poolers import LevelMapper
+            s = torch.tensor([{{list}}], dtype=torch.float32)
+            b = torch.stack([torch.zeros_like(s), torch.zeros_like(s), s, s], 1)
+            print(" ".join(str(int(v)) for v in LevelMapper(2, 5)([b]).tolist()))
+            """);
+        var expected = output.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        Assert.Equal(expected, new MultiScaleRoiAlign().MapLevels(Squares(sides), 2, 5));
+    }
+
+    [Fact]
     public void ForwardPoolsEachBoxFromItsLevel()
     {
         // A 2048 x 2048 image with pyramid levels 2..5 (strides 4..32), each a constant map whose
