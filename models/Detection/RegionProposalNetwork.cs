@@ -184,7 +184,7 @@ public sealed class RegionProposalNetwork : Module
     }
 
     /// <summary>Per image: anchor labels (float [A]: 1 positive, 0 negative, -1 ignored) and box regression targets [A, 4].</summary>
-    private (List<Tensor> Labels, List<Tensor> Targets) AssignTargets(Tensor anchors, IReadOnlyList<DetectionTarget> targets, ImageList images)
+    internal (List<Tensor> Labels, List<Tensor> Targets) AssignTargets(Tensor anchors, IReadOnlyList<DetectionTarget> targets, ImageList images)
     {
         var labels = new List<Tensor>();
         var regression = new List<Tensor>();
