@@ -209,7 +209,9 @@ public sealed class RegionProposalNetwork : Module
             if (Options.DropCrossBoundaryAnchors)
             {
                 var (h, w) = images.ImageSizes[i];
-                var inside = anchors.Narrow(1, 0, 1).Ge(0).And(anchors.Narrow(1, 1, 1).Ge(0)).And(anchors.Narrow(1, 2, 1).Lt(w)).And(anchors.Narrow(1, 3, 1).Lt(h)).Reshape(-1);
+                // py-faster-rcnn's x2 < width is in inclusive pixel coordinates; in continuous ones
+                // an anchor ending on the border (x2 = width) is inside.
+                var inside = anchors.Narrow(1, 0, 1).Ge(0).And(anchors.Narrow(1, 1, 1).Ge(0)).And(anchors.Narrow(1, 2, 1).Le(w)).And(anchors.Narrow(1, 3, 1).Le(h)).Reshape(-1);
                 label = Tensor.Where(inside, label, label.FullLike(-1));
             }
             labels.Add(label);

@@ -26,6 +26,34 @@ public class PyFasterRcnnOptionsTests
         return labels[0].ToArray<float>();
     }
 
+    [Fact]
+    public void CrossBoundaryAnchorsAreIgnoredAndAnchorsTouchingTheBorderAreInside()
+    {
+        // gt [32, 32, 64, 64] in a 64 x 64 image. Overlap per axis with [32, 64]: cell 0 and 1: 0,
+        // cell 2 ([16, 48]): 16, cell 3 ([32, 64]): 32. IoU = o_x·o_y / (2048 - o_x·o_y):
+        // (3, 3) 1 → positive; (2, 3) and (3, 2) 512 / 1536 = 0.33 → between (-1); (2, 2)
+        // 256 / 1792 = 0.14 and the rest 0 → background.
+        float[] torchvision =
+        [
+            0, 0, 0, 0,
+            0, 0, 0, 0,
+            0, 0, 0, -1,
+            0, 0, -1, 1,
+        ];
+        Assert.Equal(torchvision, RpnLabels(false, [32, 32, 64, 64], (64, 64)));
+        // Dropping cross-boundary anchors: cells x = 0 or y = 0 start at -16 and are ignored.
+        // Cells x = 3 end at 64, on the border of the 64-pixel image: inside (py-faster-rcnn keeps
+        // x2 < width in its inclusive pixel coordinates, i.e. x2 ≤ width in continuous ones).
+        float[] pyFasterRcnn =
+        [
+            -1, -1, -1, -1,
+            -1, 0, 0, 0,
+            -1, 0, 0, -1,
+            -1, 0, -1, 1,
+        ];
+        Assert.Equal(pyFasterRcnn, RpnLabels(true, [32, 32, 64, 64], (64, 64)));
+    }
+
     [Theory]
     // Zero features give zero logits and codes: the proposals are the 16 anchors clipped to the
     // 64 x 64 image. Those of column 0 or row 0 become 16 wide or high ([-16, 16] → [0, 16]),
