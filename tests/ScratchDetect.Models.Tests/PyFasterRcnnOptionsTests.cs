@@ -54,6 +54,26 @@ public class PyFasterRcnnOptionsTests
         Assert.Equal(pyFasterRcnn, RpnLabels(true, [32, 32, 64, 64], (64, 64)));
     }
 
+    [Fact]
+    public void GroundTruthKeepsItsBestInsideAnchorWhenItsBestAnchorCrossesTheBorder()
+    {
+        // A 56 x 56 image (padded to 64), gt [40, 40, 56, 56]. Its best anchor overall is (3, 3)
+        // ([32, 64]², IoU 256 / 1024 = 0.25), a low-quality match: torchvision's only positive.
+        float[] torchvision = [.. Enumerable.Repeat(0f, 15), 1];
+        Assert.Equal(torchvision, RpnLabels(false, [40, 40, 56, 56], (56, 56)));
+        // py-faster-rcnn matches only the anchors inside the image (x1, y1 ≥ 0 and x2, y2 ≤ 56:
+        // cells 1 and 2 per axis), so the gt's best among them, (2, 2) ([16, 48]², IoU
+        // 64 / 1216 = 0.053), is its positive; every other inside anchor overlaps it not at all.
+        float[] pyFasterRcnn =
+        [
+            -1, -1, -1, -1,
+            -1, 0, 0, -1,
+            -1, 0, 1, -1,
+            -1, -1, -1, -1,
+        ];
+        Assert.Equal(pyFasterRcnn, RpnLabels(true, [40, 40, 56, 56], (56, 56)));
+    }
+
     [Theory]
     // Zero features give zero logits and codes: the proposals are the 16 anchors clipped to the
     // 64 x 64 image. Those of column 0 or row 0 become 16 wide or high ([-16, 16] → [0, 16]),
