@@ -35,6 +35,8 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
             pooled.Add(Tensor.RoiAlign(features[level], levelRois, OutputSize, OutputSize, scales[level], SamplingRatio));
             order.AddRange(inLevel);
         }
+        if (pooled.Count == 0) // no boxes at all, as torchvision's empty [0, C, size, size] result
+            return Tensor.Zeros([0, features[0].Size(1), OutputSize, OutputSize], features[0].DType);
         // Back to the boxes' order: row order[j] of the concatenation belongs at position order[j].
         var inverse = new long[order.Count];
         for (int j = 0; j < order.Count; j++) inverse[order[j]] = j;

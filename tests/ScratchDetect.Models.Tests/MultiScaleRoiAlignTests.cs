@@ -78,4 +78,13 @@ public class MultiScaleRoiAlignTests
         for (int i = 0; i < expectedLevels.Length; i++)
             Assert.All(pooled.Narrow(0, i, 1).ToArray<float>(), v => Assert.Equal(expectedLevels[i], v));
     }
+
+    [Fact]
+    public void NoBoxesGiveAnEmptyBatch()
+    {
+        // torchvision's roi_align returns [0, C, 7, 7] for no boxes (an image whose proposals were all removed).
+        var features = Enumerable.Range(2, 4).Select(k => Tensor.Zeros([1, 8, 256 >> k, 256 >> k])).ToList();
+        var pooled = new MultiScaleRoiAlign().Forward(features, [Tensor.Zeros([0, 4])], [(256, 256)]);
+        Assert.Equal([0, 8, 7, 7], pooled.Shape);
+    }
 }
