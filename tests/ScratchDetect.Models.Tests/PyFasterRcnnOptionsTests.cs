@@ -19,9 +19,10 @@ public class PyFasterRcnnOptionsTests
 
     private static ImageList Batch(int height, int width) => new(Tensor.Zeros([1, 3, 64, 64]), [(height, width)]);
 
-    private static float[] RpnLabels(bool dropCrossBoundary, float[] gtBox, (int, int) imageSize)
+    private static float[] RpnLabels(bool dropCrossBoundary, float[] gtBoxes, (int, int) imageSize)
     {
-        var target = new DetectionTarget(Tensor.FromArray(gtBox, 1, 4), Tensor.FromArray(new[] { 1L }, 1));
+        int count = gtBoxes.Length / 4;
+        var target = new DetectionTarget(Tensor.FromArray(gtBoxes, count, 4), Tensor.FromArray(Enumerable.Repeat(1L, count).ToArray(), count));
         var (labels, _) = Rpn(new RpnOptions { DropCrossBoundaryAnchors = dropCrossBoundary }).AssignTargets(Anchors, [target], Batch(imageSize.Item1, imageSize.Item2));
         return labels[0].ToArray<float>();
     }
@@ -72,6 +73,22 @@ public class PyFasterRcnnOptionsTests
             -1, -1, -1, -1,
         ];
         Assert.Equal(pyFasterRcnn, RpnLabels(true, [40, 40, 56, 56], (56, 56)));
+    }
+
+    [Fact]
+    public void ImageWithoutBoxesHasOnlyBackgroundAnchors()
+    {
+        // torchvision's assign_targets_to_anchors: no gt → every anchor background (0); with
+        // cross-boundary anchors dropped the outside ones (column 0 and row 0 here) are ignored.
+        Assert.Equal(Enumerable.Repeat(0f, 16), RpnLabels(false, [], (64, 64)));
+        float[] pyFasterRcnn =
+        [
+            -1, -1, -1, -1,
+            -1, 0, 0, 0,
+            -1, 0, 0, 0,
+            -1, 0, 0, 0,
+        ];
+        Assert.Equal(pyFasterRcnn, RpnLabels(true, [], (64, 64)));
     }
 
     [Theory]
