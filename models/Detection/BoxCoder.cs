@@ -42,8 +42,8 @@ public sealed class BoxCoder(double wx, double wy, double ww, double wh, double 
     /// </summary>
     public Tensor Decode(Tensor codes, Tensor references)
     {
-        int count = references.Size(0);
-        var perBox = codes.Reshape(count, -1, 4); // [K, C, (dx, dy, dw, dh)]
+        // C from the codes' width rather than inferred (-1), which is ambiguous when K is 0.
+        var perBox = codes.Reshape(references.Size(0), codes.Size(1) / 4, 4); // [K, C, (dx, dy, dw, dh)]
         var (ctrX, ctrY, widths, heights) = CentreSize(references);
         var dx = perBox.Narrow(2, 0, 1) / Weights.X;
         var dy = perBox.Narrow(2, 1, 1) / Weights.Y;

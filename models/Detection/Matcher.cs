@@ -50,12 +50,15 @@ public sealed class Matcher
                 : $"matcher: expected a non-empty [M, N] quality matrix, got {Shapes.Format(quality.Shape)}");
         int m = quality.Size(0), n = quality.Size(1);
         var values = quality.To(DType.Float64).ToArray<double>();
+        // The thresholds in the quality's dtype, as torch compares a tensor with a Python float:
+        // an IoU of 0.7f (0.69999998...) is a match at 0.7.
+        double low = InQualityDType(LowThreshold, quality.DType), high = InQualityDType(HighThreshold, quality.DType);
         var matches = new long[n];
-                for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++)
         {
             long arg = BestIndex(values, m, n, j);
             double best = values[arg * n + j];
-            matches[j] = best < LowThreshold ? BelowLowThreshold : best < HighThreshold ? BetweenThresholds : arg;
+            matches[j] = best < low ? BelowLowThreshold : best < high ? BetweenThresholds : arg;
         }
         if (AllowLowQualityMatches)
             for (int i = 0; i < m; i++)
@@ -70,6 +73,8 @@ public sealed class Matcher
             }
         return Tensor.FromArray(matches, n);
     }
+
+    private static double InQualityDType(double threshold, DType dtype) => dtype == DType.Float32 ? (float)threshold : threshold;
 
     /// <summary>The ground-truth box with the highest IoU for prediction j; the first of equal maxima, as torch.max(dim=0) on CPU.</summary>
     private static long BestIndex(double[] values, int m, int n, int j)

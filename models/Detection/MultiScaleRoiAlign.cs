@@ -35,6 +35,8 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
             pooled.Add(Tensor.RoiAlign(features[level], levelRois, OutputSize, OutputSize, scales[level], SamplingRatio));
             order.AddRange(inLevel);
         }
+        if (pooled.Count == 0) // no boxes at all, as torchvision's empty [0, C, size, size] result
+            return Tensor.Zeros([0, features[0].Size(1), OutputSize, OutputSize], features[0].DType);
         // Back to the boxes' order: row order[j] of the concatenation belongs at position order[j].
         var inverse = new long[order.Count];
         for (int j = 0; j < order.Count; j++) inverse[order[j]] = j;
@@ -49,7 +51,7 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
     /// The level index (0 = k_min) of each box, as torchvision's LevelMapper, computed in the boxes'
     /// own precision as torchvision does: a box near a level boundary must land where torch puts it.
     /// </summary>
-    private int[] MapLevels(Tensor boxes, int kMin, int kMax) => boxes.DType == DType.Float64
+    internal int[] MapLevels(Tensor boxes, int kMin, int kMax) => boxes.DType == DType.Float64
         ? MapLevels(boxes.Detach().ToArray<double>(), kMin, kMax)
         : MapLevels(boxes.Detach().To(DType.Float32).ToArray<float>(), kMin, kMax);
 
@@ -59,6 +61,8 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
         var levels = new int[b.Length / 4];
         for (int i = 0; i < levels.Length; i++)
         {
+            // In T throughout, as torchvision's tensor arithmetic: near a level boundary the rounding
+            // of 4 + log2(...) decides the level (in float32, side 111.999916 is level 3, not 2).
             T size = T.Sqrt((b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]));
             double level = double.CreateChecked(T.Floor(level0 + T.Log2(size / scale) + eps));
             levels[i] = (int)Math.Clamp(level, kMin, kMax) - kMin;

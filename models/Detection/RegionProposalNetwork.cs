@@ -60,7 +60,7 @@ public sealed record RpnOptions
     public double ScoreThresh { get; init; } = 0.0;
     /// <summary>Proposals narrower or lower than this many pixels are dropped (torchvision 1e-3; py-faster-rcnn 16 x the image scale).</summary>
     public double MinSize { get; init; } = 1e-3;
-    /// <summary>py-faster-rcnn: anchors not entirely inside the image are ignored when assigning RPN targets.</summary>
+    /// <summary>py-faster-rcnn: anchors not entirely inside the image take no part in matching RPN targets and are ignored.</summary>
     public bool DropCrossBoundaryAnchors { get; init; }
 }
 
@@ -184,7 +184,7 @@ public sealed class RegionProposalNetwork : Module
     }
 
     /// <summary>Per image: anchor labels ([A] in the anchors' dtype: 1 positive, 0 negative, -1 ignored) and box regression targets [A, 4].</summary>
-    private (List<Tensor> Labels, List<Tensor> Targets) AssignTargets(Tensor anchors, IReadOnlyList<DetectionTarget> targets, ImageList images)
+    internal (List<Tensor> Labels, List<Tensor> Targets) AssignTargets(Tensor anchors, IReadOnlyList<DetectionTarget> targets, ImageList images)
     {
         var labels = new List<Tensor>();
         var regression = new List<Tensor>();
@@ -192,6 +192,9 @@ public sealed class RegionProposalNetwork : Module
         for (int i = 0; i < targets.Count; i++)
         {
             var gt = targets[i].Boxes.Detach();
+            // py-faster-rcnn: anchors not entirely inside the image take no part in matching (a
+            // box's best anchor is its best inside one) and are ignored.
+            var inside = Options.DropCrossBoundaryAnchors ? InsideImage(anchors, images.ImageSizes[i]) : null;
             Tensor label, matchedBoxes;
             if (gt.Size(0) == 0)
             {
@@ -200,21 +203,28 @@ public sealed class RegionProposalNetwork : Module
             }
             else
             {
-                var matches = matcher.Match(Tensor.BoxIou(gt, anchors));
+                var iou = Tensor.BoxIou(gt, anchors);
+                // IoU -1 puts outside anchors below every threshold and below every inside anchor.
+                if (inside is not null) iou = Tensor.Where(inside.Unsqueeze(0), iou, iou.FullLike(-1));
+                var matches = matcher.Match(iou);
                 matchedBoxes = gt.IndexSelect(0, matches.Clamp(min: 0));
                 // Matched: 1; background (below the low threshold): 0; between the thresholds: -1.
                 var values = matches.ToArray<long>().Select(m => m >= 0 ? 1f : m == Matcher.BetweenThresholds ? -1f : 0f).ToArray();
                 label = Tensor.FromArray(values, values.Length).To(anchors.DType);
             }
-            if (Options.DropCrossBoundaryAnchors)
-            {
-                var (h, w) = images.ImageSizes[i];
-                var inside = anchors.Narrow(1, 0, 1).Ge(0).And(anchors.Narrow(1, 1, 1).Ge(0)).And(anchors.Narrow(1, 2, 1).Lt(w)).And(anchors.Narrow(1, 3, 1).Lt(h)).Reshape(-1);
-                label = Tensor.Where(inside, label, label.FullLike(-1));
-            }
+            if (inside is not null) label = Tensor.Where(inside, label, label.FullLike(-1));
             labels.Add(label);
             regression.Add(boxCoder.Encode(matchedBoxes, anchors));
         }
         return (labels, regression);
     }
+
+    /// <summary>
+    /// Whether each anchor lies within an image of the given size (bool [A]). py-faster-rcnn's
+    /// x2 &lt; width is in inclusive pixel coordinates; in continuous ones an anchor ending on the
+    /// border (x2 = width) is inside.
+    /// </summary>
+    private static Tensor InsideImage(Tensor anchors, (int Height, int Width) size) =>
+        anchors.Narrow(1, 0, 1).Ge(0).And(anchors.Narrow(1, 1, 1).Ge(0))
+            .And(anchors.Narrow(1, 2, 1).Le(size.Width)).And(anchors.Narrow(1, 3, 1).Le(size.Height)).Reshape(-1);
 }

@@ -165,7 +165,7 @@ public sealed class RoiHeads : Module
     }
 
     /// <summary>One image's sampled proposals (ground truth appended), their labels (int64) and regression targets.</summary>
-    private (Tensor Proposals, Tensor Labels, Tensor Targets) SelectTrainingSamples(Tensor proposals, DetectionTarget target, Generator generator)
+    internal (Tensor Proposals, Tensor Labels, Tensor Targets) SelectTrainingSamples(Tensor proposals, DetectionTarget target, Generator generator)
     {
         var gt = target.Boxes.Detach().To(proposals.DType);
         var candidates = Tensor.Cat([proposals, gt], 0);
