@@ -6,17 +6,27 @@ namespace ScratchDetect.Data.Evaluation;
 /// <summary>Thrown for detections or ground truth that cannot be evaluated; the message names the file and entry.</summary>
 public sealed class EvaluationInputException(string message) : Exception(message);
 
+/// <summary>The coordinate frame of detection boxes read by <see cref="VocEvalSet"/>.</summary>
+public enum BoxFrame
+{
+    /// <summary>The devkit's 1-based inclusive pixels, as the devkit's own result files.</summary>
+    Voc,
+    /// <summary>torchvision's continuous frame (the image spans 0..W), as `scratchdetect detect` writes.</summary>
+    Continuous,
+}
+
 /// <summary>
 /// Pairs a VOC split's ground truth with detections in the `detect` JSON format: an array with one object per image,
 /// <c>{"image": id-or-path, "width": W, "height": H, "detections": [{"box": [x1, y1, x2, y2], "label": name-or-index, "score": s}]}</c>.
-/// Boxes are in the devkit's 1-based frame; a label is a class name or its 1-based index in the class list;
+/// Boxes are in the devkit's 1-based frame unless <see cref="BoxFrame.Continuous"/> says they are in torchvision's
+/// continuous frame (as `scratchdetect detect` writes them); a label is a class name or its 1-based index in the class list;
 /// "image" is the image id or a path whose file name without extension is the id; width and height, when present,
 /// must match the annotation. Images of the split without an entry have no detections.
 /// </summary>
 public static class VocEvalSet
 {
     /// <summary>Reads <paramref name="detectionsPath"/> and the ground truth of <paramref name="split"/>, in split order.</summary>
-    public static IReadOnlyList<EvalImage> Load(VocDataset dataset, string split, string detectionsPath)
+    public static IReadOnlyList<EvalImage> Load(VocDataset dataset, string split, string detectionsPath, BoxFrame frame = BoxFrame.Voc)
     {
         var ids = dataset.ReadSplit(split);
         var sizes = new Dictionary<string, (int? Width, int? Height)>();
@@ -27,7 +37,7 @@ public static class VocEvalSet
             sizes[id] = (annotation.Width, annotation.Height);
             objects[id] = gts;
         }
-        var detections = ReadDetections(detectionsPath, dataset, sizes);
+        var detections = ReadDetections(detectionsPath, dataset, sizes, frame);
         return ids.Select(id => new EvalImage(id, objects[id], detections.GetValueOrDefault(id) ?? [])).ToArray();
     }
 
@@ -47,7 +57,7 @@ public static class VocEvalSet
         return (annotation, gts);
     }
 
-    static Dictionary<string, List<Detection>> ReadDetections(string path, VocDataset dataset, Dictionary<string, (int? Width, int? Height)> sizes)
+    static Dictionary<string, List<Detection>> ReadDetections(string path, VocDataset dataset, Dictionary<string, (int? Width, int? Height)> sizes, BoxFrame frame)
     {
         JsonDocument document;
         try
@@ -82,12 +92,12 @@ public static class VocEvalSet
             var list = result[id] = [];
             int d = 0;
             foreach (var det in Property(image, "detections", JsonValueKind.Array, where).EnumerateArray())
-                list.Add(ReadDetection(det, dataset, $"{where} detection {d++}"));
+                list.Add(ReadDetection(det, dataset, frame, $"{where} detection {d++}"));
         }
         return result;
     }
 
-    static Detection ReadDetection(JsonElement det, VocDataset dataset, string where)
+    static Detection ReadDetection(JsonElement det, VocDataset dataset, BoxFrame frame, string where)
     {
         var box = Property(det, "box", JsonValueKind.Array, where).EnumerateArray().Select(v => Number(v, where + " box")).ToArray();
         if (box.Length != 4) throw new EvaluationInputException($"{where}: box has {box.Length} values, expected [x1, y1, x2, y2]");
@@ -102,7 +112,10 @@ public static class VocEvalSet
         if (label == 0)
             throw new EvaluationInputException(
                 $"{where}: label {labelElement.GetRawText()} is not a class name or an index 1..{dataset.Classes.Count} (0 is background)");
-        return new Detection(label, new VocBox(box[0], box[1], box[2], box[3]), score);
+        var (x1, y1, x2, y2) = frame == BoxFrame.Continuous
+            ? VocCoordinates.ToVoc(box[0], box[1], box[2], box[3])
+            : (box[0], box[1], box[2], box[3]);
+        return new Detection(label, new VocBox(x1, y1, x2, y2), score);
     }
 
     static JsonElement Property(JsonElement element, string name, JsonValueKind kind, string where)

@@ -44,6 +44,20 @@ public class VocEvalSetTests
         Assert.Null(result.Classes[1].Ap);
     }
 
+    [Fact]
+    public void ContinuousFrameBoxesAreConvertedToTheDevkitFrame()
+    {
+        // The cat spans VOC pixels 1..10, i.e. the continuous box (0, 0, 10, 10) that `detect` would
+        // write. Read with BoxFrame.Continuous it becomes (1, 1, 10, 10) again and matches at IoU 1.
+        var (dir, dataset) = TwoImages();
+        using var _ = dir;
+        var path = Write(dir, """[{"image": "a", "detections": [{"box": [0, 0, 10, 10], "label": "cat", "score": 0.9}]}]""");
+        var continuous = VocEvalSet.Load(dataset, "test", path, BoxFrame.Continuous);
+        Assert.Equal(new VocBox(1, 1, 10, 10), continuous[0].Detections.Single().Box);
+        var voc = VocEvalSet.Load(dataset, "test", path);
+        Assert.Equal(new VocBox(0, 0, 10, 10), voc[0].Detections.Single().Box);
+    }
+
     [Theory]
     [InlineData("""[{"image": "zz", "detections": []}]""", "entry 0 (image 'zz'): 'zz' is not an image of the split")]
     [InlineData("""[{"image": "a", "detections": []}, {"image": "b", "detections": [{"box": [1,1,2,2], "label": "horse", "score": 1}]}]""", "entry 1 (image 'b') detection 0: label \"horse\"")]

@@ -3,12 +3,18 @@ using ScratchDetect.Data.Evaluation;
 
 namespace ScratchDetect.Cli.Commands;
 
-/// <summary>`scratchdetect eval --detections DETS.json --data ROOT --split S [--metric voc07|voc12|coco]`.</summary>
+/// <summary>`scratchdetect eval --detections DETS.json --data ROOT --split S [--metric voc07|voc12|coco] [--box-frame voc|continuous]`.</summary>
 internal static class EvalCommand
 {
     public static Command Create()
     {
-        var detections = new Option<FileInfo>("--detections") { Description = "Detections in the `detect` JSON format, boxes in the devkit's 1-based frame", Required = true };
+        var detections = new Option<FileInfo>("--detections") { Description = "Detections in the `detect` JSON format", Required = true };
+        var boxFrame = new Option<string>("--box-frame")
+        {
+            Description = "voc: boxes in the devkit's 1-based frame, as its result files (default); continuous: torchvision's frame, as `detect` writes",
+            DefaultValueFactory = _ => "voc",
+        };
+        boxFrame.AcceptOnlyFromAmong("voc", "continuous");
         var data = new Option<string>("--data") { Description = "The VOC dataset folder (or VOCdevkit folder with --year)", Required = true };
         var dataset = new DatasetArguments();
         var metric = new Option<string>("--metric") { Description = "voc07 (11-point), voc12 (area under the envelope) or coco (AP@[.50:.95], AP50, AP75)", DefaultValueFactory = _ => "voc07" };
@@ -19,13 +25,15 @@ internal static class EvalCommand
         command.Options.Add(data);
         dataset.AddTo(command);
         command.Options.Add(metric);
+        command.Options.Add(boxFrame);
         command.SetAction(parseResult =>
         {
             if (dataset.Open(parseResult, parseResult.GetValue(data)!) is not { } voc) return 2;
             IReadOnlyList<EvalImage> images;
             try
             {
-                images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, parseResult.GetValue(detections)!.FullName);
+                var frame = parseResult.GetValue(boxFrame) == "continuous" ? BoxFrame.Continuous : BoxFrame.Voc;
+                images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, parseResult.GetValue(detections)!.FullName, frame);
             }
             catch (Exception e) when (e is EvaluationInputException or IOException)
             {
