@@ -17,10 +17,16 @@ public sealed record BenchRow(string Name, double OursMs, double? ReferenceMs, s
 /// <summary>Timing helpers: warm-up runs first, then the median of the measured runs.</summary>
 public static class Harness
 {
-    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times unmeasured, then returns the median of <paramref name="runs"/> timed runs in milliseconds.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> unmeasured at least <paramref name="warmup"/> times and for up
+    /// to a second (50 runs at most), then returns the median of <paramref name="runs"/> timed runs in
+    /// milliseconds. The time-based warm-up lets .NET's tiered JIT replace first-call code with its
+    /// optimised tier: a method reaches it after 30 calls, and what users run is that code.
+    /// </summary>
     public static double MedianMs(Action action, int warmup = 2, int runs = 7)
     {
-        for (int i = 0; i < warmup; i++) action();
+        var warming = Stopwatch.StartNew();
+        for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) action();
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {

@@ -6,6 +6,7 @@ using ScratchDetect.Benchmarks;
 var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["conv"] = ConvBench.Run,
+    ["detector"] = DetectorBench.Run,
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,
