@@ -29,7 +29,7 @@ internal static class FrcnnReference
         string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(script)))[..16];
         string dir = Path.Combine(Path.GetTempPath(), "scratchdetect-frcnn-" + hash);
         if (File.Exists(Path.Combine(dir, "done"))) return dir;
-        Reference.Run(Reference.Python, $"\"{script}\" \"{dir}\"");
+        Reference.Run(Reference.Python, script, dir);
         File.WriteAllText(Path.Combine(dir, "done"), hash);
         return dir;
     }
