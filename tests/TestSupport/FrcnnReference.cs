@@ -29,8 +29,29 @@ internal static class FrcnnReference
         string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(script)))[..16];
         string dir = Path.Combine(Path.GetTempPath(), "scratchdetect-frcnn-" + hash);
         if (File.Exists(Path.Combine(dir, "done"))) return dir;
+        // Test projects run in parallel processes and several need these files: the first one to
+        // take the lock makes them, the others wait and then find them done.
+        using var generating = TakeLock(dir + ".lock");
+        if (File.Exists(Path.Combine(dir, "done"))) return dir;
         Reference.Run(Reference.Python, script, dir);
         File.WriteAllText(Path.Combine(dir, "done"), hash);
         return dir;
+    }
+
+    /// <summary>An exclusively opened lock file, waiting (up to 20 minutes) while another process holds it.</summary>
+    private static FileStream TakeLock(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(20);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1));
+            }
+        }
     }
 }
