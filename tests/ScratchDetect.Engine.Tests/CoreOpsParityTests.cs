@@ -11,6 +11,7 @@ public class CoreOpsParityTests : ParityTests<CoreOpsParityTests>, IParityFamily
     // by at most a few ulps (different exp/log implementations): 1e-6 relative. Sums and matrix
     // products accumulate up to 70 terms in another order: rounding grows like sqrt(k)·eps·|terms|,
     // ~1e-6 for these O(1)-valued inputs, so 1e-5 absolute.
+    // Index results (argmax, nonzero) must be exact: tolerance 0.
     private const double ElementwiseTol = 1e-6, AccumulatingTol = 1e-5;
 
     public static IReadOnlyDictionary<string, (Func<Tensor[], Tensor> Run, double Tolerance)> Cases { get; } = new Dictionary<string, (Func<Tensor[], Tensor>, double)>
@@ -44,5 +45,17 @@ public class CoreOpsParityTests : ParityTests<CoreOpsParityTests>, IParityFamily
         ["masked_select"] = (x => x[0].MaskedSelect(x[1]), ElementwiseTol),
         ["sort_desc"] = (x => x[0].Sort(1, descending: true).Values, ElementwiseTol),
         ["topk"] = (x => x[0].TopK(3).Values, ElementwiseTol),
+        ["neg"] = (x => -x[0], ElementwiseTol),
+        ["minimum"] = (x => Tensor.Minimum(x[0], x[1]), ElementwiseTol),
+        ["pow_tensor"] = (x => Tensor.Pow(x[0], x[1]), ElementwiseTol),
+        ["min_axis"] = (x => x[0].Min(0, keepDim: true).Values, ElementwiseTol),
+        ["reshape"] = (x => x[0].Reshape(4, -1) * Tensor.Arange(0, 6, 1, DType.Float32), ElementwiseTol),
+        ["flatten"] = (x => x[0].Flatten(1, 2), ElementwiseTol),
+        ["transpose"] = (x => x[0].Transpose(0, 2), ElementwiseTol),
+        ["expand"] = (x => x[0].Expand(2, 3, 4), ElementwiseTol),
+        ["stack"] = (x => Tensor.Stack([x[0], x[1]], 1), ElementwiseTol),
+        ["split_second"] = (x => x[0].Split([1, 3], 0)[1], ElementwiseTol),
+        ["argmax"] = (x => x[0].Argmax(1), 0),
+        ["nonzero"] = (x => x[0].Gt(0).Nonzero(), 0),
     };
 }
