@@ -39,18 +39,12 @@ public sealed class MalformedInputTests(ITestOutputHelper output)
     [Fact]
     public void FileErrorsNameThePath()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"scratchdetect-{Guid.NewGuid():N}.jpg");
+        using var folder = new TempDir();
+        string path = folder.File("truncated.jpg");
         File.WriteAllBytes(path, Fixture("baseline_420_q90.jpg")[..5000]);
-        try
-        {
-            var error = Assert.Throws<ImageDecodeException>(() => ImageIO.ReadRgb(path));
-            Assert.Equal(path, error.FilePath);
-            Assert.Contains("truncated", error.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var error = Assert.Throws<ImageDecodeException>(() => ImageIO.ReadRgb(path));
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("truncated", error.Message);
     }
 
     [Theory]

@@ -115,22 +115,16 @@ public class ModuleTests
     [Fact]
     public void SaveAndLoadRoundTripThroughAFile()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"scratchdetect-module-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            var source = new Toy(1);
-            source.SetRunningMean(Tensor.FromArray(new float[] { 3, 4 }, 2));
-            source.SaveStateDict(path);
-            var target = new Toy(2);
-            Assert.True(target.LoadStateDict(path).IsExactMatch);
-            Assert.Equal(new float[] { 3, 4 }, target.StateDict()["running_mean"].ToArray<float>());
-            Assert.Equal(((Linear)source.Blocks[1]).Weight.ToArray<float>(), ((Linear)target.Blocks[1]).Weight.ToArray<float>());
-            Assert.Equal(DType.Int64, target.StateDict()["num_batches_tracked"].DType);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TempDir();
+        var path = folder.File("module.safetensors");
+        var source = new Toy(1);
+        source.SetRunningMean(Tensor.FromArray(new float[] { 3, 4 }, 2));
+        source.SaveStateDict(path);
+        var target = new Toy(2);
+        Assert.True(target.LoadStateDict(path).IsExactMatch);
+        Assert.Equal(new float[] { 3, 4 }, target.StateDict()["running_mean"].ToArray<float>());
+        Assert.Equal(((Linear)source.Blocks[1]).Weight.ToArray<float>(), ((Linear)target.Blocks[1]).Weight.ToArray<float>());
+        Assert.Equal(DType.Int64, target.StateDict()["num_batches_tracked"].DType);
     }
 
     /// <summary>A source with every kind of problem: a missing key, an extra key, a wrong shape and a wrong dtype.</summary>
@@ -184,18 +178,12 @@ public class ModuleTests
     [Fact]
     public void FileLoadErrorsNameTheFile()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"scratchdetect-faulty-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            IO.SafeTensors.Save(path, FaultySource());
-            var error = Assert.Throws<StateDictMismatchException>(() => new Toy(2).LoadStateDict(path));
-            Assert.Contains(path, error.Message);
-            Assert.Contains("head.3.weight", error.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TempDir();
+        var path = folder.File("faulty.safetensors");
+        IO.SafeTensors.Save(path, FaultySource());
+        var error = Assert.Throws<StateDictMismatchException>(() => new Toy(2).LoadStateDict(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("head.3.weight", error.Message);
     }
 
     [Fact]
