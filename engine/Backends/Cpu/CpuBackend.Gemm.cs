@@ -27,25 +27,20 @@ public sealed partial class CpuBackend
     {
         if (a.DType != b.DType)
             throw new ArgumentException($"matmul: operands have different dtypes ({a.DType.Name()} and {b.DType.Name()})");
-        switch (a.DType)
+        return a.DType switch
         {
-            case DType.Float32:
-            {
-                var c = new float[(long)batch * m * n];
-                for (int i = 0; i < batch; i++)
-                    GemmFloat(Data<float>(a), i * aBatchStride, transA, Data<float>(b), i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
-                return Wrap(c);
-            }
-            case DType.Float64:
-            {
-                var c = new double[(long)batch * m * n];
-                for (int i = 0; i < batch; i++)
-                    GemmPlain(Data<double>(a), i * aBatchStride, transA, Data<double>(b), i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
-                return Wrap(c);
-            }
-            default:
-                throw new ArgumentException($"matmul: not defined for {a.DType.Name()} tensors");
-        }
+            DType.Float32 => Wrap(BatchedGemm(Data<float>(a), aBatchStride, transA, Data<float>(b), bBatchStride, transB, batch, m, n, k)),
+            DType.Float64 => Wrap(BatchedGemm(Data<double>(a), aBatchStride, transA, Data<double>(b), bBatchStride, transB, batch, m, n, k)),
+            _ => throw new ArgumentException($"matmul: not defined for {a.DType.Name()} tensors"),
+        };
+    }
+
+    private static T[] BatchedGemm<T>(T[] a, long aBatchStride, bool transA, T[] b, long bBatchStride, bool transB, int batch, int m, int n, int k)
+    {
+        var c = new T[(long)batch * m * n];
+        for (int i = 0; i < batch; i++)
+            GemmAccumulate(a, i * aBatchStride, transA, b, i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
+        return c;
     }
 
     /// <summary>
