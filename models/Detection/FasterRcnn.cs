@@ -86,7 +86,7 @@ public sealed class FasterRcnn : Detector
     /// images' pixels); images without boxes are valid. <paramref name="generator"/> drives the
     /// samplers and the choice of min size.
     /// </summary>
-    public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Generator generator)
+    public override Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Generator generator)
     {
         if (!Training) throw new InvalidOperationException("faster_rcnn: Losses needs training mode (call Train())");
         if (targets.Count != images.Count) throw new ArgumentException($"faster_rcnn: {images.Count} images but {targets.Count} targets");
