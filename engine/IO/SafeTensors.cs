@@ -17,7 +17,7 @@ public static class SafeTensors
 
     /// <summary>Writes named tensors (in the given order) and optional metadata to <paramref name="path"/>.</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
-        File.WriteAllBytes(path, Serialize(tensors, metadata));
+        AtomicFile.WriteAllBytes(path, Serialize(tensors, metadata));
 
     /// <summary>The safetensors bytes for named tensors and optional metadata.</summary>
     public static byte[] Serialize(IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
