@@ -101,6 +101,9 @@ public static class VocEvalSet
     {
         var box = Property(det, "box", JsonValueKind.Array, where).EnumerateArray().Select(v => Number(v, where + " box")).ToArray();
         if (box.Length != 4) throw new EvaluationInputException($"{where}: box has {box.Length} values, expected [x1, y1, x2, y2]");
+        if (box[2] < box[0] || box[3] < box[1])
+            throw new EvaluationInputException(
+                $"{where}: box [{string.Join(", ", box.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] has {(box[2] < box[0] ? "x2 < x1" : "y2 < y1")}; boxes are [x1, y1, x2, y2] with x1 <= x2 and y1 <= y2");
         double score = Number(Property(det, "score", JsonValueKind.Number, where), where + " score");
         if (!det.TryGetProperty("label", out var labelElement)) throw new EvaluationInputException($"{where}: no \"label\"");
         int label = labelElement.ValueKind switch

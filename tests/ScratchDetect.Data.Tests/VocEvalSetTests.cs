@@ -66,6 +66,8 @@ public class VocEvalSetTests
     [InlineData("""[{"image": "a", "width": 51, "detections": []}]""", "width 51 differs from the annotation's 50")]
     [InlineData("""[{"image": "a", "detections": [{"box": [1,1,2,2], "label": 1}]}]""", "no \"score\"")]
     [InlineData("""{"image": "a"}""", "expected a JSON array")]
+    [InlineData("""[{"image": "a", "detections": [{"box": [1,1,2,2], "label": 1, "score": 1}, {"box": [10,1,2,5], "label": 1, "score": 1}]}]""", "entry 0 (image 'a') detection 1: box [10, 1, 2, 5] has x2 < x1")]
+    [InlineData("""[{"image": "a", "detections": [{"box": [1,8,2,5], "label": 1, "score": 1}]}]""", "detection 0: box [1, 8, 2, 5] has y2 < y1")]
     public void ErrorsNameTheEntry(string json, string expected)
     {
         var (dir, dataset) = TwoImages();

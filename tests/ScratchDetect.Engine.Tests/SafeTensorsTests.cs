@@ -1,4 +1,3 @@
-using System.Text;
 using ScratchDetect.Engine.IO;
 
 namespace ScratchDetect.Engine.Tests;
@@ -38,15 +37,7 @@ public class SafeTensorsTests
         Assert.Equal([33, 41], tensors["matmul_2d/out"].Shape);
     }
 
-    /// <summary>A file whose header is exactly <paramref name="header"/> (unpadded) followed by <paramref name="dataBytes"/> zero bytes.</summary>
-    internal static byte[] WithHeader(string header, int dataBytes)
-    {
-        var json = Encoding.UTF8.GetBytes(header);
-        var bytes = new byte[8 + json.Length + dataBytes];
-        BitConverter.GetBytes((ulong)json.Length).CopyTo(bytes, 0);
-        json.CopyTo(bytes, 8);
-        return bytes;
-    }
+    private static byte[] WithHeader(string header, int dataBytes) => SafeTensorsBytes.WithHeader(header, dataBytes);
 
     private static SafeTensorsFormatException Refuses(byte[] bytes, string? tensor, string rule)
     {

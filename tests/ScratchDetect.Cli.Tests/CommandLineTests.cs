@@ -1,0 +1,85 @@
+using ScratchDetect.Cli.Support;
+using ScratchDetect.Engine.IO;
+using ScratchDetect.Models;
+
+namespace ScratchDetect.Cli.Tests;
+
+/// <summary>The parser, the top-level error handler, help and version, for every command alike.</summary>
+[Collection(CliCollection.Name)]
+public class CommandLineTests
+{
+    [Theory]
+    [InlineData("'--bogus'", "detect", "--bogus")]
+    [InlineData("'many'", "make-shapes", "--out", "x", "--train", "many")]
+    [InlineData("'--data' is required", "eval", "--detections", "d.json")]
+    [InlineData("'no-such-command'", "no-such-command")]
+    [InlineData("'check'", "dataset", "check")]
+    public void ParserErrorsExitWithTwoAndNameTheProblem(string named, params string[] args)
+    {
+        var (exitCode, output, error) = CliRunner.Run(args);
+        UserError.Assert(exitCode, error, named);
+        Assert.Contains("--help' for the options", error);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void VersionCommandAndOptionAgree()
+    {
+        var (commandExit, command, _) = CliRunner.Run("version");
+        var (optionExit, option, _) = CliRunner.Run("--version");
+        Assert.Equal((0, 0), (commandExit, optionExit));
+        Assert.StartsWith("scratchdetect ", command);
+        Assert.Equal(command, option);
+    }
+
+    /// <summary>The help lists the detectors `detect` accepts, and no detector it does not.</summary>
+    [Fact]
+    public void RootHelpListsTheRegisteredDetectorsOnly()
+    {
+        var (exitCode, output, _) = CliRunner.Run("--help");
+        Assert.Equal(0, exitCode);
+        foreach (var name in DetectorRegistry.Names) Assert.Contains(name, output);
+        if (!DetectorRegistry.Names.Any(n => n.StartsWith("ssd", StringComparison.Ordinal)))
+            Assert.DoesNotContain("SSD", output, StringComparison.OrdinalIgnoreCase);
+        // Without a command, the same help.
+        Assert.Equal(output, CliRunner.Run().Output);
+    }
+
+    [Fact]
+    public void VerboseAddsTheStackTraceToAUserError()
+    {
+        using var dir = new TempDir();
+        string labels = dir.File("absent.txt");
+        var quiet = CliRunner.Run("dataset", "check", dir.Path, "--split", "train", "--labels", labels);
+        UserError.Assert(quiet.ExitCode, quiet.Error, labels);
+        Assert.Single(quiet.Error.TrimEnd().Split('\n'));
+        var verbose = CliRunner.Run("dataset", "check", dir.Path, "--split", "train", "--labels", labels, "--verbose");
+        Assert.Equal(2, verbose.ExitCode);
+        Assert.StartsWith(quiet.Error.TrimEnd(), verbose.Error);
+        Assert.Contains("   at ScratchDetect.Cli.", verbose.Error);
+    }
+
+    [Fact]
+    public void TheHandlerTellsUserErrorsFromBugs()
+    {
+        var error = new StringWriter();
+        Assert.Equal(2, ErrorHandler.Report(new SafeTensorsFormatException("w.safetensors", "fc.weight", "dtype F16 is not supported"), verbose: false, error));
+        Assert.Equal("error: w.safetensors: tensor 'fc.weight': dtype F16 is not supported" + Environment.NewLine, error.ToString());
+
+        // A bug is not the user's fault: it says so and always shows where it happened.
+        error = new StringWriter();
+        Exception bug;
+        try { throw new InvalidOperationException("index 3 out of range"); } catch (Exception e) { bug = e; }
+        Assert.Equal(3, ErrorHandler.Report(bug, verbose: false, error));
+        Assert.StartsWith("error: unexpected InvalidOperationException: index 3 out of range", error.ToString());
+        Assert.Contains("   at ", error.ToString());
+    }
+
+    [Fact]
+    public void UnknownGradCheckOpIsAUserError()
+    {
+        var (exitCode, _, error) = CliRunner.Run("gradcheck", "--op", "no_such_op");
+        UserError.Assert(exitCode, error, "no_such_op");
+        Assert.Contains("matmul", error);
+    }
+}
