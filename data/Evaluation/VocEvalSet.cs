@@ -52,6 +52,10 @@ public static class VocEvalSet
             int label = dataset.LabelOf(o.Name);
             if (label == 0)
                 throw new EvaluationInputException($"{annotation.FilePath}:{o.Line}: class '{o.Name}' is not in the class list");
+            // dataset check warns and training drops such a box; scoring against it would count a
+            // positive that no detection can match, so evaluation refuses it.
+            if (o.XMax < o.XMin || o.YMax < o.YMin)
+                throw new EvaluationInputException($"{annotation.FilePath}:{o.Line}: '{o.Name}' box ({o.XMin}, {o.YMin}, {o.XMax}, {o.YMax}) has xmax < xmin or ymax < ymin");
             return new GroundTruthObject(label, new VocBox(o.XMin, o.YMin, o.XMax, o.YMax), o.Difficult);
         }).ToArray();
         return (annotation, gts);

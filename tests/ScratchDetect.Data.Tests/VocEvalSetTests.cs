@@ -76,4 +76,16 @@ public class VocEvalSetTests
         Assert.Contains(expected, error.Message);
         Assert.Contains("dets.json", error.Message);
     }
+
+    [Fact]
+    public void AReversedGroundTruthBoxIsAnErrorNamingTheAnnotation()
+    {
+        var (dir, dataset) = TwoImages();
+        using var _ = dir;
+        string annotation = Path.Combine(dir.Path, "Annotations", "b.xml");
+        VocAnnotationWriter.Write(annotation, "b.jpg", 50, 40, [new VocObject("dog", 30, 5, 5, 30, false, false, 0)]);
+        var error = Assert.Throws<EvaluationInputException>(() => VocEvalSet.Load(dataset, "test", Write(dir, "[]")));
+        Assert.Contains(annotation, error.Message);
+        Assert.Contains("'dog' box (30, 5, 5, 30) has xmax < xmin", error.Message);
+    }
 }

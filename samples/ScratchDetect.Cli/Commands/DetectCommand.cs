@@ -2,13 +2,13 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.IO;
 using ScratchDetect.Engine.NN;
-using ScratchDetect.Cli.Support;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;
@@ -64,7 +64,7 @@ internal static class DetectCommand
         var summary = jsonFile is null ? Console.Error : Console.Out;
         var results = ConsoleProgress.Run(summary, progress =>
         {
-            var loading = progress.Step($"loading {modelName} weights from {weightsPath}");
+            var loading = progress.Step($"loading {modelName} weights {Path.GetFileName(weightsPath)}");
             var detector = LoadDetector(modelName, weightsPath, settings);
             loading.Complete();
 
@@ -74,7 +74,7 @@ internal static class DetectCommand
             // changes what the convolutions see near the bottom and right edges.
             foreach (var path in imagePaths)
             {
-                detecting.Begin(path);
+                detecting.Begin(Path.GetFileName(path));
                 var (image, width, height) = ReadImage(path);
                 var watch = Stopwatch.StartNew();
                 Detection detection;
@@ -99,9 +99,9 @@ internal static class DetectCommand
     }
 
     /// <summary>
-    /// Checks that <paramref name="path"/> is a JPEG or PNG file whose headers parse, without
-    /// decoding it: a wrong file fails before the weights load, and each image is decoded only
-    /// once, when its turn comes (a damaged body is found then).
+    /// Checks that <paramref name="path"/> is a JPEG whose headers parse or a file with PNG's
+    /// signature, without decoding it: a wrong file fails before the weights load, and each image
+    /// is decoded only once, when its turn comes (a damaged body is found then).
     /// </summary>
     private static void CheckImageHeader(string path)
     {

@@ -41,7 +41,7 @@ internal sealed class ConsoleProgress
     {
         if (!IsLive) return work(new ConsoleProgress(null, plain));
         return AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .Start(context => work(new ConsoleProgress(context, plain)));
     }
 
