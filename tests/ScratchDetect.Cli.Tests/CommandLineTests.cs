@@ -82,4 +82,32 @@ public class CommandLineTests
         UserError.Assert(exitCode, error, "no_such_op");
         Assert.Contains("matmul", error);
     }
+
+    /// <summary>Off a terminal (as under the test runner) progress is plain lines on the chosen writer, in order.</summary>
+    [Fact]
+    public void ProgressOffATerminalIsPlainLines()
+    {
+        Assert.False(ConsoleProgress.IsLive);
+        var writer = new StringWriter();
+        int result = ConsoleProgress.Run(writer, progress =>
+        {
+            var load = progress.Step("loading weights");
+            load.Complete();
+            var images = progress.Step("detecting", 2);
+            images.Begin("a.jpg");
+            progress.WriteLine("a.jpg: 3 detections");
+            images.Advance();
+            images.Begin("b.jpg");
+            images.Advance("loss 0.5");
+            images.Complete();
+            return 7;
+        });
+        Assert.Equal(7, result);
+        var lines = writer.ToString().TrimEnd().Split(Environment.NewLine);
+        Assert.Equal("loading weights ...", lines[0]);
+        Assert.Matches(@"^loading weights: done in \d+\.\d s$", lines[1]);
+        Assert.Equal(["detecting ...", "detecting 1/2: a.jpg", "a.jpg: 3 detections", "detecting 2/2: b.jpg", "detecting 2/2: loss 0.5"], lines[2..7]);
+        Assert.Matches(@"^detecting: done in \d+\.\d s$", lines[7]);
+        Assert.Equal(8, lines.Length);
+    }
 }
