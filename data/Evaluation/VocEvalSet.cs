@@ -46,7 +46,7 @@ public static class VocEvalSet
     {
         var problems = new List<DatasetProblem>();
         var annotation = VocSampleReader.ReadAnnotation(dataset.AnnotationPath(id), problems)
-            ?? throw new EvaluationInputException(problems[0].ToString());
+            ?? throw new EvaluationInputException($"{problems[0].File}{(problems[0].Line is { } line ? $":{line}" : "")}: {problems[0].Message}");
         var gts = annotation.Objects.Select(o =>
         {
             int label = dataset.LabelOf(o.Name);

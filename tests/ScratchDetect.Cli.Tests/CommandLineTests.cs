@@ -66,6 +66,11 @@ public class CommandLineTests
         Assert.Equal(2, ErrorHandler.Report(new SafeTensorsFormatException("w.safetensors", "fc.weight", "dtype F16 is not supported"), verbose: false, error));
         Assert.Equal("error: w.safetensors: tensor 'fc.weight': dtype F16 is not supported" + Environment.NewLine, error.ToString());
 
+        error = new StringWriter();
+        var sample = new ScratchDetect.Data.Voc.DatasetProblem(ScratchDetect.Data.Voc.ProblemSeverity.Error, ScratchDetect.Data.Voc.ProblemKind.MissingFile, "a.jpg", null, "image file does not exist");
+        Assert.Equal(2, ErrorHandler.Report(new ScratchDetect.Data.Voc.DatasetException(sample), verbose: false, error));
+        Assert.StartsWith("error: a.jpg: ", error.ToString());
+
         // A bug is not the user's fault: it says so and always shows where it happened.
         error = new StringWriter();
         Exception bug;

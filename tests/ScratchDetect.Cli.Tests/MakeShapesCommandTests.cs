@@ -92,6 +92,10 @@ public class MakeShapesCommandTests
         UserError.Assert(exitCode, error, file);
         Assert.Contains("is a file", error);
         Assert.Equal("precious", File.ReadAllText(file));
+        // A folder inside that file cannot be made either.
+        (exitCode, _, error) = MakeShapes(Path.Combine(file, "shapes"));
+        UserError.Assert(exitCode, error, $"'{file}' is a file, not a folder");
+        Assert.Equal("precious", File.ReadAllText(file));
         AssertOnlyEntries(dir.Path, "data.bin");
     }
 

@@ -80,6 +80,9 @@ internal static class MakeShapesCommand
     {
         if (File.Exists(directory))
             throw new UserErrorException($"--out '{directory}' is a file; give a folder for the dataset");
+        for (var parent = Path.GetDirectoryName(Path.GetFullPath(directory)); parent is not null; parent = Path.GetDirectoryName(parent))
+            if (File.Exists(parent))
+                throw new UserErrorException($"--out '{directory}': '{parent}' is a file, not a folder");
         if (!Directory.Exists(directory)) return;
         var entries = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).ToArray();
         if (entries.Length == 0) return;

@@ -23,12 +23,12 @@ internal static class ErrorHandler
 
     /// <summary>
     /// Whether <paramref name="exception"/> reports bad input rather than a bug. The file-format
-    /// exceptions name the file and the rule; InvalidDataException is the data library's (an empty
+    /// exceptions name the file and the rule (DatasetException: an unusable training sample); InvalidDataException is the data library's (an empty
     /// split file); IOException covers SafeTensorsFormatException and files that cannot be read or
     /// written (.NET's messages name the path).
     /// </summary>
     public static bool IsUserError(Exception exception) => exception is UserErrorException
-        or ImageDecodeException or VocAnnotationException or EvaluationInputException or StateDictMismatchException
+        or ImageDecodeException or VocAnnotationException or DatasetException or EvaluationInputException or StateDictMismatchException
         or InvalidDataException or IOException or UnauthorizedAccessException;
 
     /// <summary>Prints <paramref name="exception"/> to <paramref name="error"/> and returns the exit status.</summary>
