@@ -46,12 +46,16 @@ public static class VocEvalSet
     {
         var problems = new List<DatasetProblem>();
         var annotation = VocSampleReader.ReadAnnotation(dataset.AnnotationPath(id), problems)
-            ?? throw new EvaluationInputException(problems[0].ToString());
+            ?? throw new EvaluationInputException($"{problems[0].File}{(problems[0].Line is { } line ? $":{line}" : "")}: {problems[0].Message}");
         var gts = annotation.Objects.Select(o =>
         {
             int label = dataset.LabelOf(o.Name);
             if (label == 0)
                 throw new EvaluationInputException($"{annotation.FilePath}:{o.Line}: class '{o.Name}' is not in the class list");
+            // dataset check warns and training drops such a box; scoring against it would count a
+            // positive that no detection can match, so evaluation refuses it.
+            if (o.XMax < o.XMin || o.YMax < o.YMin)
+                throw new EvaluationInputException($"{annotation.FilePath}:{o.Line}: '{o.Name}' box ({o.XMin}, {o.YMin}, {o.XMax}, {o.YMax}) has xmax < xmin or ymax < ymin");
             return new GroundTruthObject(label, new VocBox(o.XMin, o.YMin, o.XMax, o.YMax), o.Difficult);
         }).ToArray();
         return (annotation, gts);
@@ -101,6 +105,9 @@ public static class VocEvalSet
     {
         var box = Property(det, "box", JsonValueKind.Array, where).EnumerateArray().Select(v => Number(v, where + " box")).ToArray();
         if (box.Length != 4) throw new EvaluationInputException($"{where}: box has {box.Length} values, expected [x1, y1, x2, y2]");
+        if (box[2] < box[0] || box[3] < box[1])
+            throw new EvaluationInputException(
+                $"{where}: box [{string.Join(", ", box.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] has {(box[2] < box[0] ? "x2 < x1" : "y2 < y1")}; boxes are [x1, y1, x2, y2] with x1 <= x2 and y1 <= y2");
         double score = Number(Property(det, "score", JsonValueKind.Number, where), where + " score");
         if (!det.TryGetProperty("label", out var labelElement)) throw new EvaluationInputException($"{where}: no \"label\"");
         int label = labelElement.ValueKind switch

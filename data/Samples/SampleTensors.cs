@@ -1,3 +1,4 @@
+using ScratchDetect.Data.Imaging;
 using ScratchDetect.Engine;
 
 namespace ScratchDetect.Data.Samples;
@@ -16,6 +17,25 @@ public static class SampleTensors
         for (int i = 0; i < plane; i++)
             for (int c = 0; c < 3; c++)
                 chw[c * plane + i] = image.Data[i * 3 + c];
+        return Tensor.FromArray(chw, 3, image.Height, image.Width);
+    }
+
+    /// <summary>
+    /// A float32 (3, H, W) tensor straight from 8-bit RGB, each value divided by
+    /// <paramref name="divisor"/> (255 gives torchvision's [0, 1] input). One pass and one
+    /// allocation: the same values as <see cref="FloatImage.FromRgb"/>, <see cref="Image(FloatImage)"/>
+    /// and a tensor division, without their two full-size intermediate copies.
+    /// </summary>
+    public static Tensor Image(RgbImage image, float divisor = 1f)
+    {
+        int plane = image.Width * image.Height;
+        var chw = new float[3 * plane];
+        var pixels = image.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            var channel = chw.AsSpan(c * plane, plane);
+            for (int i = 0; i < plane; i++) channel[i] = pixels[i * 3 + c] / divisor;
+        }
         return Tensor.FromArray(chw, 3, image.Height, image.Width);
     }
 

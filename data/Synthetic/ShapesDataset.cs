@@ -7,10 +7,10 @@ namespace ScratchDetect.Data.Synthetic;
 /// <summary>Settings for <see cref="ShapesDataset.Write"/>.</summary>
 public sealed record ShapesOptions
 {
-    /// <summary>Images in the train split.</summary>
+    /// <summary>Images in the train split (0 writes no train.txt).</summary>
     public int Train { get; init; } = 200;
 
-    /// <summary>Images in the test split.</summary>
+    /// <summary>Images in the test split (0 writes no test.txt).</summary>
     public int Test { get; init; } = 50;
 
     /// <summary>Smallest image side in pixels.</summary>
@@ -21,6 +21,24 @@ public sealed record ShapesOptions
 
     /// <summary>Everything written depends on this seed alone.</summary>
     public int Seed { get; init; }
+
+    /// <summary>Most images one split may hold.</summary>
+    public const int MaxImagesPerSplit = 1_000_000;
+
+    /// <summary>Smallest and largest allowed image side in pixels.</summary>
+    public const int MinSide = 32, MaxSide = 4096;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the setting unless every count and size is usable.</summary>
+    public void Validate()
+    {
+        foreach (var (name, count) in new[] { ("train", Train), ("test", Test) })
+            if (count < 0 || count > MaxImagesPerSplit)
+                throw new ArgumentException($"{name} images: {count}; need 0..{MaxImagesPerSplit}");
+        if (Train + Test == 0)
+            throw new ArgumentException("train and test images are both 0; a dataset needs at least one image");
+        if (MinSize < MinSide || MaxSize > MaxSide || MaxSize < MinSize)
+            throw new ArgumentException($"image sizes {MinSize}..{MaxSize}: need {MinSide} <= min <= max <= {MaxSide}");
+    }
 }
 
 /// <summary>What <see cref="ShapesDataset.Write"/> produced.</summary>
@@ -43,18 +61,19 @@ public static class ShapesDataset
     public static IReadOnlyList<string> Classes { get; } = ["circle", "square", "triangle", "diamond", "star", "ring"];
 
     /// <summary>Writes the dataset into <paramref name="directory"/> (created if needed), images in parallel.</summary>
+    /// <exception cref="ArgumentException">A count or size in <paramref name="options"/> is out of range (see <see cref="ShapesOptions.Validate"/>).</exception>
     public static ShapesSummary Write(string directory, ShapesOptions options)
     {
-        if (options.MinSize < 32 || options.MaxSize < options.MinSize)
-            throw new ArgumentException($"image sizes {options.MinSize}..{options.MaxSize}: need 32 <= min <= max");
+        options.Validate();
         foreach (var sub in new[] { "Annotations", "JPEGImages", Path.Combine("ImageSets", "Main") })
             Directory.CreateDirectory(Path.Combine(directory, sub));
         VocClasses.WriteLabelsFile(Path.Combine(directory, VocClasses.LabelsFileName), Classes);
 
         int total = options.Train + options.Test;
         var ids = Enumerable.Range(1, total).Select(i => i.ToString("D6")).ToArray();
-        File.WriteAllLines(Path.Combine(directory, "ImageSets", "Main", "train.txt"), ids.Take(options.Train));
-        File.WriteAllLines(Path.Combine(directory, "ImageSets", "Main", "test.txt"), ids.Skip(options.Train));
+        // A split of 0 images gets no file: an empty split is unusable (dataset check refuses one).
+        if (options.Train > 0) File.WriteAllLines(Path.Combine(directory, "ImageSets", "Main", "train.txt"), ids.Take(options.Train));
+        if (options.Test > 0) File.WriteAllLines(Path.Combine(directory, "ImageSets", "Main", "test.txt"), ids.Skip(options.Train));
 
         var objects = new IReadOnlyList<VocObject>[total];
         Parallel.For(0, total, i =>

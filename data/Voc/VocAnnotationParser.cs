@@ -21,6 +21,13 @@ public sealed class VocAnnotationException(string filePath, int line, string pro
 /// <summary>Parses Pascal VOC annotation XML with line information, so every problem cites file and line.</summary>
 public static class VocAnnotationParser
 {
+    /// <summary>
+    /// VOC annotations never carry a DTD, so DTD processing is prohibited (OWASP's XXE guidance for
+    /// .NET): an entity bomb or an external entity is refused as a malformed file instead of being
+    /// expanded or fetched, and no resolver is set that could open another file.
+    /// </summary>
+    static readonly XmlReaderSettings SafeXml = new() { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
+
     /// <summary>Parses the file at <paramref name="path"/>; throws <see cref="VocAnnotationException"/> when malformed.</summary>
     public static VocAnnotation Parse(string path)
     {
@@ -34,7 +41,13 @@ public static class VocAnnotationParser
         XDocument document;
         try
         {
-            document = XDocument.Load(stream, LoadOptions.SetLineInfo);
+            using var reader = XmlReader.Create(stream, SafeXml);
+            document = XDocument.Load(reader, LoadOptions.SetLineInfo);
+        }
+        catch (XmlException e) when (e.Message.Contains("DTD", StringComparison.Ordinal))
+        {
+            throw new VocAnnotationException(path, DoctypeLine(stream),
+                "a <!DOCTYPE> (DTD) is not allowed in a VOC annotation; entity definitions and external entities are refused");
         }
         catch (XmlException e)
         {
@@ -65,6 +78,19 @@ public static class VocAnnotationParser
                 Flag(path, element, "difficult"), Flag(path, element, "truncated"), LineOf(element)));
         }
         return new VocAnnotation(path, width, height, sizeLine, objects);
+    }
+
+    /// <summary>
+    /// The 1-based line of the DOCTYPE, which the prohibited-DTD exception does not carry; 0 when
+    /// the stream cannot be read again.
+    /// </summary>
+    static int DoctypeLine(Stream stream)
+    {
+        if (!stream.CanSeek) return 0;
+        stream.Position = 0;
+        var text = new StreamReader(stream).ReadToEnd();
+        int at = text.IndexOf("<!DOCTYPE", StringComparison.Ordinal);
+        return at < 0 ? 0 : 1 + text.AsSpan(0, at).Count('\n');
     }
 
     static int LineOf(XElement element) => ((IXmlLineInfo)element).LineNumber;

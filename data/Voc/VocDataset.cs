@@ -47,15 +47,19 @@ public sealed class VocDataset
     }
 
     /// <summary>The image ids listed in ImageSets/Main/{split}.txt, in file order (first token of each non-blank line).</summary>
+    /// <exception cref="FileNotFoundException">The split file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The split file lists no image: nothing could be checked, trained on or evaluated.</exception>
     public IReadOnlyList<string> ReadSplit(string split)
     {
         var file = SplitPath(split);
         if (!File.Exists(file)) throw new FileNotFoundException($"{file} does not exist: no split '{split}'", file);
-        return File.ReadLines(file)
+        var ids = File.ReadLines(file)
             .Select(line => line.Trim())
             .Where(line => line.Length > 0)
             .Select(line => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0])
             .ToArray();
+        if (ids.Length == 0) throw new InvalidDataException($"{file} lists no images: split '{split}' is empty");
+        return ids;
     }
 
     /// <summary>ImageSets/Main/{split}.txt.</summary>

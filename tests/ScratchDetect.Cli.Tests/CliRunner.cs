@@ -21,7 +21,7 @@ internal static class CliRunner
         Console.SetError(error);
         try
         {
-            int exitCode = CommandCatalog.CreateRoot().Parse(args).Invoke();
+            int exitCode = CommandCatalog.Run(args);
             return (exitCode, output.ToString(), error.ToString());
         }
         finally

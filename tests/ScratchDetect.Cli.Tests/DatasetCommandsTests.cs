@@ -67,4 +67,57 @@ public class DatasetCommandsTests
             Assert.All(numbers, ap => Assert.Equal(1.0, ap, 4));
         }
     }
+
+    [Fact]
+    public void AnEmptySplitIsAnError()
+    {
+        using var dir = MakeShapes();
+        string split = Path.Combine(dir.Path, "ImageSets", "Main", "val.txt");
+        File.WriteAllText(split, "");
+        var (exitCode, _, error) = CliRunner.Run("dataset", "check", dir.Path, "--split", "val");
+        UserError.Assert(exitCode, error, split);
+        Assert.Contains("lists no images", error);
+    }
+
+    [Fact]
+    public void AMissingDatasetFolderIsAnError()
+    {
+        using var dir = new TempDir();
+        var (exitCode, _, error) = CliRunner.Run("dataset", "check", dir.File("nothing"), "--split", "train");
+        UserError.Assert(exitCode, error, dir.File("nothing"));
+    }
+
+    [Fact]
+    public void EvalRejectsAReversedBoxNamingTheEntry()
+    {
+        using var dir = MakeShapes();
+        var id = VocDataset.Open(dir.Path).ReadSplit("test")[0];
+        string detections = Path.Combine(dir.Path, "dets.json");
+        File.WriteAllText(detections, $$"""[{"image": "{{id}}", "detections": [{"box": [40, 10, 20, 30], "label": 1, "score": 0.9}]}]""");
+        var before = FolderSnapshot.Of(dir.Path);
+        var (exitCode, _, error) = CliRunner.Run("eval", "--detections", detections, "--data", dir.Path, "--split", "test");
+        UserError.Assert(exitCode, error, $"{detections}: entry 0 (image '{id}') detection 0: box [40, 10, 20, 30] has x2 < x1");
+        before.AssertUnchanged(dir.Path);
+    }
+
+    /// <summary>An annotation with a DTD (here an entity bomb): refused as malformed, named by dataset check (a sample error, exit 1) and by eval (exit 2).</summary>
+    [Fact]
+    public void AnnotationsWithADtdAreRefusedAsMalformed()
+    {
+        using var dir = MakeShapes();
+        var voc = VocDataset.Open(dir.Path);
+        string bomb = voc.AnnotationPath(voc.ReadSplit("test")[0]);
+        File.WriteAllText(bomb, """
+            <?xml version="1.0"?>
+            <!DOCTYPE annotation [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>
+            <annotation><filename>&c;</filename></annotation>
+            """);
+        var (exitCode, output, error) = CliRunner.Run("dataset", "check", dir.Path, "--split", "test");
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{bomb}:2: error: a <!DOCTYPE> (DTD) is not allowed", output);
+        string detections = Path.Combine(dir.Path, "dets.json");
+        File.WriteAllText(detections, "[]");
+        (exitCode, _, error) = CliRunner.Run("eval", "--detections", detections, "--data", dir.Path, "--split", "test");
+        UserError.Assert(exitCode, error, $"{bomb}:2: a <!DOCTYPE> (DTD) is not allowed");
+    }
 }

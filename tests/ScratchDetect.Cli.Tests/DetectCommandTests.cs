@@ -62,6 +62,9 @@ public class DetectCommandTests
         Assert.InRange(scores.Length, 1, 99);
         Assert.All(scores, score => Assert.True(score > 0.99f, $"score {score} at or below --score-threshold 0.99"));
         Assert.Contains($"{Photo} (256x256): {scores.Length} detections", error);
+        // Progress, as plain lines (stdout is not a terminal here), goes with the summary to standard error.
+        Assert.Contains($"loading {Model} weights {Path.GetFileName(FrcnnReference.WeightsPath)} ...", error);
+        Assert.Contains("detecting 1/1: optimized_q75.jpg", error);
     }
 
     /// <summary>
@@ -108,7 +111,7 @@ public class DetectCommandTests
         string weights = dir.File("absent.safetensors");
         var (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", Photo);
         Assert.Equal(2, exitCode);
-        Assert.Contains($"weights file '{weights}' does not exist", error);
+        Assert.Contains($"--weights '{weights}' does not exist", error);
         AssertNoStackTrace(error);
     }
 
@@ -139,6 +142,129 @@ public class DetectCommandTests
         Assert.Empty(output);
         Assert.Contains(name, error);
         AssertNoStackTrace(error);
+    }
+
+    /// <summary>A valid one-tensor weights file: the damage below is what makes each case unusable.</summary>
+    private static byte[] SmallWeights() => SafeTensors.Serialize(new Dictionary<string, Tensor>
+    {
+        ["backbone.body.conv1.weight"] = Tensor.Zeros([4, 3]),
+        ["rpn.head.conv.0.0.bias"] = Tensor.Zeros([4]),
+    });
+
+    private static byte[] WithHeader(string header, int dataBytes) => SafeTensorsBytes.WithHeader(header, dataBytes);
+
+    public static TheoryData<string, string> DamagedWeights() => new()
+    {
+        { "empty", "the file is empty" },
+        { "cut at 50%", "runs past the end" },
+        { "cut inside the length", "too short for the 8-byte header length" },
+        { "header length 2^40", "exceeds the format's limit" },
+        { "invalid JSON", "not valid JSON" },
+        { "offsets past the end", "run past the" },
+        { "overlapping tensors", "overlap tensor 'a'" },
+        { "unsupported dtype", "dtype F16 is not supported" },
+    };
+
+    /// <summary>
+    /// Damaged weight files: each ends in one `error:` line naming the file and the broken rule,
+    /// exit 2, no stack trace, and the file untouched.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DamagedWeights))]
+    public void DamagedWeightsAreAUserErrorNamingTheFileAndTheRule(string damage, string rule)
+    {
+        var valid = SmallWeights();
+        byte[] bytes = damage switch
+        {
+            "empty" => [],
+            "cut at 50%" => valid[..(valid.Length / 2)],
+            "cut inside the length" => valid[..5],
+            "header length 2^40" => [.. BitConverter.GetBytes(1UL << 40), .. valid[8..]],
+            "invalid JSON" => WithHeader("{\"a\": {\"dtype\": \"F32\",", 0),
+            "offsets past the end" => WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8),
+            "overlapping tensors" => WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+            _ => WithHeader("{\"a\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]}}", 8),
+        };
+        using var dir = new TempDir();
+        string weights = dir.File("damaged.safetensors");
+        File.WriteAllBytes(weights, bytes);
+        var before = FolderSnapshot.Of(dir.Path);
+        var (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", Photo, "--json", dir.File("out.json"));
+        UserError.Assert(exitCode, error, weights);
+        Assert.Contains(rule, error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        before.AssertUnchanged(dir.Path);
+    }
+
+    [Fact]
+    public void FoldersGivenAsFilesAreNamedAsFolders()
+    {
+        using var dir = new TempDir();
+        string weights = dir.File("w.safetensors");
+        File.WriteAllBytes(weights, SmallWeights());
+        var (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", dir.Path);
+        UserError.Assert(exitCode, error, $"--image '{dir.Path}' is a folder, not a file");
+        (exitCode, _, error) = CliRunner.Run("detect", "--model", Model, "--weights", dir.Path, "--image", Photo);
+        UserError.Assert(exitCode, error, $"--weights '{dir.Path}' is a folder, not a file");
+    }
+
+    /// <summary>
+    /// Every unusable --json is found before the weights are read: the weights here are garbage,
+    /// so an error about --json proves the check came first. Nothing the user had changes.
+    /// </summary>
+    [Fact]
+    public void AnUnwritableJsonIsFoundBeforeAnyWork()
+    {
+        using var dir = new TempDir();
+        string weights = dir.File("w.safetensors");
+        File.WriteAllText(weights, "garbage");
+        string image = dir.File("photo.jpg");
+        File.Copy(Photo, image);
+        string aFile = dir.File("a-file");
+        File.WriteAllText(aFile, "not a folder");
+        Directory.CreateDirectory(dir.File("a-folder"));
+        var before = FolderSnapshot.Of(dir.Path);
+        foreach (var (json, named) in new[]
+        {
+            (dir.File("missing/out.json"), "does not exist"),
+            (dir.File("a-folder"), "is a folder"),
+            (Path.Combine(aFile, "out.json"), "does not exist"),
+            (image, "is also an input"),
+            (weights, "is also an input"),
+        })
+        {
+            var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", weights, "--image", image, "--json", json);
+            UserError.Assert(exitCode, error, $"--json '{json}'");
+            Assert.Contains(named, error);
+            Assert.Empty(output);
+        }
+        before.AssertUnchanged(dir.Path);
+    }
+
+    /// <summary>
+    /// A run that fails part-way (the second image's data is cut, though its headers parse) writes
+    /// nothing: an earlier --json file keeps its bytes, and no temporary file is left beside it.
+    /// Progress goes to the same stream as the summary, as plain lines when not on a terminal.
+    /// </summary>
+    [TorchFact]
+    public void AFailureAfterTheWorkBeganLeavesAnEarlierJsonAsItWas()
+    {
+        using var dir = new TempDir();
+        string json = dir.File("dets.json");
+        File.WriteAllText(json, "[\"the results of yesterday\"]");
+        string cut = dir.File("cut.jpg");
+        var photo = File.ReadAllBytes(Photo);
+        File.WriteAllBytes(cut, photo[..(photo.Length * 2 / 3)]);
+        var before = FolderSnapshot.Of(dir.Path);
+        var (exitCode, output, error) = CliRunner.Run("detect", "--model", Model, "--weights", FrcnnReference.WeightsPath,
+            "--min-size", "128", "--max-size", "128", "--image", Photo, cut, "--json", json);
+        UserError.Assert(exitCode, error, cut);
+        Assert.Contains("truncated", error);
+        before.AssertUnchanged(dir.Path);
+        Assert.Contains($"loading {Model} weights {Path.GetFileName(FrcnnReference.WeightsPath)} ...", output);
+        Assert.Contains("detecting 1/2: optimized_q75.jpg", output);
+        Assert.Contains("detecting 2/2: cut.jpg", output);
+        Assert.Contains($"{Photo} (256x256): ", output);
     }
 
     /// <summary>System.CommandLine's handler for uncaught exceptions prints "   at Frame(...)" lines.</summary>

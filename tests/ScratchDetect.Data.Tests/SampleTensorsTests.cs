@@ -14,6 +14,22 @@ public class SampleTensorsTests
         Assert.Equal(new float[] { 1, 4, 2, 5, 3, 6 }, tensor.ToArray<float>());
     }
 
+    /// <summary>
+    /// The one-pass conversion `detect` uses must give the very bits of the path it replaced
+    /// (FloatImage, CHW tensor, then the engine's tensor division by 255.0, which torchvision's
+    /// ConvertImageDtype matches): checked for all 256 byte values in every channel.
+    /// </summary>
+    [Fact]
+    public void RgbImageDividedInOnePassMatchesTheTensorDivisionBitForBit()
+    {
+        var pixels = Enumerable.Range(0, 256 * 3).Select(i => (byte)((i / 3 + 85 * (i % 3)) % 256)).ToArray();
+        var rgb = new Data.Imaging.RgbImage(16, 16, pixels);
+        var expected = (SampleTensors.Image(FloatImage.FromRgb(rgb)) / 255.0).ToArray<float>();
+        var actual = SampleTensors.Image(rgb, divisor: 255f);
+        Assert.Equal([3, 16, 16], actual.Shape);
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.ToArray<float>().Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Fact]
     public void TargetsBecomeBoxAndLabelTensors()
     {

@@ -66,6 +66,8 @@ public class VocEvalSetTests
     [InlineData("""[{"image": "a", "width": 51, "detections": []}]""", "width 51 differs from the annotation's 50")]
     [InlineData("""[{"image": "a", "detections": [{"box": [1,1,2,2], "label": 1}]}]""", "no \"score\"")]
     [InlineData("""{"image": "a"}""", "expected a JSON array")]
+    [InlineData("""[{"image": "a", "detections": [{"box": [1,1,2,2], "label": 1, "score": 1}, {"box": [10,1,2,5], "label": 1, "score": 1}]}]""", "entry 0 (image 'a') detection 1: box [10, 1, 2, 5] has x2 < x1")]
+    [InlineData("""[{"image": "a", "detections": [{"box": [1,8,2,5], "label": 1, "score": 1}]}]""", "detection 0: box [1, 8, 2, 5] has y2 < y1")]
     public void ErrorsNameTheEntry(string json, string expected)
     {
         var (dir, dataset) = TwoImages();
@@ -73,5 +75,17 @@ public class VocEvalSetTests
         var error = Assert.Throws<EvaluationInputException>(() => VocEvalSet.Load(dataset, "test", Write(dir, json)));
         Assert.Contains(expected, error.Message);
         Assert.Contains("dets.json", error.Message);
+    }
+
+    [Fact]
+    public void AReversedGroundTruthBoxIsAnErrorNamingTheAnnotation()
+    {
+        var (dir, dataset) = TwoImages();
+        using var _ = dir;
+        string annotation = Path.Combine(dir.Path, "Annotations", "b.xml");
+        VocAnnotationWriter.Write(annotation, "b.jpg", 50, 40, [new VocObject("dog", 30, 5, 5, 30, false, false, 0)]);
+        var error = Assert.Throws<EvaluationInputException>(() => VocEvalSet.Load(dataset, "test", Write(dir, "[]")));
+        Assert.Contains(annotation, error.Message);
+        Assert.Contains("'dog' box (30, 5, 5, 30) has xmax < xmin", error.Message);
     }
 }

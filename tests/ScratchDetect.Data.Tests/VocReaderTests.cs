@@ -121,4 +121,32 @@ public class VocReaderTests
         File.WriteAllLines(path, ["background", "cat"]);
         Assert.Contains(":1:", Assert.Throws<FormatException>(() => VocClasses.ReadLabelsFile(path)).Message);
     }
+
+    /// <summary>
+    /// VOC annotations never carry a DTD. A billion-laughs entity bomb, an external entity naming
+    /// a local file and an external DTD must each be refused as malformed, naming the file, rather
+    /// than expanded, read or fetched.
+    /// </summary>
+    [Theory]
+    [InlineData("""<?xml version="1.0"?><!DOCTYPE annotation [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><annotation><filename>&c;</filename></annotation>""")]
+    [InlineData("""<?xml version="1.0"?><!DOCTYPE annotation [<!ENTITY secret SYSTEM "file:///etc/hostname">]><annotation><filename>&secret;</filename></annotation>""")]
+    [InlineData("""<!DOCTYPE annotation SYSTEM "http://example.invalid/voc.dtd"><annotation/>""")]
+    public void DtdsAreRefusedAsMalformed(string xml)
+    {
+        var error = Assert.Throws<VocAnnotationException>(() => Parse(xml));
+        Assert.Equal("a.xml", error.FilePath);
+        Assert.StartsWith("a.xml:1: ", error.Message);
+        Assert.Contains("DOCTYPE", error.Message);
+    }
+
+    [Fact]
+    public void AnEmptySplitIsAnErrorNamingTheFile()
+    {
+        using var dir = VocLayout.Create();
+        string split = Path.Combine(dir.Path, "ImageSets", "Main", "val.txt");
+        File.WriteAllText(split, "\n  \n");
+        var error = Assert.Throws<InvalidDataException>(() => VocDataset.Open(dir.Path).ReadSplit("val"));
+        Assert.Contains(split, error.Message);
+        Assert.Contains("lists no images", error.Message);
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Voc;
 
 namespace ScratchDetect.Cli.Commands;
@@ -19,18 +20,17 @@ internal sealed class DatasetArguments
         command.Options.Add(Labels);
     }
 
-    /// <summary>Opens the dataset at <paramref name="root"/>; on failure prints why and returns null.</summary>
-    public VocDataset? Open(ParseResult parseResult, string root)
+    /// <summary>Opens the dataset at <paramref name="root"/>; a missing folder or a bad labels file is a user error.</summary>
+    public VocDataset Open(ParseResult parseResult, string root)
     {
         try
         {
             var labels = parseResult.GetValue(Labels);
-            return VocDataset.Open(root, parseResult.GetValue(Year), labels is null ? null : VocClasses.ReadLabelsFile(labels.FullName));
+            return VocDataset.Open(root, parseResult.GetValue(Year), labels is null ? null : VocClasses.ReadLabelsFile(UserPaths.InputFile(labels.FullName, "--labels")));
         }
-        catch (Exception e) when (e is IOException or FormatException)
+        catch (FormatException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return null;
+            throw new UserErrorException(e.Message, e);
         }
     }
 }

@@ -22,23 +22,15 @@ internal static class DatasetCommand
         var json = new Option<bool>("--json") { Description = "Print a machine-readable JSON report instead of tables" };
         var command = new Command("check",
             "Decode every image and parse every annotation of a split; report counts per class and every problem. " +
-            "Exit status 1 when any sample is unusable, 2 when the dataset cannot be opened.");
+            "Exit status 1 when any sample is unusable, 2 when the dataset or split cannot be opened or the split is empty.");
         command.Arguments.Add(root);
         dataset.AddTo(command);
         command.Options.Add(json);
         command.SetAction(parseResult =>
         {
-            if (dataset.Open(parseResult, parseResult.GetValue(root)!) is not { } voc) return 2;
-            DatasetCheckReport report;
-            try
-            {
-                report = DatasetCheck.Run(voc, parseResult.GetValue(dataset.Split)!);
-            }
-            catch (FileNotFoundException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            var voc = dataset.Open(parseResult, parseResult.GetValue(root)!);
+            // A missing or empty split cannot be checked: the IOException is a user error (exit 2).
+            var report = DatasetCheck.Run(voc, parseResult.GetValue(dataset.Split)!);
             Console.WriteLine(parseResult.GetValue(json) ? JsonSerializer.Serialize(report, JsonOptions) : Table(report));
             return report.Errors > 0 ? 1 : 0;
         });

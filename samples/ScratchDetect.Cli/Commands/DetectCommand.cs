@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
 using ScratchDetect.Engine;
@@ -17,7 +18,8 @@ namespace ScratchDetect.Cli.Commands;
 /// runs a trained detector on images and writes its detections as JSON, one object per image,
 /// <c>{"image", "width", "height", "detections": [{"box": [x1, y1, x2, y2], "label", "score"}]}</c>,
 /// boxes in torchvision's continuous frame of the original image (the pixel at column 0 spans x 0..1).
-/// Exit status 2 when an input (model name, settings, weights, image) is unusable; nothing is written then.
+/// Exit status 2 when an input (model name, settings, weights, image) or the output is unusable;
+/// nothing is written then, and an existing --json file is replaced only by a complete one.
 /// </summary>
 internal static class DetectCommand
 {
@@ -50,100 +52,94 @@ internal static class DetectCommand
 
     private static int Run(string modelName, string weightsPath, DetectorSettings settings, string[] imagePaths, string? jsonPath)
     {
+        // Every input and the output are checked before the minutes of work: a typo fails at once,
+        // and the results are never computed only to find that they cannot be written.
         if (!DetectorRegistry.Names.Contains(modelName))
-            return Fail($"unknown model '{modelName}' (known: {string.Join(", ", DetectorRegistry.Names)})");
-        if (!File.Exists(weightsPath))
-            return Fail($"weights file '{weightsPath}' does not exist");
-        if (jsonPath is not null && !Directory.Exists(Path.GetDirectoryName(jsonPath)))
-            return Fail($"the folder of --json '{jsonPath}' does not exist");
-        // Every image is decoded once before the model is built, so a bad input fails in
-        // seconds rather than after the detections of all the images before it.
+            throw new UserErrorException($"unknown model '{modelName}' (known: {string.Join(", ", DetectorRegistry.Names)})");
+        UserPaths.InputFile(weightsPath, "--weights");
         foreach (var path in imagePaths)
-            if (ReadImage(path) is null) return 2;
-        if (LoadDetector(modelName, weightsPath, settings) is not { } detector) return 2;
+            CheckImageHeader(path);
+        string? jsonFile = jsonPath is null ? null : UserPaths.OutputFile(jsonPath, "--json", [weightsPath, .. imagePaths]);
 
-        var results = new List<ImageDetections>();
-        var summary = jsonPath is null ? Console.Error : Console.Out;
-        // One image at a time: batching would pad each image to the largest in the batch, which
-        // changes what the convolutions see near the bottom and right edges.
-        foreach (var path in imagePaths)
+        var summary = jsonFile is null ? Console.Error : Console.Out;
+        var results = ConsoleProgress.Run(summary, progress =>
         {
-            if (ReadImage(path) is not { } rgb) return 2;
-            // Divided, not multiplied by 1/255: torchvision's ConvertImageDtype divides, and the two
-            // differ by an ulp on about half of the 256 values.
-            var image = SampleTensors.Image(FloatImage.FromRgb(rgb)) / 255.0;
-            var watch = Stopwatch.StartNew();
-            Detection detection;
-            using (GradMode.NoGrad())
-                detection = detector.Detect([image])[0];
-            var result = ImageDetections.From(path, rgb, detection);
-            results.Add(result);
-            summary.WriteLine(Summarize(result, watch.Elapsed));
-        }
+            var loading = progress.Step($"loading {modelName} weights {Path.GetFileName(weightsPath)}");
+            var detector = LoadDetector(modelName, weightsPath, settings);
+            loading.Complete();
+
+            var results = new List<ImageDetections>();
+            var detecting = progress.Step("detecting", imagePaths.Length);
+            // One image at a time: batching would pad each image to the largest in the batch, which
+            // changes what the convolutions see near the bottom and right edges.
+            foreach (var path in imagePaths)
+            {
+                detecting.Begin(Path.GetFileName(path));
+                var (image, width, height) = ReadImage(path);
+                var watch = Stopwatch.StartNew();
+                Detection detection;
+                using (GradMode.NoGrad())
+                    detection = detector.Detect([image])[0];
+                var result = ImageDetections.From(path, width, height, detection);
+                results.Add(result);
+                progress.WriteLine(Summarize(result, watch.Elapsed));
+                detecting.Advance();
+            }
+            detecting.Complete();
+            return results;
+        });
 
         // One line per image: a valid JSON array that stays readable and greppable.
         string text = $"[{Environment.NewLine}{string.Join("," + Environment.NewLine, results.Select(r => JsonSerializer.Serialize(r, JsonOptions)))}{Environment.NewLine}]";
-        if (jsonPath is null)
-        {
+        if (jsonFile is null)
             Console.WriteLine(text);
-            return 0;
-        }
-        try
-        {
-            File.WriteAllText(jsonPath, text + Environment.NewLine);
-            return 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Fail($"cannot write '{jsonPath}': {e.Message}");
-        }
+        else
+            AtomicFile.WriteAllText(jsonFile, text + Environment.NewLine);
+        return 0;
     }
 
-    /// <summary>The decoded image, or null after saying why it cannot be read.</summary>
-    private static RgbImage? ReadImage(string path)
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a JPEG whose headers parse or a file with PNG's
+    /// signature, without decoding it: a wrong file fails before the weights load, and each image
+    /// is decoded only once, when its turn comes (a damaged body is found then).
+    /// </summary>
+    private static void CheckImageHeader(string path)
     {
-        try
-        {
-            return ImageIO.ReadRgb(path);
-        }
-        catch (ImageDecodeException e)
-        {
-            Fail(e.Message);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Fail($"cannot read image '{path}': {e.Message}");
-        }
-        return null;
+        string full = UserPaths.InputFile(path, "--image");
+        ImageIO.ReadExifOrientation(File.ReadAllBytes(full), path);
     }
 
-    /// <summary>The detector with the weights loaded, or null after saying why it cannot be built.</summary>
-    private static Detector? LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
+    /// <summary>
+    /// The image as the model's float32 (3, H, W) input in [0, 1], with its size. The file is
+    /// decoded once and converted in one pass, so a large photo holds its 8-bit pixels and one
+    /// float copy, not the chain of full-size copies separate steps would make.
+    /// </summary>
+    private static (Tensor Image, int Width, int Height) ReadImage(string path)
     {
+        var rgb = ImageIO.ReadRgb(path);
+        // Divided, not multiplied by 1/255: torchvision's ConvertImageDtype divides, and the two
+        // differ by an ulp on about half of the 256 values.
+        return (SampleTensors.Image(rgb, divisor: 255f), rgb.Width, rgb.Height);
+    }
+
+    /// <summary>The detector with the weights loaded; a weights file that does not fit is a user error naming it.</summary>
+    private static Detector LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
+    {
+        var state = SafeTensors.Load(weightsPath);
         try
         {
-            return DetectorRegistry.FromStateDict(modelName, settings, SafeTensors.Load(weightsPath));
+            return DetectorRegistry.FromStateDict(modelName, settings, state);
         }
         catch (StateDictMismatchException e)
         {
-            Fail($"'{weightsPath}' does not fit {modelName} with {settings.NumClasses} classes " +
-                 $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(KeysShown)}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            Fail($"cannot read weights '{weightsPath}': {e.Message}");
+            throw new UserErrorException($"'{weightsPath}' does not fit {modelName} with {settings.NumClasses} classes " +
+                $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(KeysShown)}", e);
         }
         catch (ArgumentException e)
         {
-            Fail(e.Message);
+            // The registry's own checks of the settings (sizes, threshold) for this architecture.
+            throw new UserErrorException(e.Message, e);
         }
-        return null;
-    }
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"error: {message}");
-        return 2;
     }
 
     private static string Summarize(ImageDetections result, TimeSpan elapsed)
@@ -163,13 +159,13 @@ internal static class DetectCommand
     /// </summary>
     private sealed record ImageDetections(string Image, int Width, int Height, DetectionEntry[] Detections)
     {
-        public static ImageDetections From(string path, RgbImage rgb, Detection detection)
+        public static ImageDetections From(string path, int width, int height, Detection detection)
         {
             var boxes = detection.Boxes.ToArray<float>();
             var labels = detection.Labels.ToArray<long>();
             var scores = detection.Scores.ToArray<float>();
             var entries = labels.Select((label, i) => new DetectionEntry(boxes[(4 * i)..(4 * i + 4)], label, scores[i])).ToArray();
-            return new ImageDetections(path, rgb.Width, rgb.Height, entries);
+            return new ImageDetections(path, width, height, entries);
         }
     }
 

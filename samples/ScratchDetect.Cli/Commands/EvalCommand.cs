@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Evaluation;
 
 namespace ScratchDetect.Cli.Commands;
@@ -28,18 +29,11 @@ internal static class EvalCommand
         command.Options.Add(boxFrame);
         command.SetAction(parseResult =>
         {
-            if (dataset.Open(parseResult, parseResult.GetValue(data)!) is not { } voc) return 2;
-            IReadOnlyList<EvalImage> images;
-            try
-            {
-                var frame = parseResult.GetValue(boxFrame) == "continuous" ? BoxFrame.Continuous : BoxFrame.Voc;
-                images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, parseResult.GetValue(detections)!.FullName, frame);
-            }
-            catch (Exception e) when (e is EvaluationInputException or IOException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            var voc = dataset.Open(parseResult, parseResult.GetValue(data)!);
+            var frame = parseResult.GetValue(boxFrame) == "continuous" ? BoxFrame.Continuous : BoxFrame.Voc;
+            string detectionsPath = UserPaths.InputFile(parseResult.GetValue(detections)!.FullName, "--detections");
+            // EvaluationInputException and IOException name the file and entry; the top-level handler reports them.
+            var images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, detectionsPath, frame);
             var result = parseResult.GetValue(metric) switch
             {
                 "coco" => CocoEvaluator.Evaluate(images, voc.Classes),

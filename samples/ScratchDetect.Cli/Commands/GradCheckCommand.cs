@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine.Diagnostics;
 
 namespace ScratchDetect.Cli.Commands;
@@ -21,10 +22,7 @@ internal static class GradCheckCommand
     {
         var cases = GradCheckCatalog.All.Where(c => op is null || c.Op.Equals(op, StringComparison.OrdinalIgnoreCase)).ToList();
         if (cases.Count == 0)
-        {
-            Console.Error.WriteLine($"gradcheck: no op named '{op}'. Known: {string.Join(", ", GradCheckCatalog.All.Select(c => c.Op).Distinct())}");
-            return 2;
-        }
+            throw new UserErrorException($"gradcheck: no op named '{op}'. Known: {string.Join(", ", GradCheckCatalog.All.Select(c => c.Op).Distinct())}");
 
         int opWidth = Math.Max(2, cases.Max(c => c.Op.Length)), configWidth = Math.Max(13, cases.Max(c => c.Configuration.Length));
         Console.WriteLine($"{"op".PadRight(opWidth)}  {"configuration".PadRight(configWidth)}  {"max abs err",12}  {"max rel err",12}  result");
