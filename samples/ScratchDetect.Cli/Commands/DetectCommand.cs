@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
+using ScratchDetect.Data.Voc;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.IO;
@@ -29,7 +31,7 @@ internal static class DetectCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Architecture, as torchvision names it: {string.Join(", ", DetectorRegistry.Names)}", Required = true };
+        var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
         var weights = new Option<FileInfo>("--weights") { Description = "State dict in safetensors format under torchvision's key names", Required = true };
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
         var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800)" };
@@ -37,21 +39,36 @@ internal static class DetectCommand
         var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (Faster R-CNN default 0.05)" };
         var images = new Option<string[]>("--image") { Description = "Image files (JPEG or PNG); repeat the option or list several", Required = true, AllowMultipleArgumentsPerToken = true };
         var json = new Option<FileInfo?>("--json") { Description = "Write the JSON here and a summary to standard output (default: JSON to standard output, summary to standard error)" };
+        var draw = new Option<DirectoryInfo?>("--draw") { Description = "Also write each image as OUT_DIR/NAME.png with its boxes, class names and scores drawn" };
+        var labels = new Option<FileInfo?>("--labels") { Description = "Class names for --draw, one per line (label 1 is the first line), as a dataset's labels.txt" };
 
         var command = new Command("detect", "Run a detector with trained weights on images; print its detections as JSON.");
-        foreach (var option in new Option[] { model, weights, numClasses, minSize, maxSize, scoreThreshold, images, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, weights, numClasses, minSize, maxSize, scoreThreshold, images, json, draw, labels }) command.Options.Add(option);
         command.SetAction(parseResult =>
         {
             var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold));
-            return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName);
+            IReadOnlyList<string>? classes = null;
+            if (parseResult.GetValue(labels) is { } labelsFile)
+            {
+                try
+                {
+                    classes = VocClasses.ReadLabelsFile(labelsFile.FullName);
+                }
+                catch (Exception e) when (e is IOException or FormatException)
+                {
+                    return Fail(e.Message);
+                }
+            }
+            return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName,
+                parseResult.GetValue(draw)?.FullName, classes);
         });
         return command;
     }
 
-    private static int Run(string modelName, string weightsPath, DetectorSettings settings, string[] imagePaths, string? jsonPath)
+    private static int Run(string modelName, string weightsPath, DetectorSettings settings, string[] imagePaths, string? jsonPath, string? drawDirectory = null, IReadOnlyList<string>? classes = null)
     {
-        if (!DetectorRegistry.Names.Contains(modelName))
-            return Fail($"unknown model '{modelName}' (known: {string.Join(", ", DetectorRegistry.Names)})");
+        if (!TrainedModelLoader.Names.Contains(modelName))
+            return Fail($"unknown model '{modelName}' (known: {string.Join(", ", TrainedModelLoader.Names)})");
         if (!File.Exists(weightsPath))
             return Fail($"weights file '{weightsPath}' does not exist");
         if (jsonPath is not null && !Directory.Exists(Path.GetDirectoryName(jsonPath)))
@@ -79,6 +96,7 @@ internal static class DetectCommand
             var result = ImageDetections.From(path, rgb, detection);
             results.Add(result);
             summary.WriteLine(Summarize(result, watch.Elapsed));
+            if (drawDirectory is not null && WriteDrawing(drawDirectory, path, rgb, result, classes) is { } failed) return failed;
         }
 
         // One line per image: a valid JSON array that stays readable and greppable.
@@ -122,7 +140,7 @@ internal static class DetectCommand
     {
         try
         {
-            return DetectorRegistry.FromStateDict(modelName, settings, SafeTensors.Load(weightsPath));
+            return TrainedModelLoader.Load(modelName, settings, SafeTensors.Load(weightsPath));
         }
         catch (StateDictMismatchException e)
         {
@@ -138,6 +156,23 @@ internal static class DetectCommand
             Fail(e.Message);
         }
         return null;
+    }
+
+    /// <summary>Writes the image with its detections drawn to DIR/NAME.png; returns the exit status on failure, else null.</summary>
+    private static int? WriteDrawing(string directory, string imagePath, RgbImage rgb, ImageDetections result, IReadOnlyList<string>? classes)
+    {
+        string target = Path.Combine(directory, Path.GetFileNameWithoutExtension(imagePath) + ".png");
+        try
+        {
+            Directory.CreateDirectory(directory);
+            var boxes = result.Detections.Select(d => new DrawnBox(d.Box[0], d.Box[1], d.Box[2], d.Box[3], d.Label, d.Score));
+            AtomicFile.WriteAllBytes(target, PngEncoder.Encode(DetectionDrawing.Draw(rgb, boxes, classes)));
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail($"cannot write '{target}': {e.Message}");
+        }
     }
 
     private static int Fail(string message)

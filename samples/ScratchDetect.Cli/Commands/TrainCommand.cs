@@ -175,6 +175,7 @@ internal static class TrainCommand
         trainer.Hooks.Add(new DataProblemsHook(trainingSet, output));
         if (validation is not null) trainer.Hooks.Add(new EvalHook(dataset, validation, settings.EvalEvery!.Value, metrics, output));
         if (stopAfter is not null) trainer.Hooks.Add(stopAfter);
+        trainer.Hooks.Add(new PlotHook(metrics, runDirectory, settings.PrintEvery.Value));
         trainer.Hooks.Add(new CheckpointHook(model.Name, runDirectory, output));
 
         bool interrupted = false;
