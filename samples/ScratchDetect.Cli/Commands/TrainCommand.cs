@@ -68,7 +68,7 @@ internal static class TrainCommand
                 Model = parseResult.GetValue(model), Data = parseResult.GetValue(data), Year = parseResult.GetValue(year), Labels = parseResult.GetValue(labels),
                 Split = parseResult.GetValue(split), ValSplit = parseResult.GetValue(valSplit), Epochs = parseResult.GetValue(epochs),
                 BatchSize = parseResult.GetValue(batchSize), Lr = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum),
-                WeightDecay = parseResult.GetValue(weightDecay), WarmupIters = parseResult.GetValue(warmupIters), LrSteps = parseResult.GetValue(lrSteps),
+                WeightDecay = parseResult.GetValue(weightDecay), WarmupIters = parseResult.GetValue(warmupIters), LrSteps = parseResult.GetResult(lrSteps) is null ? null : parseResult.GetValue(lrSteps),
                 LrGamma = parseResult.GetValue(lrGamma), Workers = parseResult.GetValue(workers), Seed = parseResult.GetValue(seed),
                 MinSize = parseResult.GetValue(minSize), MaxSize = parseResult.GetValue(maxSize), Out = parseResult.GetValue(output),
                 BackboneWeights = parseResult.GetValue(backboneWeights), Weights = parseResult.GetValue(weights),

@@ -17,7 +17,7 @@ namespace ScratchDetect.Cli.Training;
 internal sealed record SplitDetections(string Id, int Width, int Height, Models.Detection Detections);
 
 /// <summary>A model's VOC07 and VOC12 scores on a split, and its detections.</summary>
-internal sealed record DetectorScores(EvaluationResult Voc07, EvaluationResult Voc12, IReadOnlyList<SplitDetections> Detections, IReadOnlyList<string> Unreadable);
+internal sealed record DetectorScores(EvaluationResult Voc07, EvaluationResult Voc12, IReadOnlyList<SplitDetections> Detections, IReadOnlyList<EvalImage> Images, IReadOnlyList<string> Unreadable);
 
 /// <summary>
 /// Runs a detector over the images of a VOC split and scores its detections against the split's
@@ -62,7 +62,7 @@ internal static class DetectorEvaluation
         return new DetectorScores(
             VocEvaluator.Evaluate(images, dataset.Classes, ApMetric.Voc07),
             VocEvaluator.Evaluate(images, dataset.Classes, ApMetric.Voc12),
-            results, unreadable);
+            results, images, unreadable);
     }
 
     /// <summary>The detections in the devkit's frame, as the evaluators take them.</summary>

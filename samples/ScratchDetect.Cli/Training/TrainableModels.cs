@@ -21,7 +21,8 @@ internal sealed record TrainingRecipe(
 /// <param name="MaxSize">Upper bound on the longer side after resizing.</param>
 /// <param name="PretrainedBackbone">Whether backbone weights will be loaded (torchvision then freezes batch norm and the first stages).</param>
 /// <param name="Seed">Seeds the initial weights.</param>
-internal sealed record ModelBuild(int NumClasses, int MinSize, int MaxSize, bool PretrainedBackbone, ulong Seed);
+/// <param name="ScoreThreshold">Detections scoring at or below this are dropped (null: the model's default, 0.05 for Faster R-CNN).</param>
+internal sealed record ModelBuild(int NumClasses, int MinSize, int MaxSize, bool PretrainedBackbone, ulong Seed, double? ScoreThreshold = null);
 
 /// <summary>
 /// A detector that `train` can build from scratch: its name, recipe, builder, the augmentation
@@ -79,8 +80,10 @@ internal static class TrainableModels
     /// </summary>
     private static Detector BuildFasterRcnn(ResNetDepth depth, ModelBuild build, int fpnChannels, bool light)
     {
+        var defaults = new RoiHeadsOptions();
+        var scored = defaults with { ScoreThresh = build.ScoreThreshold ?? defaults.ScoreThresh };
         if (fpnChannels == 256 && !light)
-            return FasterRcnn.ResNetFpn(depth, build.NumClasses, build.PretrainedBackbone, minSizes: [build.MinSize], maxSize: build.MaxSize, seed: build.Seed);
+            return FasterRcnn.ResNetFpn(depth, build.NumClasses, build.PretrainedBackbone, minSizes: [build.MinSize], maxSize: build.MaxSize, roiHeads: scored, seed: build.Seed);
         var generator = new Generator(build.Seed);
         var norm = build.PretrainedBackbone ? ResNetNorm.FrozenBatchNorm : ResNetNorm.BatchNorm;
         var body = depth == ResNetDepth.ResNet18 ? ResNet.ResNet18(norm, generator) : ResNet.ResNet50(norm, generator);
@@ -88,7 +91,7 @@ internal static class TrainableModels
         var backbone = new BackboneWithFpn(body, fpnChannels, generator);
         var transform = new GeneralizedRcnnTransform([build.MinSize], build.MaxSize, GeneralizedRcnnTransform.ImageNetMean, GeneralizedRcnnTransform.ImageNetStd);
         var rpn = new RpnOptions { PreNmsTopNTrain = 600, PostNmsTopNTrain = 300, PreNmsTopNTest = 300, PostNmsTopNTest = 100, BatchSizePerImage = 128 };
-        var roiHeads = new RoiHeadsOptions { BatchSizePerImage = 128 };
+        var roiHeads = scored with { BatchSizePerImage = 128 };
         return new FasterRcnn(transform, backbone,
             new RegionProposalNetwork(AnchorGenerator.FpnDefault(), backbone.OutChannels, rpn, generator),
             new RoiHeads(backbone.OutChannels, build.NumClasses, roiHeads, generator));

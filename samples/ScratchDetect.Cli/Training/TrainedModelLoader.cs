@@ -22,10 +22,11 @@ internal static class TrainedModelLoader
     {
         if (DetectorRegistry.Names.Contains(name)) return DetectorRegistry.FromStateDict(name, settings, state);
         var model = TrainableModels.Find(name) ?? throw new KeyNotFoundException($"no detector named '{name}' (known: {string.Join(", ", Names)})");
-        if (settings.ScoreThreshold is not null) throw new ArgumentException($"{name}: --score-threshold is not supported for this variant");
+        if (settings.ScoreThreshold is { } threshold && !(threshold >= 0 && threshold < 1))
+            throw new ArgumentException($"{name}: the score threshold must be in [0, 1), got {threshold}");
         // Weights trained from scratch carry batch-norm counters; ImageNet-initialised runs use frozen batch norm without them.
         bool frozen = !state.Keys.Any(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
-        var detector = model.Build(new ModelBuild(settings.NumClasses, settings.MinSize ?? model.Recipe.MinSize, settings.MaxSize ?? model.Recipe.MaxSize, frozen, 0));
+        var detector = model.Build(new ModelBuild(settings.NumClasses, settings.MinSize ?? model.Recipe.MinSize, settings.MaxSize ?? model.Recipe.MaxSize, frozen, 0, settings.ScoreThreshold));
         detector.LoadStateDict(state);
         return detector.Eval();
     }
