@@ -15,6 +15,7 @@ internal static class CommandCatalog
         yield return EvalCommand.Create();
         yield return MakeShapesCommand.Create();
         yield return TrainCommand.Create();
+        yield return ConvertCommand.Create();
         yield return VersionCommand.Create();
     }
 

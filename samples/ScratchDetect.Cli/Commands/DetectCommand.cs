@@ -32,7 +32,7 @@ internal static class DetectCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "State dict in safetensors format under torchvision's key names", Required = true };
+        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names: safetensors, or a PyTorch .pth", Required = true };
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
         var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800)" };
         var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (Faster R-CNN default 1333)" };
@@ -140,14 +140,14 @@ internal static class DetectCommand
     {
         try
         {
-            return TrainedModelLoader.Load(modelName, settings, SafeTensors.Load(weightsPath));
+            return TrainedModelLoader.Load(modelName, settings, WeightFiles.Load(weightsPath));
         }
         catch (StateDictMismatchException e)
         {
             Fail($"'{weightsPath}' does not fit {modelName} with {settings.NumClasses} classes " +
                  $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(KeysShown)}");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException)
         {
             Fail($"cannot read weights '{weightsPath}': {e.Message}");
         }

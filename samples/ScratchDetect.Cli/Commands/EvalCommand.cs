@@ -18,7 +18,7 @@ internal static class EvalCommand
     {
         var detections = new Option<FileInfo?>("--detections") { Description = "Detections in the `detect` JSON format (or give --model and --weights to run a model)" };
         var model = new Option<string?>("--model") { Description = $"Run this detector on the split: {string.Join(", ", TrainedModelLoader.Names)}" };
-        var weights = new Option<FileInfo?>("--weights") { Description = "With --model: its weights (safetensors, torchvision names), e.g. RUN_DIR/model.safetensors" };
+        var weights = new Option<FileInfo?>("--weights") { Description = "With --model: its weights (torchvision names; safetensors or .pth), e.g. RUN_DIR/model.safetensors" };
         var minSize = new Option<int?>("--min-size") { Description = "With --model: shorter side after resizing (as in training; model default otherwise)" };
         var maxSize = new Option<int?>("--max-size") { Description = "With --model: longest allowed longer side after resizing" };
         var json = new Option<FileInfo?>("--json") { Description = "With --model: write its detections here in the `detect` JSON format (continuous frame)" };
@@ -85,7 +85,7 @@ internal static class EvalCommand
         try
         {
             ids = voc.ReadSplit(split);
-            detector = TrainedModelLoader.Load(modelName, settings, SafeTensors.Load(weightsPath));
+            detector = TrainedModelLoader.Load(modelName, settings, WeightFiles.Load(weightsPath));
         }
         catch (StateDictMismatchException e)
         {

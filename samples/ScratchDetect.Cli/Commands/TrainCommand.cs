@@ -46,8 +46,8 @@ internal static class TrainCommand
         var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing (model default)" };
         var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer side after resizing (model default)" };
         var output = new Option<string?>("--out") { Description = "Run folder: config.json, metrics.csv, checkpoint.safetensors, model.safetensors" };
-        var backboneWeights = new Option<string?>("--backbone-weights") { Description = "ImageNet classifier weights for the backbone (torchvision names, safetensors)" };
-        var weights = new Option<string?>("--weights") { Description = "Whole-detector weights to start from (torchvision names, safetensors)" };
+        var backboneWeights = new Option<string?>("--backbone-weights") { Description = "ImageNet classifier weights for the backbone (torchvision names; safetensors or .pth)" };
+        var weights = new Option<string?>("--weights") { Description = "Whole-detector weights to start from (torchvision names; safetensors or .pth)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its checkpoint left off; options given here override its config.json" };
         var config = new Option<string?>("--config") { Description = "JSON file with any of these options (names without the dashes); options given here override it" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate every N iterations (default 0: after each epoch)" };
@@ -221,7 +221,7 @@ internal static class TrainCommand
         IReadOnlyDictionary<string, Tensor> state;
         try
         {
-            state = SafeTensors.Load(path);
+            state = WeightFiles.Load(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException)
         {
