@@ -140,6 +140,37 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(last < 0.7 * first, $"loss went from {first:F3} (first 4 iterations) to {last:F3} (last 8): not below 70%");
     }
 
+    /// <summary>
+    /// torchvision's resnet18 (randomly initialised, saved by torch.save as a .pth) goes into the
+    /// backbone through --backbone-weights; with backbone weights torchvision freezes the stem and
+    /// layer1, so after an iteration conv1.weight is still exactly the file's. `convert` turns the
+    /// same .pth into a safetensors file with the same tensors.
+    /// </summary>
+    [TorchFact]
+    [Trait("Category", "Slow")]
+    public void BackboneWeightsAndConvertTakeAPthFile()
+    {
+        string pth = temp.File("resnet18.pth");
+        Reference.Run(Reference.Python, "-c", "import sys, torch, torchvision; torch.manual_seed(3); torch.save(torchvision.models.resnet18().state_dict(), sys.argv[1])", pth);
+        string data = Shapes(4, seed: 6);
+        string run = temp.File("pretrained");
+
+        var (exit, _, error) = CliRunner.Run(Train(data, run, "--epochs", "1", "--backbone-weights", pth));
+
+        Assert.True(exit == 0, error);
+        var file = Engine.IO.PyTorchCheckpoint.Load(pth);
+        var trained = SafeTensors.Load(Path.Combine(run, Checkpoint.WeightsFileName));
+        Assert.Equal(file["conv1.weight"].ToArray<float>(), trained["backbone.body.conv1.weight"].ToArray<float>());
+        Assert.NotEqual(file["layer4.1.conv2.weight"].ToArray<float>(), trained["backbone.body.layer4.1.conv2.weight"].ToArray<float>());
+
+        string converted = temp.File("resnet18.safetensors");
+        var (convertExit, _, convertError) = CliRunner.Run("convert", pth, converted);
+        Assert.True(convertExit == 0, convertError);
+        var safetensors = SafeTensors.Load(converted);
+        Assert.Equal(file.Keys, safetensors.Keys);
+        Assert.Equal(file["fc.weight"].ToArray<float>(), safetensors["fc.weight"].ToArray<float>());
+    }
+
     [Fact]
     public void UnknownModelIsAUserError()
     {

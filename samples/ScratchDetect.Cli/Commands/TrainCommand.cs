@@ -170,13 +170,15 @@ internal static class TrainCommand
         output.WriteLine($"{model.Name}: {parameters.Sum(p => p.Numel):N0} trainable parameters, {dataset.Classes.Count} classes, {trainingSet.Count} images in '{settings.Split}'; run folder {runDirectory}");
 
         var stopAfter = settings.StopAfter is { } n ? new StopAfterHook(n) : null;
+        var terminal = TerminalProgress.Wanted ? new TerminalProgress() : null;
+        var log = terminal?.Writer ?? output;
         trainer.Hooks.Add(new MetricsHook(metrics));
-        trainer.Hooks.Add(new ProgressHook(output, settings.PrintEvery!.Value));
-        trainer.Hooks.Add(new DataProblemsHook(trainingSet, output));
-        if (validation is not null) trainer.Hooks.Add(new EvalHook(dataset, validation, settings.EvalEvery!.Value, metrics, output));
+        trainer.Hooks.Add(terminal is null ? new ProgressHook(log, settings.PrintEvery!.Value) : terminal);
+        trainer.Hooks.Add(new DataProblemsHook(trainingSet, log));
+        if (validation is not null) trainer.Hooks.Add(new EvalHook(dataset, validation, settings.EvalEvery!.Value, metrics, log));
         if (stopAfter is not null) trainer.Hooks.Add(stopAfter);
-        trainer.Hooks.Add(new PlotHook(metrics, runDirectory, settings.PrintEvery.Value));
-        trainer.Hooks.Add(new CheckpointHook(model.Name, runDirectory, output));
+        trainer.Hooks.Add(new PlotHook(metrics, runDirectory, settings.PrintEvery!.Value));
+        trainer.Hooks.Add(new CheckpointHook(model.Name, runDirectory, log));
 
         bool interrupted = false;
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
@@ -189,7 +191,8 @@ internal static class TrainCommand
         Console.CancelKeyPress += OnCancel;
         try
         {
-            var outcome = trainer.Run(() => interrupted || stopAfter?.Reached == true);
+            bool StopRequested() => interrupted || stopAfter?.Reached == true;
+            var outcome = terminal is null ? trainer.Run(StopRequested) : terminal.Run(trainer, () => trainer.Run(StopRequested));
             output.WriteLine(outcome == TrainingOutcome.Completed
                 ? $"done: {trainer.Epochs} epochs; weights in {Path.Combine(runDirectory, Checkpoint.WeightsFileName)}"
                 : $"stopped at epoch {trainer.Position.Epoch}, batch {trainer.Position.Batch}; continue with --resume {runDirectory}");
