@@ -152,8 +152,9 @@ public static class PyTorchCheckpoint
             throw new InvalidDataException($"{source}: the top-level dict is not a state dict of tensors (and has no 'model' or 'state_dict' entry that is)");
         }
         var result = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry entry in dictionary)
-            result[entry.Key?.ToString() ?? ""] = ((TensorRecipe)entry.Value!).Build(source, entry.Key?.ToString() ?? "");
+        var keys = dictionary is PickledDict ordered ? ordered.OrderedKeys : dictionary.Keys.Cast<object>().ToArray();
+        foreach (var key in keys)
+            result[key?.ToString() ?? ""] = ((TensorRecipe)dictionary[key!]!).Build(source, key?.ToString() ?? "");
         return result;
     }
 
@@ -220,26 +221,38 @@ public static class PyTorchCheckpoint
         public object construct(object[] args) => args.Length == 0 ? new PickledDict() : throw new PickleException("collections.OrderedDict takes no arguments here");
     }
 
-    /// <summary>OrderedDict: insertion order is kept, and its __dict__ (torch's _metadata) is accepted and dropped.</summary>
-    private sealed class PickledDict : IDictionary
+    /// <summary>
+    /// OrderedDict. Razorvine fills dicts as Hashtables (SETITEMS casts to one), so this is one that
+    /// also remembers the insertion order; its __dict__ (torch's _metadata) is accepted and dropped.
+    /// </summary>
+    private sealed class PickledDict : Hashtable
     {
-        private readonly System.Collections.Specialized.OrderedDictionary items = new();
+        private readonly List<object> order = [];
+
+        /// <summary>
+        /// The keys in the pickled order. Python's pickler writes a dict's items in batches of 1000
+        /// (MARK, items, SETITEMS; a batch of one as SETITEM) and Razorvine's SETITEMS inserts a batch's
+        /// items last first, so reversing each run of 1000 insertions restores the order.
+        /// </summary>
+        public IReadOnlyList<object> OrderedKeys => order.Chunk(1000).SelectMany(batch => batch.Reverse()).ToArray();
+
+        public override object? this[object key]
+        {
+            get => base[key];
+            set
+            {
+                if (!ContainsKey(key)) order.Add(key);
+                base[key] = value;
+            }
+        }
+
+        public override void Add(object key, object? value)
+        {
+            base.Add(key, value);
+            order.Add(key);
+        }
+
         public void __setstate__(Hashtable state) { }
-        public object? this[object key] { get => items[key]; set => items[key] = value; }
-        public bool IsFixedSize => false;
-        public bool IsReadOnly => false;
-        public ICollection Keys => items.Keys;
-        public ICollection Values => items.Values;
-        public int Count => items.Count;
-        public bool IsSynchronized => false;
-        public object SyncRoot => this;
-        public void Add(object key, object? value) => items[key] = value;
-        public void Clear() => items.Clear();
-        public bool Contains(object key) => items.Contains(key);
-        public void CopyTo(Array array, int index) => ((ICollection)items).CopyTo(array, index);
-        public IDictionaryEnumerator GetEnumerator() => items.GetEnumerator();
-        public void Remove(object key) => items.Remove(key);
-        IEnumerator IEnumerable.GetEnumerator() => items.GetEnumerator();
     }
 
     private sealed class RebuildTensorConstructor : IObjectConstructor

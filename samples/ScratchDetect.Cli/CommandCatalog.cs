@@ -16,6 +16,7 @@ internal static class CommandCatalog
         yield return MakeShapesCommand.Create();
         yield return TrainCommand.Create();
         yield return ConvertCommand.Create();
+        yield return SummaryCommand.Create();
         yield return VersionCommand.Create();
     }
 

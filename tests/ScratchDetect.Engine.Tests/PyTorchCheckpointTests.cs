@@ -25,7 +25,7 @@ public sealed class PyTorchCheckpointTests : IDisposable
         torch.manual_seed(0)
         conv = torch.nn.Conv2d(3, 4, 3)
         bn = torch.nn.BatchNorm2d(4)
-        state = dict(conv.state_dict())
+        state = conv.state_dict()  # an OrderedDict with _metadata, as torch.save(model.state_dict()) writes
         state.update({"bn." + k: v for k, v in bn.state_dict().items()})
         base = torch.randn(5, 6)
         state.update({
@@ -61,7 +61,8 @@ public sealed class PyTorchCheckpointTests : IDisposable
         var tensors = PyTorchCheckpoint.Load(pth);
 
         using var expected = JsonDocument.Parse(File.ReadAllText(json));
-        Assert.Equal(expected.RootElement.EnumerateObject().Select(p => p.Name).Order(), tensors.Keys.Order());
+        // In the state dict's own order (the JSON keeps it too).
+        Assert.Equal(expected.RootElement.EnumerateObject().Select(p => p.Name), tensors.Keys);
         foreach (var entry in expected.RootElement.EnumerateObject())
         {
             var tensor = tensors[entry.Name];
@@ -73,6 +74,18 @@ public sealed class PyTorchCheckpointTests : IDisposable
             var actual = dtype == DType.Bool ? tensor.ToArray<bool>().Select(b => b ? 1.0 : 0.0).ToArray() : tensor.To(DType.Float64).ToArray<double>();
             Assert.True(values.SequenceEqual(actual), $"{format}: '{entry.Name}' differs: expected [{string.Join(", ", values)}], got [{string.Join(", ", actual)}]");
         }
+    }
+
+    /// <summary>Python pickles a dict's items in batches of 1000; 2,501 entries (three batches, the last of one) keep their order.</summary>
+    [TorchFact]
+    public void KeepsTheOrderOfLargeStateDicts()
+    {
+        string pth = temp.File("many.pth");
+        Reference.Run(Reference.Python, "-c",
+            "import collections, sys, torch; torch.save(collections.OrderedDict((f'k{(i * 7919) % 2501}', torch.tensor([float(i)])) for i in range(2501)), sys.argv[1])", pth);
+        var tensors = PyTorchCheckpoint.Load(pth);
+        Assert.Equal(Enumerable.Range(0, 2501).Select(i => $"k{i * 7919 % 2501}"), tensors.Keys);
+        Assert.Equal([2500f], tensors[$"k{2500 * 7919 % 2501}"].ToArray<float>());
     }
 
     /// <summary>
