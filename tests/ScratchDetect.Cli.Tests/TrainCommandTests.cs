@@ -171,6 +171,43 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(file["fc.weight"].ToArray<float>(), safetensors["fc.weight"].ToArray<float>());
     }
 
+    /// <summary>
+    /// SIGINT (what Ctrl-C sends) to a training process: it finishes the iteration it is in, writes a
+    /// checkpoint short of the end of the run, says how to resume, and exits 130.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task CtrlCStopsAfterTheIterationWithACheckpoint()
+    {
+        string data = Shapes(8, seed: 7);
+        string run = temp.File("interrupted");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "scratchdetect.dll"));
+        foreach (var argument in Train(data, run, "--epochs", "5", "--print-every", "1")) psi.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = new System.Text.StringBuilder();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            output.AppendLine(line);
+            if (line.StartsWith("epoch 0 [1/2]", StringComparison.Ordinal))
+            {
+                using var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)])!;
+                await kill.WaitForExitAsync();
+                break;
+            }
+        }
+        output.Append(await process.StandardOutput.ReadToEndAsync());
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == TrainCommand.ExitInterrupted, $"exit {process.ExitCode}\n{output}\n{await error}");
+        Assert.Contains("stopped at epoch", output.ToString());
+        Assert.Contains($"--resume {run}", output.ToString());
+        var checkpoint = Checkpoint.Load(Path.Combine(run, Checkpoint.FileName));
+        Assert.InRange(checkpoint.Position.Epoch * 2 + checkpoint.Position.Batch, 1, 9);
+    }
+
     [Fact]
     public void UnknownModelIsAUserError()
     {

@@ -33,14 +33,14 @@ internal static class TrainCommand
         var labels = new Option<string?>("--labels") { Description = "Class list, one name per line (default: labels.txt in the dataset, else the 20 VOC classes)" };
         var split = new Option<string?>("--split") { Description = "Split to train on (default trainval)" };
         var valSplit = new Option<string?>("--val-split") { Description = "Split to evaluate on (VOC07 and VOC12 mAP); none by default" };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs (recipe: 26)" };
-        var batchSize = new Option<int?>("--batch-size") { Description = "Images per iteration (recipe: 2)" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (recipe: 0.02 per 16 images, scaled to the batch size)" };
-        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (recipe: 0.9)" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay (recipe: 1e-4)" };
-        var warmupIters = new Option<int?>("--warmup-iters") { Description = "Linear warm-up from lr/1000 over min(this, iterations per epoch - 1) iterations of epoch 0 (recipe: 1000)" };
-        var lrSteps = new Option<int[]?>("--lr-steps") { Description = "Epochs at which the learning rate is multiplied by --lr-gamma (recipe: 16 22)", AllowMultipleArgumentsPerToken = true };
-        var lrGamma = new Option<double?>("--lr-gamma") { Description = "Decay factor at each --lr-steps epoch (recipe: 0.1)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (Faster R-CNN recipe: 26)" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per iteration (Faster R-CNN recipe: 2)" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (Faster R-CNN recipe: 0.02 per 16 images, scaled to the batch size)" };
+        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (Faster R-CNN recipe: 0.9)" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay (Faster R-CNN recipe: 1e-4)" };
+        var warmupIters = new Option<int?>("--warmup-iters") { Description = "Linear warm-up from lr/1000 over min(this, iterations per epoch - 1) iterations of epoch 0 (Faster R-CNN recipe: 1000)" };
+        var lrSteps = new Option<int[]?>("--lr-steps") { Description = "Epochs at which the learning rate is multiplied by --lr-gamma (Faster R-CNN recipe: 16 22)", AllowMultipleArgumentsPerToken = true };
+        var lrGamma = new Option<double?>("--lr-gamma") { Description = "Decay factor at each --lr-steps epoch (Faster R-CNN recipe: 0.1)" };
         var workers = new Option<int?>("--workers") { Description = "Threads loading and augmenting images (default: min(4, cores))" };
         var seed = new Option<int?>("--seed") { Description = "Seeds the weights, the order, the augmentation and the samplers (default 0)" };
         var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing (model default)" };
@@ -106,7 +106,7 @@ internal static class TrainCommand
             model = TrainableModels.Find(settings.Model) ?? throw new TrainConfigException($"unknown model '{settings.Model}' (trainable: {string.Join(", ", TrainableModels.Names)})");
             if (checkpoint is not null && checkpoint.Model != model.Name)
                 throw new TrainConfigException($"the checkpoint in '{resumeDirectory}' is of {checkpoint.Model}, not {model.Name}");
-            settings = settings.Resolve(model);
+            settings = settings.Resolve(model).WithFullPaths();
             if (resumeDirectory is null && File.Exists(Path.Combine(settings.Out!, Checkpoint.FileName)))
                 throw new TrainConfigException($"'{settings.Out}' already holds a run (checkpoint.safetensors): continue it with --resume {settings.Out}, or choose another --out");
             return Train(settings, model, checkpoint, output);

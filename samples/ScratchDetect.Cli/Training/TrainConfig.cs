@@ -122,6 +122,13 @@ internal sealed record TrainConfig
         return resolved;
     }
 
+    /// <summary>The file and folder settings as absolute paths, so that config.json resumes from any working directory.</summary>
+    public TrainConfig WithFullPaths()
+    {
+        static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
+        return this with { Data = Full(Data), Labels = Full(Labels), Out = Full(Out), BackboneWeights = Full(BackboneWeights), Weights = Full(Weights) };
+    }
+
     private void Check()
     {
         void Positive(string name, double? value)
