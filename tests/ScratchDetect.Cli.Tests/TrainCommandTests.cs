@@ -208,6 +208,39 @@ public sealed class TrainCommandTests : IDisposable
         Assert.InRange(checkpoint.Position.Epoch * 2 + checkpoint.Position.Batch, 1, 9);
     }
 
+    /// <summary>
+    /// An undecodable image is reported by path and skipped (or, with --strict, stops the run with exit 2
+    /// before any training); a box with xmax &lt; xmin is dropped and counted in a warning.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void BadSamplesAreReportedSkippedOrFatalWithStrict()
+    {
+        string data = Shapes(5, seed: 8);
+        string broken = Path.Combine(data, "JPEGImages", "000002.jpg");
+        File.WriteAllBytes(broken, [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]);
+        // Images 000001 and 000003..000005 keep a usable batch of 4; give one of them a degenerate box.
+        string annotation = Path.Combine(data, "Annotations", "000003.xml");
+        string xml = File.ReadAllText(annotation);
+        var xmax = System.Text.RegularExpressions.Regex.Match(xml, "<xmax>\\d+</xmax>");
+        Assert.True(xmax.Success, "image 000003 has an object");
+        File.WriteAllText(annotation, xml[..xmax.Index] + "<xmax>0</xmax>" + xml[(xmax.Index + xmax.Length)..]);
+
+        // One batch of all 5 images, so that every sample is read.
+        string[] Args(string run, params string[] extra) => ["train", "--model", "fasterrcnn_resnet18_fpn_lite", "--data", data, "--split", "train", "--batch-size", "5",
+            "--min-size", "64", "--max-size", "96", "--workers", "2", "--epochs", "1", "--out", temp.File(run), .. extra];
+        var strict = CliRunner.Run(Args("strict", "--strict"));
+        Assert.Equal(2, strict.ExitCode);
+        Assert.Contains("--strict", strict.Error);
+        Assert.Contains(broken, strict.Error);
+
+        var (exit, output, error) = CliRunner.Run(Args("lenient"));
+        Assert.True(exit == 0, error);
+        Assert.Contains($"warning: skipped unusable sample: {broken}", output);
+        Assert.Contains("warning: 1 degenerate boxes dropped so far (1 in annotations", output);
+        Assert.Contains("1 unusable samples skipped", output);
+    }
+
     [Fact]
     public void UnknownModelIsAUserError()
     {
