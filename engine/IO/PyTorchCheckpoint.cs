@@ -181,7 +181,15 @@ public static class PyTorchCheckpoint
             var (elementSize, kind) = StorageTypes[storage.Type];
             if (bytes.Length != storage.Elements * elementSize)
                 throw new InvalidDataException($"{where}: storage '{storage.Key}' has {bytes.Length} bytes, expected {storage.Elements} x {elementSize}");
+            // Checked before anything is allocated, so a crafted size cannot ask for more memory than the file justifies.
+            long lowest = offset, highest = offset;
+            for (int d = 0; d < size.Length; d++)
+                if (size[d] > 0) (lowest, highest) = stride[d] < 0 ? (lowest + (size[d] - 1) * stride[d], highest) : (lowest, highest + (size[d] - 1) * stride[d]);
             long count = size.Aggregate(1L, (a, b) => a * b);
+            if (count > 0 && (lowest < 0 || highest >= storage.Elements))
+                throw new InvalidDataException($"{where}: size {Shapes.Format(size)} with stride [{string.Join(", ", stride)}] from offset {offset} reaches outside its storage of {storage.Elements} elements");
+            if (count > 16 * storage.Elements + 1024)
+                throw new InvalidDataException($"{where}: {count} elements from a storage of {storage.Elements} is implausible for a state dict; refused");
             // The element of each index, in row-major order: offset + sum(index * stride).
             var indices = new long[count];
             var index = new int[size.Length];
@@ -189,7 +197,6 @@ public static class PyTorchCheckpoint
             {
                 long at = offset;
                 for (int d = 0; d < size.Length; d++) at += index[d] * stride[d];
-                if (at < 0 || at >= storage.Elements) throw new InvalidDataException($"{where}: element {i} lies outside its storage of {storage.Elements}");
                 indices[i] = at;
                 for (int d = size.Length - 1; d >= 0 && ++index[d] == size[d]; d--) index[d] = 0;
             }

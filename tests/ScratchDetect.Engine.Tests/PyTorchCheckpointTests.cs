@@ -121,6 +121,44 @@ public sealed class PyTorchCheckpointTests : IDisposable
         Assert.False(File.Exists(marker));
     }
 
+    /// <summary>
+    /// A hand-written legacy checkpoint whose tensor claims a size its 4-element storage cannot hold is
+    /// refused before anything is allocated; the same file with a size that fits loads.
+    /// </summary>
+    [TorchTheory]
+    [InlineData(4, true)]
+    [InlineData(1000000, false)]
+    public void ChecksTensorSizesAgainstTheirStorage(int elements, bool fits)
+    {
+        string path = temp.File("crafted.pth");
+        const string script = """
+            import collections, pickle, struct, sys, torch
+            from torch._utils import _rebuild_tensor_v2
+            class StorageRef: pass
+            class Fake:
+                def __reduce__(self):
+                    return (_rebuild_tensor_v2, (StorageRef(), 0, (int(sys.argv[2]),), (1,), False, collections.OrderedDict()))
+            class P(pickle.Pickler):
+                def persistent_id(self, obj):
+                    return ("storage", torch.FloatStorage, "0", "cpu", 4, None) if isinstance(obj, StorageRef) else None
+            with open(sys.argv[1], "wb") as f:
+                for header in (0x1950a86a20f9469cfc6c, 1001, {"protocol_version": 1001, "little_endian": True}):
+                    pickle.dump(header, f, protocol=2)
+                P(f, protocol=2).dump(collections.OrderedDict(w=Fake()))
+                pickle.dump(["0"], f, protocol=2)
+                f.write(struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4))
+            """;
+        Reference.Run(Reference.Python, "-c", script, path, elements.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        if (fits)
+        {
+            Assert.Equal([1f, 2f, 3f, 4f], PyTorchCheckpoint.Load(path)["w"].ToArray<float>());
+            return;
+        }
+        var error = Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Load(path));
+        Assert.Contains("reaches outside its storage of 4 elements", error.Message);
+    }
+
     [Fact]
     public void RefusesWhatIsNotACheckpoint()
     {
