@@ -64,7 +64,7 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     /// <summary>
-    /// A learning rate of 1e8 makes the losses overflow within a few iterations. Training stops
+    /// The first epoch evaluates on the test split and plots. Then a learning rate of 1e8 makes the losses overflow within a few iterations. Training stops
     /// before the bad step with exit 1 and a message naming the iteration, the loss term and the
     /// batch's images, and the checkpoint of the previous epoch is left byte for byte as it was.
     /// </summary>
@@ -74,8 +74,22 @@ public sealed class TrainCommandTests : IDisposable
     {
         string data = Shapes(8, seed: 5);
         string run = temp.File("nan");
-        Assert.Equal(0, CliRunner.Run(Train(data, run, "--epochs", "1")).ExitCode);
+        var (firstExit, firstOutput, _) = CliRunner.Run(Train(data, run, "--epochs", "1", "--val-split", "test"));
+        Assert.Equal(0, firstExit);
         var checkpoint = File.ReadAllBytes(Path.Combine(run, Checkpoint.FileName));
+
+        // The epoch's evaluation: an "eval" row with both mAPs, the per-class table, and the plots.
+        var eval = File.ReadAllLines(Path.Combine(run, RunMetrics.FileName)).Single(l => l.StartsWith("eval,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal("2", eval[1]); // after the 2 iterations of the epoch
+        Assert.InRange(double.Parse(eval[^2], CultureInfo.InvariantCulture), 0, 1);
+        Assert.InRange(double.Parse(eval[^1], CultureInfo.InvariantCulture), 0, 1);
+        Assert.Contains("AP07", firstOutput);
+        foreach (var plot in new[] { "losses", "map" })
+        {
+            var png = Data.Imaging.ImageIO.ReadRgb(Path.Combine(run, plot + ".png"));
+            Assert.Equal((900, 500), (png.Width, png.Height));
+            Assert.Equal("svg", System.Xml.Linq.XDocument.Load(Path.Combine(run, plot + ".svg")).Root!.Name.LocalName);
+        }
 
         var (exit, _, error) = CliRunner.Run("train", "--resume", run, "--epochs", "30", "--lr", "1e8");
 
