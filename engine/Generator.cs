@@ -15,6 +15,23 @@ public sealed class Generator
         s0 = SplitMix(ref x); s1 = SplitMix(ref x); s2 = SplitMix(ref x); s3 = SplitMix(ref x);
     }
 
+    /// <summary>
+    /// The generator's whole state (the four xoshiro256** words), for checkpoints: a generator
+    /// restored with <see cref="FromState"/> continues the sequence exactly where this one is.
+    /// </summary>
+    public ulong[] SaveState() => [s0, s1, s2, s3];
+
+    /// <summary>A generator that continues from a state saved by <see cref="SaveState"/>.</summary>
+    /// <exception cref="ArgumentException">Not four words, or all zero (a state xoshiro never reaches).</exception>
+    public static Generator FromState(IReadOnlyList<ulong> state)
+    {
+        if (state.Count != 4) throw new ArgumentException($"generator state: expected 4 words, got {state.Count}", nameof(state));
+        if (state.All(w => w == 0)) throw new ArgumentException("generator state: all four words are zero, which xoshiro256** never reaches", nameof(state));
+        var generator = new Generator(0);
+        (generator.s0, generator.s1, generator.s2, generator.s3) = (state[0], state[1], state[2], state[3]);
+        return generator;
+    }
+
     private static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;

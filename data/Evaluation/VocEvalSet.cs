@@ -41,6 +41,13 @@ public static class VocEvalSet
         return ids.Select(id => new EvalImage(id, objects[id], detections.GetValueOrDefault(id) ?? [])).ToArray();
     }
 
+    /// <summary>
+    /// Pairs the ground truth of <paramref name="ids"/> with detections made in memory (devkit frame), in
+    /// <paramref name="ids"/> order; an image without an entry in <paramref name="detections"/> has none.
+    /// </summary>
+    public static IReadOnlyList<EvalImage> Pair(VocDataset dataset, IReadOnlyList<string> ids, IReadOnlyDictionary<string, IReadOnlyList<Detection>> detections) =>
+        ids.Select(id => new EvalImage(id, GroundTruth(dataset, id).Item2, detections.GetValueOrDefault(id) ?? [])).ToArray();
+
     /// <summary>All objects of the annotation (difficult ones flagged) as written, like voc_eval's parse_rec.</summary>
     static (VocAnnotation, IReadOnlyList<GroundTruthObject>) GroundTruth(VocDataset dataset, string id)
     {

@@ -71,10 +71,19 @@ public sealed class BatchLoader<T> where T : class
     }
 
     /// <summary>The batches of <paramref name="epoch"/>; blocks while the next batch is being prepared.</summary>
-    public IEnumerable<Batch<T>> Epoch(int epoch, CancellationToken cancellationToken = default)
+    public IEnumerable<Batch<T>> Epoch(int epoch, CancellationToken cancellationToken = default) => Epoch(epoch, 0, cancellationToken);
+
+    /// <summary>
+    /// The batches of <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on, without loading the
+    /// earlier ones: what resuming an interrupted epoch needs. They equal the same batches of a whole epoch,
+    /// since every sample depends on (seed, epoch, index) alone.
+    /// </summary>
+    public IEnumerable<Batch<T>> Epoch(int epoch, int firstBatch, CancellationToken cancellationToken = default)
     {
-        using var run = new EpochRun(this, epoch, cancellationToken);
-        for (int b = 0; b < BatchCount; b++)
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstBatch, BatchCount);
+        using var run = new EpochRun(this, epoch, cancellationToken, firstBatch);
+        for (int b = firstBatch; b < BatchCount; b++)
         {
             // Checked first because a prefetched batch may be complete already.
             cancellationToken.ThrowIfCancellationRequested();
@@ -104,8 +113,9 @@ public sealed class BatchLoader<T> where T : class
         readonly Queue<Task<Batch<T>>> inFlight = new();
         int nextToStart;
 
-        public EpochRun(BatchLoader<T> loader, int epoch, CancellationToken cancellationToken)
+        public EpochRun(BatchLoader<T> loader, int epoch, CancellationToken cancellationToken, int firstBatch = 0)
         {
+            nextToStart = firstBatch;
             this.loader = loader;
             this.epoch = epoch;
             order = loader.Order(epoch);

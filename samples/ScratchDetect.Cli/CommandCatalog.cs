@@ -17,6 +17,9 @@ internal static class CommandCatalog
         yield return DetectCommand.Create();
         yield return EvalCommand.Create();
         yield return MakeShapesCommand.Create();
+        yield return TrainCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return SummaryCommand.Create();
         yield return VersionCommand.Create();
     }
 

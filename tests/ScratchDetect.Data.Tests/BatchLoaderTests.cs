@@ -33,6 +33,21 @@ public class BatchLoaderTests
         Assert.NotEqual(Enumerable.Range(0, 23), indices);
     }
 
+    /// <summary>Resuming an epoch at batch k gives the whole epoch's batches from k on, and loads none of the earlier samples.</summary>
+    [Fact]
+    public void StartingAtABatchSkipsTheEarlierOnesWithoutLoadingThem()
+    {
+        var loaded = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var options = new LoaderOptions { BatchSize = 4, Seed = 5, Workers = 2, Prefetch = 2 };
+        var whole = Collect(new BatchLoader<Item>(23, SlowLoad(1), options), epoch: 2);
+        var resumed = new BatchLoader<Item>(23, (i, rng) => { loaded.Add(i); return new Item(i, rng.Next()); }, options)
+            .Epoch(2, firstBatch: 4).ToList();
+
+        Assert.Equal([4, 5], resumed.Select(b => b.Index));
+        for (int b = 0; b < resumed.Count; b++) Assert.Equal(whole[4 + b], resumed[b].Items);
+        Assert.Equal(whole[4].Concat(whole[5]).Select(x => x.Index).Order(), loaded.Order());
+    }
+
     [Fact]
     public void EpochsDifferAndRepeatUnderTheSeed()
     {

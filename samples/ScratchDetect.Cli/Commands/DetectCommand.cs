@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ScratchDetect.Cli.Support;
+using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
+using ScratchDetect.Data.Voc;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.IO;
@@ -31,31 +33,46 @@ internal static class DetectCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Architecture, as torchvision names it: {string.Join(", ", DetectorRegistry.Names)}", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "State dict in safetensors format under torchvision's key names", Required = true };
+        var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
+        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names: safetensors, or a PyTorch .pth", Required = true };
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
         var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800)" };
         var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (Faster R-CNN default 1333)" };
         var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (Faster R-CNN default 0.05)" };
         var images = new Option<string[]>("--image") { Description = "Image files (JPEG or PNG); repeat the option or list several", Required = true, AllowMultipleArgumentsPerToken = true };
         var json = new Option<FileInfo?>("--json") { Description = "Write the JSON here and a summary to standard output (default: JSON to standard output, summary to standard error)" };
+        var draw = new Option<DirectoryInfo?>("--draw") { Description = "Also write each image as OUT_DIR/NAME.png with its boxes, class names and scores drawn" };
+        var labels = new Option<FileInfo?>("--labels") { Description = "Class names for --draw, one per line (label 1 is the first line), as a dataset's labels.txt" };
 
         var command = new Command("detect", "Run a detector with trained weights on images; print its detections as JSON.");
-        foreach (var option in new Option[] { model, weights, numClasses, minSize, maxSize, scoreThreshold, images, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, weights, numClasses, minSize, maxSize, scoreThreshold, images, json, draw, labels }) command.Options.Add(option);
         command.SetAction(parseResult =>
         {
             var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold));
-            return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName);
+            IReadOnlyList<string>? classes = null;
+            if (parseResult.GetValue(labels) is { } labelsFile)
+            {
+                try
+                {
+                    classes = VocClasses.ReadLabelsFile(UserPaths.InputFile(labelsFile.FullName, "--labels"));
+                }
+                catch (FormatException e)
+                {
+                    throw new UserErrorException(e.Message, e);
+                }
+            }
+            return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName,
+                parseResult.GetValue(draw)?.FullName, classes);
         });
         return command;
     }
 
-    private static int Run(string modelName, string weightsPath, DetectorSettings settings, string[] imagePaths, string? jsonPath)
+    private static int Run(string modelName, string weightsPath, DetectorSettings settings, string[] imagePaths, string? jsonPath, string? drawDirectory = null, IReadOnlyList<string>? classes = null)
     {
         // Every input and the output are checked before the minutes of work: a typo fails at once,
         // and the results are never computed only to find that they cannot be written.
-        if (!DetectorRegistry.Names.Contains(modelName))
-            throw new UserErrorException($"unknown model '{modelName}' (known: {string.Join(", ", DetectorRegistry.Names)})");
+        if (!TrainedModelLoader.Names.Contains(modelName))
+            throw new UserErrorException($"unknown model '{modelName}' (known: {string.Join(", ", TrainedModelLoader.Names)})");
         UserPaths.InputFile(weightsPath, "--weights");
         foreach (var path in imagePaths)
             CheckImageHeader(path);
@@ -75,14 +92,17 @@ internal static class DetectCommand
             foreach (var path in imagePaths)
             {
                 detecting.Begin(Path.GetFileName(path));
-                var (image, width, height) = ReadImage(path);
+                var (image, rgb) = ReadImage(path);
+                // The 8-bit pixels stay alive through inference only when they are to be drawn on.
+                var drawOn = drawDirectory is null ? null : rgb;
                 var watch = Stopwatch.StartNew();
                 Detection detection;
                 using (GradMode.NoGrad())
                     detection = detector.Detect([image])[0];
-                var result = ImageDetections.From(path, width, height, detection);
+                var result = ImageDetections.From(path, rgb.Width, rgb.Height, detection);
                 results.Add(result);
                 progress.WriteLine(Summarize(result, watch.Elapsed));
+                if (drawOn is not null) WriteDrawing(drawDirectory!, path, drawOn, result, classes);
                 detecting.Advance();
             }
             detecting.Complete();
@@ -114,21 +134,20 @@ internal static class DetectCommand
     /// decoded once and converted in one pass, so a large photo holds its 8-bit pixels and one
     /// float copy, not the chain of full-size copies separate steps would make.
     /// </summary>
-    private static (Tensor Image, int Width, int Height) ReadImage(string path)
+    private static (Tensor Image, RgbImage Rgb) ReadImage(string path)
     {
         var rgb = ImageIO.ReadRgb(path);
         // Divided, not multiplied by 1/255: torchvision's ConvertImageDtype divides, and the two
         // differ by an ulp on about half of the 256 values.
-        return (SampleTensors.Image(rgb, divisor: 255f), rgb.Width, rgb.Height);
+        return (SampleTensors.Image(rgb, divisor: 255f), rgb);
     }
 
     /// <summary>The detector with the weights loaded; a weights file that does not fit is a user error naming it.</summary>
-    private static Detector LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
+    internal static Detector LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
     {
-        var state = SafeTensors.Load(weightsPath);
         try
         {
-            return DetectorRegistry.FromStateDict(modelName, settings, state);
+            return TrainedModelLoader.Load(modelName, settings, WeightFiles.Load(weightsPath));
         }
         catch (StateDictMismatchException e)
         {
@@ -140,6 +159,16 @@ internal static class DetectCommand
             // The registry's own checks of the settings (sizes, threshold) for this architecture.
             throw new UserErrorException(e.Message, e);
         }
+    }
+
+    /// <summary>Writes the image with its detections drawn to DIR/NAME.png (atomically).</summary>
+    private static void WriteDrawing(string directory, string imagePath, RgbImage rgb, ImageDetections result, IReadOnlyList<string>? classes)
+    {
+        string target = Path.Combine(directory, Path.GetFileNameWithoutExtension(imagePath) + ".png");
+        Directory.CreateDirectory(directory);
+        var boxes = result.Detections.Select(d => new DrawnBox(d.Box[0], d.Box[1], d.Box[2], d.Box[3], d.Label, d.Score));
+        // IOException names the path; the top-level handler reports it.
+        AtomicFile.WriteAllBytes(target, PngEncoder.Encode(DetectionDrawing.Draw(rgb, boxes, classes)));
     }
 
     private static string Summarize(ImageDetections result, TimeSpan elapsed)

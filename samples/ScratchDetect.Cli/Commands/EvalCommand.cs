@@ -1,15 +1,28 @@
 using System.CommandLine;
+using System.Text.Json;
 using ScratchDetect.Cli.Support;
+using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Evaluation;
+using ScratchDetect.Engine.IO;
+using ScratchDetect.Engine.NN;
+using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;
 
-/// <summary>`scratchdetect eval --detections DETS.json --data ROOT --split S [--metric voc07|voc12|coco] [--box-frame voc|continuous]`.</summary>
+/// <summary>
+/// `scratchdetect eval --detections DETS.json --data ROOT --split S [--metric voc07|voc12|coco] [--box-frame voc|continuous]`
+/// scores precomputed detections; `scratchdetect eval --model M --weights W --data ROOT --split S [--json OUT]` runs the model first.
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Create()
     {
-        var detections = new Option<FileInfo>("--detections") { Description = "Detections in the `detect` JSON format", Required = true };
+        var detections = new Option<FileInfo?>("--detections") { Description = "Detections in the `detect` JSON format (or give --model and --weights to run a model)" };
+        var model = new Option<string?>("--model") { Description = $"Run this detector on the split: {string.Join(", ", TrainedModelLoader.Names)}" };
+        var weights = new Option<FileInfo?>("--weights") { Description = "With --model: its weights (torchvision names; safetensors or .pth), e.g. RUN_DIR/model.safetensors" };
+        var minSize = new Option<int?>("--min-size") { Description = "With --model: shorter side after resizing (as in training; model default otherwise)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "With --model: longest allowed longer side after resizing" };
+        var json = new Option<FileInfo?>("--json") { Description = "With --model: write its detections here in the `detect` JSON format (continuous frame)" };
         var boxFrame = new Option<string>("--box-frame")
         {
             Description = "voc: boxes in the devkit's 1-based frame, as its result files (default); continuous: torchvision's frame, as `detect` writes",
@@ -21,8 +34,9 @@ internal static class EvalCommand
         var metric = new Option<string>("--metric") { Description = "voc07 (11-point), voc12 (area under the envelope) or coco (AP@[.50:.95], AP50, AP75)", DefaultValueFactory = _ => "voc07" };
         metric.AcceptOnlyFromAmong("voc07", "voc12", "coco");
 
-        var command = new Command("eval", "Evaluate precomputed detections against a VOC split: per-class AP table and mean.");
+        var command = new Command("eval", "Evaluate a model, or precomputed detections, against a VOC split: per-class AP table and mean.");
         command.Options.Add(detections);
+        foreach (var option in new Option[] { model, weights, minSize, maxSize, json }) command.Options.Add(option);
         command.Options.Add(data);
         dataset.AddTo(command);
         command.Options.Add(metric);
@@ -30,10 +44,22 @@ internal static class EvalCommand
         command.SetAction(parseResult =>
         {
             var voc = dataset.Open(parseResult, parseResult.GetValue(data)!);
-            var frame = parseResult.GetValue(boxFrame) == "continuous" ? BoxFrame.Continuous : BoxFrame.Voc;
-            string detectionsPath = UserPaths.InputFile(parseResult.GetValue(detections)!.FullName, "--detections");
-            // EvaluationInputException and IOException name the file and entry; the top-level handler reports them.
-            var images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, detectionsPath, frame);
+            IReadOnlyList<EvalImage> images;
+            if ((parseResult.GetValue(model) is null) == (parseResult.GetValue(detections) is null))
+                throw new UserErrorException("give either --detections DETS.json or --model with --weights");
+            if (parseResult.GetValue(model) is { } modelName)
+            {
+                if (parseResult.GetValue(weights) is not { } weightsFile) throw new UserErrorException("--model needs --weights");
+                var settings = new DetectorSettings(voc.Classes.Count + 1, parseResult.GetValue(minSize), parseResult.GetValue(maxSize));
+                images = RunModel(modelName, UserPaths.InputFile(weightsFile.FullName, "--weights"), settings, voc, parseResult.GetValue(dataset.Split)!, parseResult.GetValue(json)?.FullName);
+            }
+            else
+            {
+                var frame = parseResult.GetValue(boxFrame) == "continuous" ? BoxFrame.Continuous : BoxFrame.Voc;
+                string detectionsPath = UserPaths.InputFile(parseResult.GetValue(detections)!.FullName, "--detections");
+                // EvaluationInputException and IOException name the file and entry; the top-level handler reports them.
+                images = VocEvalSet.Load(voc, parseResult.GetValue(dataset.Split)!, detectionsPath, frame);
+            }
             var result = parseResult.GetValue(metric) switch
             {
                 "coco" => CocoEvaluator.Evaluate(images, voc.Classes),
@@ -45,5 +71,27 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Runs the model over the split and returns the images paired with its detections (also written to <paramref name="jsonPath"/> when given).</summary>
+    private static IReadOnlyList<EvalImage> RunModel(string modelName, string weightsPath, DetectorSettings settings, Data.Voc.VocDataset voc, string split, string? jsonPath)
+    {
+        var ids = voc.ReadSplit(split);
+        string? jsonFile = jsonPath is null ? null : UserPaths.OutputFile(jsonPath, "--json", [weightsPath]);
+        var detector = DetectCommand.LoadDetector(modelName, weightsPath, settings);
+        var scores = DetectorEvaluation.Run(detector, voc, ids);
+        foreach (var problem in scores.Unreadable) Console.Error.WriteLine($"warning: skipped an unreadable image: {problem}");
+        if (jsonFile is not null)
+        {
+            var entries = scores.Detections.Select(d =>
+            {
+                var boxes = d.Detections.Boxes.ToArray<float>();
+                var labels = d.Detections.Labels.ToArray<long>();
+                var scoresOf = d.Detections.Scores.ToArray<float>();
+                return new { image = d.Id, width = d.Width, height = d.Height, detections = labels.Select((l, i) => new { box = boxes[(4 * i)..(4 * i + 4)], label = l, score = scoresOf[i] }).ToArray() };
+            });
+            AtomicFile.WriteAllText(jsonFile, JsonSerializer.Serialize(entries) + Environment.NewLine);
+        }
+        return scores.Images;
     }
 }

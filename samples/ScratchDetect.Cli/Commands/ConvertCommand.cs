@@ -1,0 +1,38 @@
+using System.CommandLine;
+using ScratchDetect.Engine.IO;
+
+namespace ScratchDetect.Cli.Commands;
+
+/// <summary>
+/// `scratchdetect convert IN.pth OUT.safetensors`: a PyTorch checkpoint (zip or legacy format) to
+/// safetensors, same names, same values. Only the globals a state dict needs are accepted; a file
+/// naming any other (code to run) is refused, and nothing from it is executed.
+/// </summary>
+internal static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var input = new Argument<FileInfo>("IN.pth") { Description = "PyTorch checkpoint written by torch.save (a state dict; or a dict holding one under 'model' or 'state_dict')" };
+        var output = new Argument<FileInfo>("OUT.safetensors") { Description = "safetensors file to write (replaced atomically)" };
+        var command = new Command("convert", "Convert a PyTorch .pth checkpoint to safetensors, refusing anything but tensors.");
+        command.Arguments.Add(input);
+        command.Arguments.Add(output);
+        command.SetAction(parseResult =>
+        {
+            string from = parseResult.GetValue(input)!.FullName, to = parseResult.GetValue(output)!.FullName;
+            try
+            {
+                var tensors = PyTorchCheckpoint.Load(from);
+                SafeTensors.Save(to, tensors);
+                Console.WriteLine($"wrote {tensors.Count} tensors ({tensors.Values.Sum(t => t.Numel):N0} values) from {from} to {to}");
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

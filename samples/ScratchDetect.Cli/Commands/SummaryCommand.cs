@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ScratchDetect.Cli.Training;
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.Autograd;
+using ScratchDetect.Engine.NN;
+using ScratchDetect.Models;
+
+namespace ScratchDetect.Cli.Commands;
+
+/// <summary>
+/// `scratchdetect summary --model M [--input 3x600x800] [--depth 3]`, for learners (torchinfo's
+/// summary for a detector): the module tree with parameter counts, then one forward pass of a
+/// random image in evaluation mode, stage by stage (transform, backbone body, FPN, RPN, RoI heads,
+/// postprocess) with each stage's output shapes, a FLOP estimate and its time.
+/// </summary>
+internal static class SummaryCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = $"Detector: {string.Join(", ", TrainableModels.Names)}", Required = true };
+        var input = new Option<string>("--input") { Description = "Image as CxHxW (3 channels), before the model's own resizing", DefaultValueFactory = _ => "3x600x800" };
+        var depth = new Option<int>("--depth") { Description = "Levels of the module tree to show", DefaultValueFactory = _ => 3 };
+        var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background", DefaultValueFactory = _ => 91 };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (model default)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (model default)" };
+        var command = new Command("summary", "Show a detector's module tree, parameter counts, and each stage's output shapes, FLOPs and time for one image.");
+        foreach (var option in new Option[] { model, input, depth, numClasses, minSize, maxSize }) command.Options.Add(option);
+        command.SetAction(parseResult =>
+        {
+            string name = parseResult.GetValue(model)!;
+            if (TrainableModels.Find(name) is not { } entry)
+                return Fail($"unknown model '{name}' (known: {string.Join(", ", TrainableModels.Names)})");
+            var shape = Regex.Match(parseResult.GetValue(input)!, @"^3x(\d+)x(\d+)$");
+            if (!shape.Success || int.Parse(shape.Groups[1].Value) < 1 || int.Parse(shape.Groups[2].Value) < 1)
+                return Fail($"--input '{parseResult.GetValue(input)}' is not 3xHxW, such as 3x600x800");
+            if (parseResult.GetValue(numClasses) < 2) return Fail($"--num-classes {parseResult.GetValue(numClasses)} must count the background and at least one class");
+            var detector = entry.Build(new ModelBuild(parseResult.GetValue(numClasses), parseResult.GetValue(minSize) ?? entry.Recipe.MinSize,
+                parseResult.GetValue(maxSize) ?? entry.Recipe.MaxSize, false, 0));
+            Console.WriteLine($"{name}: {detector.GetType().Name}");
+            Console.WriteLine();
+            Console.WriteLine(ModuleTree(detector, parseResult.GetValue(depth)));
+            Console.WriteLine();
+            var image = Tensor.Uniform([3, int.Parse(shape.Groups[1].Value), int.Parse(shape.Groups[2].Value)], 0, 1, new Generator(0));
+            if (detector is not FasterRcnn frcnn)
+            {
+                Console.WriteLine($"(a stage-by-stage pass is not written for {detector.GetType().Name} yet)");
+                return 0;
+            }
+            Console.WriteLine(Stages(frcnn, image));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Each module down to <paramref name="depth"/> levels: its type, parameters (all and trainable, its subtree included).</summary>
+    public static string ModuleTree(Module model, int depth)
+    {
+        var rows = new List<(string Name, string Type, long Parameters, long Trainable)>();
+        void Walk(string name, Module module, int level)
+        {
+            var parameters = module.Parameters().ToArray();
+            rows.Add(((level == 0 ? "(model)" : new string(' ', 2 * (level - 1)) + name), module.GetType().Name,
+                parameters.Sum(p => p.Numel), parameters.Where(p => p.RequiresGrad).Sum(p => p.Numel)));
+            if (level < depth)
+                foreach (var (child, sub) in module.NamedChildren()) Walk(child, sub, level + 1);
+        }
+        Walk("", model, 0);
+        int width = Math.Max(10, rows.Max(r => r.Name.Length));
+        int typeWidth = Math.Max(6, rows.Max(r => r.Type.Length));
+        var lines = new List<string> { $"{"module".PadRight(width)}  {"type".PadRight(typeWidth)}  {"parameters",12}  {"trainable",12}" };
+        lines.Add(new string('-', lines[0].Length));
+        lines.AddRange(rows.Select(r => $"{r.Name.PadRight(width)}  {r.Type.PadRight(typeWidth)}  {r.Parameters,12:N0}  {r.Trainable,12:N0}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>
+    /// One forward pass of Faster R-CNN split at torchvision's stages. FLOPs count the convolutions and
+    /// linear layers (2 per multiply-add; normalisation, pooling, RoIAlign and NMS are left out): a
+    /// convolution's multiply-adds are its weight count times its output positions, and every
+    /// convolution of a ResNet stage or an FPN level outputs at that stage's or level's resolution.
+    /// One warm-up pass runs first, so the times leave out the JIT's first compilation.
+    /// </summary>
+    private static string Stages(FasterRcnn model, Tensor image)
+    {
+        using var noGrad = GradMode.NoGrad();
+        model.Eval();
+        model.Detect([image]); // warm-up
+        var rows = new List<(string Stage, string Output, double Flops, double Milliseconds)>();
+        var watch = Stopwatch.StartNew();
+        double Lap()
+        {
+            double ms = watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            return ms;
+        }
+
+        var (batch, _) = model.Transform.Apply([image], null, training: false);
+        rows.Add(("transform (resize, normalise, batch)", Shape(batch.Tensors), 0, Lap()));
+
+        var body = model.Backbone.Body;
+        var stages = body.Forward(batch.Tensors);
+        double stem = Weights(body, "conv1") * Positions(stages[0]) * 4; // conv1 outputs at twice layer1's resolution (before the max pool)
+        double bodyFlops = stem + Enumerable.Range(0, 4).Sum(s => Weights(body, $"layer{s + 1}") * Positions(stages[s]));
+        rows.Add(("backbone.body (ResNet layer1..4)", string.Join(" ", stages.Select(Shape)), 2 * bodyFlops, Lap()));
+
+        var features = model.Backbone.Fpn.Forward(stages);
+        double fpnFlops = Enumerable.Range(0, 4).Sum(l => (Weights(model.Backbone.Fpn, $"inner_blocks.{l}") + Weights(model.Backbone.Fpn, $"layer_blocks.{l}")) * Positions(features[l]));
+        rows.Add(("backbone.fpn (levels 0..3, pool)", string.Join(" ", features.Select(Shape)), 2 * fpnFlops, Lap()));
+
+        var (proposals, _) = model.Rpn.Forward(batch, features, null, null);
+        double rpnFlops = Weights(model.Rpn, "head") * features.Sum(Positions);
+        rows.Add(("rpn (head, anchors, top-n, NMS)", $"{proposals[0].Size(0)} proposals", 2 * rpnFlops, Lap()));
+
+        var detections = model.RoiHeads.Detect(features[..^1], proposals, batch.ImageSizes);
+        double roiFlops = (double)proposals.Sum(p => p.Size(0)) * (Weights(model.RoiHeads, "box_head") + Weights(model.RoiHeads, "box_predictor"));
+        rows.Add(("roi_heads (RoIAlign 7x7, box head, predictor, NMS)", $"{detections[0].Boxes.Size(0)} detections", 2 * roiFlops, Lap()));
+
+        GeneralizedRcnnTransform.ResizeBoxes(detections[0].Boxes, batch.ImageSizes[0], (image.Size(1), image.Size(2)));
+        rows.Add(("postprocess (boxes to the input's pixels)", Shape(detections[0].Boxes), 0, Lap()));
+
+        int width = rows.Max(r => r.Stage.Length);
+        var lines = new List<string> { $"one image {Shape(image)}, evaluation mode, after one warm-up pass:", "" };
+        lines.Add($"{"stage".PadRight(width)}  {"GFLOPs",8}  {"ms",9}  output");
+        lines.Add(new string('-', width + 40));
+        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Stage.PadRight(width)}  {r.Flops / 1e9,8:F2}  {r.Milliseconds,9:F1}  {r.Output}")));
+        lines.Add(new string('-', width + 40));
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"{"total".PadRight(width)}  {rows.Sum(r => r.Flops) / 1e9,8:F2}  {rows.Sum(r => r.Milliseconds),9:F1}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>Weights of the convolutions and linear layers (rank-4 and rank-2 "weight" parameters) under <paramref name="prefix"/>.</summary>
+    private static double Weights(Module module, string prefix) => module.NamedParameters()
+        .Where(p => (p.Key == prefix + ".weight" || p.Key.StartsWith(prefix + ".", StringComparison.Ordinal)) && p.Key.EndsWith("weight", StringComparison.Ordinal) && p.Value.Rank is 2 or 4)
+        .Sum(p => (double)p.Value.Numel);
+
+    /// <summary>Output positions of a feature map [N, C, H, W]: N x H x W.</summary>
+    private static double Positions(Tensor map) => (double)map.Size(0) * map.Size(2) * map.Size(3);
+
+    private static string Shape(Tensor tensor) => Shapes.Format(tensor.Shape);
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return 2;
+    }
+}
