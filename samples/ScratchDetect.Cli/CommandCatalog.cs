@@ -14,6 +14,7 @@ internal static class CommandCatalog
         yield return DetectCommand.Create();
         yield return EvalCommand.Create();
         yield return MakeShapesCommand.Create();
+        yield return SelftestCommand.Create();
         yield return VersionCommand.Create();
     }
 
