@@ -56,9 +56,14 @@ internal static class RoiKernels
         gridW = XMath.Max(gridW, 0);
     }
 
-    [DeviceKernel]
-    public static void RoiAlign(Index1D i, ArrayView<float> input, ArrayView<float> rois, ArrayView<float> output, ArrayView<int> geometry,
-        float scale, int samplingRatio, int aligned)
+    /// <summary>
+    /// One output bin of RoIAlign, forward and backward in one walk over its samples: without
+    /// <paramref name="scatter"/> it returns the bin's average of <paramref name="map"/>; with it,
+    /// it adds <paramref name="gradient"/>·weight/count into <paramref name="map"/> (the input
+    /// gradient) at each sample's four corners and returns 0.
+    /// </summary>
+    public static float RoiAlignBin(long i, ArrayView<float> map, ArrayView<float> rois, ArrayView<int> geometry,
+        float scale, int samplingRatio, int aligned, bool scatter, float gradient)
     {
         int channels = geometry[1], height = geometry[2], width = geometry[3], outH = geometry[4], outW = geometry[5];
         int pw = (int)(i % outW), ph = (int)(i / outW % outH), c = (int)(i / ((long)outW * outH) % channels);
@@ -66,6 +71,7 @@ internal static class RoiKernels
         RoiAlignWindow(rois, r, outH, outW, scale, samplingRatio, aligned, out int batch, out float startX, out float startY,
             out float binW, out float binH, out int gridH, out int gridW);
         long plane = ((long)batch * channels + c) * height * width;
+        float count = XMath.Max(gridH * gridW, 1);
         float sum = 0f;
         for (int iy = 0; iy < gridH; iy++)
         {
@@ -75,40 +81,34 @@ internal static class RoiKernels
                 float x = startX + pw * binW + (ix + 0.5f) * binW / gridW;
                 if (!Bilinear(y, x, height, width, out int y0, out int x0, out int y1, out int x1, out float w00, out float w01, out float w10, out float w11))
                     continue;
-                sum += w00 * input[plane + y0 * width + x0] + w01 * input[plane + y0 * width + x1]
-                    + w10 * input[plane + y1 * width + x0] + w11 * input[plane + y1 * width + x1];
+                long topLeft = plane + y0 * width + x0, topRight = plane + y0 * width + x1;
+                long bottomLeft = plane + y1 * width + x0, bottomRight = plane + y1 * width + x1;
+                if (scatter)
+                {
+                    // (gradient · weight) / count in torchvision's order.
+                    Atomic.Add(ref map[topLeft], gradient * w00 / count);
+                    Atomic.Add(ref map[topRight], gradient * w01 / count);
+                    Atomic.Add(ref map[bottomLeft], gradient * w10 / count);
+                    Atomic.Add(ref map[bottomRight], gradient * w11 / count);
+                }
+                else
+                {
+                    sum += w00 * map[topLeft] + w01 * map[topRight] + w10 * map[bottomLeft] + w11 * map[bottomRight];
+                }
             }
         }
-        output[i] = sum / XMath.Max(gridH * gridW, 1);
+        return sum / count;
     }
 
     [DeviceKernel]
+    public static void RoiAlign(Index1D i, ArrayView<float> input, ArrayView<float> rois, ArrayView<float> output, ArrayView<int> geometry,
+        float scale, int samplingRatio, int aligned) =>
+        output[i] = RoiAlignBin(i, input, rois, geometry, scale, samplingRatio, aligned, scatter: false, gradient: 0f);
+
+    [DeviceKernel]
     public static void RoiAlignBackward(Index1D i, ArrayView<float> gradOutput, ArrayView<float> rois, ArrayView<float> gradInput, ArrayView<int> geometry,
-        float scale, int samplingRatio, int aligned)
-    {
-        int channels = geometry[1], height = geometry[2], width = geometry[3], outH = geometry[4], outW = geometry[5];
-        int pw = (int)(i % outW), ph = (int)(i / outW % outH), c = (int)(i / ((long)outW * outH) % channels);
-        long r = i / ((long)outW * outH * channels);
-        RoiAlignWindow(rois, r, outH, outW, scale, samplingRatio, aligned, out int batch, out float startX, out float startY,
-            out float binW, out float binH, out int gridH, out int gridW);
-        long plane = ((long)batch * channels + c) * height * width;
-        float count = XMath.Max(gridH * gridW, 1);
-        float g = gradOutput[i];
-        for (int iy = 0; iy < gridH; iy++)
-        {
-            float y = startY + ph * binH + (iy + 0.5f) * binH / gridH;
-            for (int ix = 0; ix < gridW; ix++)
-            {
-                float x = startX + pw * binW + (ix + 0.5f) * binW / gridW;
-                if (!Bilinear(y, x, height, width, out int y0, out int x0, out int y1, out int x1, out float w00, out float w01, out float w10, out float w11))
-                    continue;
-                Atomic.Add(ref gradInput[plane + y0 * width + x0], g * w00 / count);
-                Atomic.Add(ref gradInput[plane + y0 * width + x1], g * w01 / count);
-                Atomic.Add(ref gradInput[plane + y1 * width + x0], g * w10 / count);
-                Atomic.Add(ref gradInput[plane + y1 * width + x1], g * w11 / count);
-            }
-        }
-    }
+        float scale, int samplingRatio, int aligned) =>
+        RoiAlignBin(i, gradInput, rois, geometry, scale, samplingRatio, aligned, scatter: true, gradient: gradOutput[i]);
 
     /// <summary>round-half-away-from-zero, as std::round (and MidpointRounding.AwayFromZero) without the x + 0.5 rounding trap.</summary>
     public static int RoundAway(float v)
