@@ -12,7 +12,7 @@ namespace ScratchDetect.Engine.Cuda.Kernels;
 /// takes device views and returns new device buffers that the caller owns; float32 only, the
 /// dtype the detectors train in. Shapes follow <see cref="IBackend"/>'s conventions.
 /// </summary>
-internal sealed class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     private readonly Dictionary<string, Delegate> loaded = [];
 

@@ -54,6 +54,43 @@ internal static class ResampleKernels
         y[i] = outH == inH ? upper : upper * (1f - hw1) + lower * hw1;
     }
 
+    /// <summary>The adjoint of <see cref="Nearest"/>: each output gradient added to the input pixel it was read from (gradInput zeroed first).</summary>
+    [DeviceKernel]
+    public static void NearestBackward(Index1D i, ArrayView<float> gradOutput, ArrayView<float> gradInput, int inH, int inW, int outH, int outW, float stepH, float stepW)
+    {
+        long plane = i / ((long)outH * outW);
+        int oh = (int)(i / outW % outH), ow = (int)(i % outW);
+        int sh = NearestSource(oh, inH, outH, stepH), sw = NearestSource(ow, inW, outW, stepW);
+        Atomic.Add(ref gradInput[(plane * inH + sh) * inW + sw], gradOutput[i]);
+    }
+
+    /// <summary>The adjoint of <see cref="Bilinear"/>: each output gradient spread over its (up to) four taps with their weights (gradInput zeroed first).</summary>
+    [DeviceKernel]
+    public static void BilinearBackward(Index1D i, ArrayView<float> gradOutput, ArrayView<float> gradInput, int inH, int inW, int outH, int outW, float stepH, float stepW)
+    {
+        long plane = i / ((long)outH * outW);
+        int oh = (int)(i / outW % outH), ow = (int)(i % outW);
+        LinearTaps(oh, inH, outH, stepH, out int h0, out int h1, out float hw1);
+        LinearTaps(ow, inW, outW, stepW, out int w0, out int w1, out float ww1);
+        float g = gradOutput[i];
+        // An unresampled axis has one tap of weight 1 (LinearTaps gives weight 0 to the duplicate).
+        float upper = outH == inH ? g : g * (1f - hw1), lower = outH == inH ? 0f : g * hw1;
+        long top = (plane * inH + h0) * inW, bottom = (plane * inH + h1) * inW;
+        if (outW == inW)
+        {
+            Atomic.Add(ref gradInput[top + w0], upper);
+            if (lower != 0f) Atomic.Add(ref gradInput[bottom + w0], lower);
+            return;
+        }
+        Atomic.Add(ref gradInput[top + w0], upper * (1f - ww1));
+        Atomic.Add(ref gradInput[top + w1], upper * ww1);
+        if (lower != 0f)
+        {
+            Atomic.Add(ref gradInput[bottom + w0], lower * (1f - ww1));
+            Atomic.Add(ref gradInput[bottom + w1], lower * ww1);
+        }
+    }
+
     /// <summary>SSD's L2Norm over the channels of [N, C, S] (S = H·W): y = x / (‖x‖ + eps) · weight[c]; one thread per (n, s).</summary>
     [DeviceKernel]
     public static void L2Norm(Index1D i, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> y, int channels, int spatial, float eps)
