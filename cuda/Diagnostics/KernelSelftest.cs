@@ -114,6 +114,45 @@ public static class KernelSelftest
             return (Tensor.RoiPool(map, rois, 7, 7, 0.5), Download(output, 3, 3, 7, 7));
         });
 
+        var roiGrad = Tensor.Uniform([3, 3, 7, 7], -1, 1, generator);
+        yield return new("roi_align backward", "7x7, scale 1/2, aligned", 1e-5, 1e-5, k =>
+        {
+            var leaf = map.Detach().RequireGrad();
+            (Tensor.RoiAlign(leaf, rois, 7, 7, 0.5, -1, aligned: true) * roiGrad).Sum().Backward();
+            using var g = Up(k, roiGrad);
+            using var r = Up(k, rois);
+            return (leaf.Grad!, Download(k.RoiAlignBackward(g.View, r.View, 3, geometry, -1, aligned: true), 2, 3, 9, 11));
+        });
+        var resizeGrad = Tensor.Uniform([2, 3, 17, 6], -1, 1, generator);
+        yield return new("interpolate backward", "bilinear 9x11 -> 17x6", 1e-6, 1e-6, k =>
+        {
+            var leaf = map.Detach().RequireGrad();
+            (Tensor.Interpolate(leaf, new Size2d(17, 6), mode: InterpolateMode.Bilinear) * resizeGrad).Sum().Backward();
+            using var g = Up(k, resizeGrad);
+            return (leaf.Grad!, Download(k.InterpolateBackward(g.View, 6, 9, 11, 17, 6, 9f / 17, 11f / 6, InterpolateMode.Bilinear), 2, 3, 9, 11));
+        });
+        var gatherIndex = Tensor.RandInt([4, 9, 5], 0, 37, generator);
+        yield return new("gather", "axis 1 of [4, 37, 5]", 0, 0, k =>
+        {
+            using var d = Up(k, x);
+            using var i = k.Accelerator.Allocate1D(gatherIndex.ToArray<long>());
+            return (x.Gather(1, gatherIndex), Download(k.Gather(d.View, [4, 37, 5], 1, i.View, [4, 9, 5]), 4, 9, 5));
+        });
+        yield return new("scatter_add", "axis 1 into [4, 37, 5]", 1e-6, 1e-6, k =>
+        {
+            var leaf = x.Detach().RequireGrad();
+            var g = Tensor.Uniform([4, 9, 5], -1, 1, new Generator(7));
+            (leaf.Gather(1, gatherIndex) * g).Sum().Backward();
+            using var dg = Up(k, g);
+            using var i = k.Accelerator.Allocate1D(gatherIndex.ToArray<long>());
+            return (leaf.Grad!, Download(k.ScatterAdd(dg.View, [4, 9, 5], 1, i.View, [4, 37, 5]), 4, 37, 5));
+        });
+        yield return new("permute", "[4, 37, 5] -> (2, 0, 1)", 0, 0, k =>
+        {
+            using var d = Up(k, x);
+            return (x.Permute(2, 0, 1), Download(k.Permute(d.View, [4, 37, 5], [2, 0, 1]), 5, 4, 37));
+        });
+
         var corners = Tensor.Uniform([130, 2], 0, 60, generator);
         var sizes = Tensor.Uniform([130, 2], 4, 20, generator);
         var boxes = Tensor.Cat([corners, corners + sizes], 1);

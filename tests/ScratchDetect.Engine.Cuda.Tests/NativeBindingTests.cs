@@ -94,3 +94,23 @@ public class NativeBindingTests
         Assert.Contains(imports, i => i.EntryPoint == "cudnnBatchNormalizationBackward");
     }
 }
+
+public class MissingLibraryTests
+{
+    [Fact]
+    public void Calling_a_binding_without_its_library_throws_the_one_line_message()
+    {
+        var environment = Environment.GetEnvironmentVariable(CudaLibraryResolver.FolderVariable);
+        try
+        {
+            CudaLibraryResolver.Load(CudaLibrary.Cublas);
+            return; // this machine has cuBLAS: the GPU run covers the loaded path
+        }
+        catch (CudaUnavailableException)
+        {
+        }
+        // The [LibraryImport] name "cublas" goes through the resolver, which names what is missing.
+        var error = Assert.Throws<CudaUnavailableException>(() => new Blas.CublasGemm(IntPtr.Zero).Dispose());
+        Assert.Equal(CudaLibraryResolver.MissingMessage(CudaLibrary.Cublas, environment), error.Message);
+    }
+}
