@@ -187,34 +187,42 @@ public static class KernelSelftest
         var rows = new List<SelftestRow>();
         foreach (var check in Cases())
         {
-            try
-            {
-                var (cpu, device) = check.Run(kernels);
-                rows.Add(Compare(check, cpu, device));
-            }
-            catch (Exception e)
-            {
-                rows.Add(new SelftestRow(check.Op, check.Configuration, double.NaN, check.Atol, check.Rtol, false, e.Message.Split('\n')[0]));
-            }
+            (Tensor Cpu, Tensor Device)? result = null;
+            (Tensor Cpu, Tensor Device) Once() => result ??= check.Run(kernels);
+            rows.Add(Compare(check.Op, check.Configuration, check.Atol, check.Rtol, () => Once().Cpu, () => Once().Device));
         }
         return rows;
     }
 
-    private static SelftestRow Compare(Case check, Tensor cpu, Tensor device)
+    /// <summary>
+    /// One row: <paramref name="device"/>'s result against <paramref name="cpu"/>'s, element by
+    /// element within atol + rtol·|cpu| (NaN must match NaN); an exception becomes a failed row.
+    /// </summary>
+    internal static SelftestRow Compare(string op, string configuration, double atol, double rtol, Func<Tensor> cpu, Func<Tensor> device)
     {
-        if (!cpu.Shape.SequenceEqual(device.Shape))
-            return new SelftestRow(check.Op, check.Configuration, double.NaN, check.Atol, check.Rtol, false, $"shape {Shapes.Format(device.Shape)}, CPU {Shapes.Format(cpu.Shape)}");
-        var e = cpu.To(DType.Float64).ToArray<double>();
-        var a = device.To(DType.Float64).ToArray<double>();
+        Tensor expected, actual;
+        try
+        {
+            expected = cpu();
+            actual = device();
+        }
+        catch (Exception e)
+        {
+            return new SelftestRow(op, configuration, double.NaN, atol, rtol, false, e.Message.Split('\n')[0]);
+        }
+        if (!expected.Shape.SequenceEqual(actual.Shape))
+            return new SelftestRow(op, configuration, double.NaN, atol, rtol, false, $"shape {Shapes.Format(actual.Shape)}, CPU {Shapes.Format(expected.Shape)}");
+        var e64 = expected.To(DType.Float64).ToArray<double>();
+        var a64 = actual.To(DType.Float64).ToArray<double>();
         double worst = 0;
         bool passed = true;
-        for (int i = 0; i < e.Length; i++)
+        for (int i = 0; i < e64.Length; i++)
         {
-            if (double.IsNaN(e[i]) && double.IsNaN(a[i])) continue;
-            double diff = Math.Abs(e[i] - a[i]);
-            if (double.IsNaN(diff) || diff > check.Atol + check.Rtol * Math.Abs(e[i])) passed = false;
+            if (double.IsNaN(e64[i]) && double.IsNaN(a64[i])) continue;
+            double diff = Math.Abs(e64[i] - a64[i]);
+            if (double.IsNaN(diff) || diff > atol + rtol * Math.Abs(e64[i])) passed = false;
             worst = double.IsNaN(diff) ? double.PositiveInfinity : Math.Max(worst, diff);
         }
-        return new SelftestRow(check.Op, check.Configuration, worst, check.Atol, check.Rtol, passed);
+        return new SelftestRow(op, configuration, worst, atol, rtol, passed);
     }
 }
