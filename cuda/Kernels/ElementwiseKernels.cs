@@ -37,26 +37,27 @@ internal static class ElementwiseKernels
         y[i] = v < min ? min : v > max ? max : v;
     }
 
-    /// <summary>The offsets into a and b of output element <paramref name="index"/>, from the [outShape | aStrides | bStrides] layout.</summary>
-    public static void BroadcastOffsets(long index, ArrayView<int> layout, int rank, out long a, out long b)
+    /// <summary>
+    /// The offset of output element <paramref name="index"/> in one operand of a broadcast (or a
+    /// permutation): layout holds the output shape, then one block of per-axis strides per operand
+    /// (0 on broadcast axes); <paramref name="part"/> picks the block (1 for the first operand).
+    /// </summary>
+    public static long BroadcastOffset(long index, ArrayView<int> layout, int rank, int part)
     {
-        a = 0;
-        b = 0;
+        long offset = 0;
         for (int axis = rank - 1; axis >= 0; axis--)
         {
             int extent = layout[axis];
-            long coordinate = index % extent;
+            offset += index % extent * layout[part * rank + axis];
             index /= extent;
-            a += coordinate * layout[rank + axis];
-            b += coordinate * layout[2 * rank + axis];
         }
+        return offset;
     }
 
     [DeviceKernel]
     public static void Binary(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, ArrayView<int> layout, int rank, int op)
     {
-        BroadcastOffsets(i, layout, rank, out long ai, out long bi);
-        float u = a[ai], v = b[bi];
+        float u = a[BroadcastOffset(i, layout, rank, 1)], v = b[BroadcastOffset(i, layout, rank, 2)];
         y[i] = (BinaryOp)op switch
         {
             BinaryOp.Add => u + v,
@@ -74,8 +75,7 @@ internal static class ElementwiseKernels
     [DeviceKernel]
     public static void Compare(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<byte> y, ArrayView<int> layout, int rank, int op)
     {
-        BroadcastOffsets(i, layout, rank, out long ai, out long bi);
-        float u = a[ai], v = b[bi];
+        float u = a[BroadcastOffset(i, layout, rank, 1)], v = b[BroadcastOffset(i, layout, rank, 2)];
         bool result = (CompareOp)op switch
         {
             CompareOp.Eq => u == v,

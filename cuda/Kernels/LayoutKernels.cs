@@ -9,17 +9,8 @@ internal static class LayoutKernels
 {
     /// <summary>Output axis a of the permutation reads input axis perm[a]; layout is [outShape | input strides in output-axis order].</summary>
     [DeviceKernel]
-    public static void Permute(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> layout, int rank)
-    {
-        long index = i, offset = 0;
-        for (int axis = rank - 1; axis >= 0; axis--)
-        {
-            int extent = layout[axis];
-            offset += index % extent * layout[rank + axis];
-            index /= extent;
-        }
-        y[i] = x[offset];
-    }
+    public static void Permute(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> layout, int rank) =>
+        y[i] = x[ElementwiseKernels.BroadcastOffset(i, layout, rank, 1)];
 
     /// <summary>y (outer, length, inner) = x[:, start : start + length, :] of an (outer, size, inner) x.</summary>
     [DeviceKernel]
@@ -112,17 +103,8 @@ internal static class LayoutKernels
     [DeviceKernel]
     public static void Where(Index1D i, ArrayView<byte> condition, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, ArrayView<int> layout, int rank)
     {
-        long index = i, ai = 0, bi = 0, ci = 0;
-        for (int axis = rank - 1; axis >= 0; axis--)
-        {
-            int extent = layout[axis];
-            long coordinate = index % extent;
-            index /= extent;
-            ai += coordinate * layout[rank + axis];
-            bi += coordinate * layout[2 * rank + axis];
-            ci += coordinate * layout[3 * rank + axis];
-        }
-        y[i] = condition[ci] != 0 ? a[ai] : b[bi];
+        bool chooseA = condition[ElementwiseKernels.BroadcastOffset(i, layout, rank, 3)] != 0;
+        y[i] = chooseA ? a[ElementwiseKernels.BroadcastOffset(i, layout, rank, 1)] : b[ElementwiseKernels.BroadcastOffset(i, layout, rank, 2)];
     }
 
     /// <summary>Pads [planes, height, width] at the bottom and right with -inf to [planes, height + extraBottom, width + extraRight]: the input of a ceil-mode max pooling on cuDNN (see MaxPoolingPlan).</summary>
