@@ -5,6 +5,7 @@
 #   environment.txt  nvidia-smi, the library folders found, versions
 #   selftest.txt     `scratchdetect selftest --device cuda`: every kernel against the CPU backend
 #   torchvision.md   the reference benchmark on the same GPU (tools/gpu/bench_torchvision.py)
+# PYTHON=... picks the interpreter that has torch (default: python3 on PATH).
 # Exit status: the selftest's.
 set -uo pipefail
 cd "$(dirname "$0")/../.." 2>/dev/null || true
