@@ -20,6 +20,7 @@ internal static class CommandCatalog
         yield return TrainCommand.Create();
         yield return ConvertCommand.Create();
         yield return SummaryCommand.Create();
+        yield return SelftestCommand.Create();
         yield return VersionCommand.Create();
     }
 
