@@ -30,19 +30,21 @@ internal static class DetectCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Architecture, as torchvision names it: {string.Join(", ", DetectorRegistry.Names)}", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "State dict in safetensors format under torchvision's key names", Required = true };
+        var weights = new Option<FileInfo>("--weights") { Description = "State dict in safetensors format (torchvision's key names; for SSD also ssd.pytorch's)", Required = true };
+        var weightsFormat = new Option<string?>("--weights-format") { Description = $"Whose key names the weights use: {string.Join(" or ", DetectorRegistry.WeightsFormats)} (default: told from the keys). ssd.pytorch's SSD300 also gets its BGR input and PriorBox default boxes" };
+        weightsFormat.AcceptOnlyFromAmong([.. DetectorRegistry.WeightsFormats]);
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800; SSD always resizes to 300x300)" };
         var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (Faster R-CNN default 1333)" };
-        var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (Faster R-CNN default 0.05)" };
+        var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (default: Faster R-CNN 0.05, SSD 0.01)" };
         var images = new Option<string[]>("--image") { Description = "Image files (JPEG or PNG); repeat the option or list several", Required = true, AllowMultipleArgumentsPerToken = true };
         var json = new Option<FileInfo?>("--json") { Description = "Write the JSON here and a summary to standard output (default: JSON to standard output, summary to standard error)" };
 
         var command = new Command("detect", "Run a detector with trained weights on images; print its detections as JSON.");
-        foreach (var option in new Option[] { model, weights, numClasses, minSize, maxSize, scoreThreshold, images, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, weights, weightsFormat, numClasses, minSize, maxSize, scoreThreshold, images, json }) command.Options.Add(option);
         command.SetAction(parseResult =>
         {
-            var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold));
+            var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold), parseResult.GetValue(weightsFormat));
             return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName);
         });
         return command;
