@@ -102,7 +102,7 @@ public sealed class MultiBoxLoss
         var negativeLoss = Tensor.Where(positive, Tensor.Scalar(double.NegativeInfinity, classLoss.DType), classLoss);
         var order = negativeLoss.Sort(1, descending: true).Indices;
         var rank = order.Sort(1).Indices.To(DType.Float64);
-        var wanted = (positive.To(DType.Float64).Sum(1, keepDim: true) * NegativeToPositiveRatio).Clamp(min: MinHardNegatives, max: boxes - 1);
+        var wanted = (positive.To(DType.Float64).Sum(1, keepDim: true) * NegativeToPositiveRatio).Clamp(min: MinHardNegatives).Clamp(max: boxes - 1);
         return rank.Lt(wanted).And(positive.Not());
     }
 

@@ -137,7 +137,7 @@ public sealed record SsdConfig
     /// <paramref name="imageSize"/> input (150 by default), and default boxes made the way SSD300's
     /// are (torchvision's scales 0.07 .. 1.05 spread over four sources, the same aspect ratios):
     /// the same <see cref="MultiBoxLoss"/> and postprocess as SSD300. At 150 px its sources are
-    /// 19, 10, 5, 3 cells wide (1582 default boxes).
+    /// 19, 9, 5, 3 cells wide (2116 default boxes).
     /// </summary>
     public static SsdConfig Small(int numClasses, int imageSize = 150) => new()
     {
