@@ -36,17 +36,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
-from PIL import Image
 from torchvision.models.detection import ssd300_vgg16
 from torchvision.models.detection.ssd import SSD
 from torchvision.ops import box_iou
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "parity"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import save_safetensors  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("SCRATCHDETECT_SHARED") or os.path.join(REPO, "..", "shared")  # as tests/TestSupport/RepoPaths
-IMAGES = os.path.join(SHARED, "fixtures", "images")
+from frcnn_reference import load_image  # noqa: E402  (PIL decode to float [0, 1] CHW RGB)
 
 EVAL_IMAGES = ["baseline_420_q90.jpg", "odd_size_333x217.jpg"]  # chelsea 451x300, coffee 333x217
 DETECT_IMAGE = "optimized_q75.jpg"  # astronaut 256x256, seen by no other SSD parity test
@@ -62,14 +59,6 @@ TRAIN_BOXES = [
 TV_LABELS = [[47, 45, 50], [17, 18, 17, 62]]  # COCO ids
 SP_LABELS = [[11, 9, 4], [8, 8, 8, 15]]  # VOC classes 1..20 as our targets carry them (ssd.pytorch's label + 1)
 MARGIN = 1e-5
-
-
-def load_image(name):
-    """Decodes with PIL to float32 [0, 1] CHW RGB."""
-    with Image.open(os.path.join(IMAGES, name)) as im:
-        rgb = im.convert("RGB")
-        data = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
-        return data.view(rgb.height, rgb.width, 3).permute(2, 0, 1).float() / 255
 
 
 def check_margin(what, value):

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using ScratchDetect.Engine;
-
 namespace ScratchDetect.Cli.Tests;
 
 /// <summary>`detect --model ssd300_vgg16` end to end, with torchvision's and ssd.pytorch's weights (tools/ssd_reference.py).</summary>
@@ -39,17 +36,11 @@ public class DetectSsdCommandTests
         var (exitCode, output, error) = CliRunner.Run(["detect", "--model", Model, "--weights", weights, .. extra, "--image", Photo, "--json", json]);
         Assert.True(exitCode == 0, error);
 
-        using var document = JsonDocument.Parse(File.ReadAllText(json));
-        var image = Assert.Single(document.RootElement.EnumerateArray());
-        Assert.Equal(reference["image0"].Size(2), image.GetProperty("width").GetInt32());
-        Assert.Equal(reference["image0"].Size(1), image.GetProperty("height").GetInt32());
-        var detections = image.GetProperty("detections").EnumerateArray().ToArray();
-        var boxes = detections.SelectMany(d => d.GetProperty("box").EnumerateArray().Select(v => v.GetSingle())).ToArray();
-        var labels = detections.Select(d => d.GetProperty("label").GetInt64()).ToArray();
-        var scores = detections.Select(d => d.GetProperty("score").GetSingle()).ToArray();
-        var actual = (Tensor.FromArray(boxes, detections.Length, 4), Tensor.FromArray(labels, detections.Length), Tensor.FromArray(scores, detections.Length));
-        DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, "image0"), actual, $"detect {Model} {referenceName}");
-        Assert.Contains($"{Photo} (256x256): {detections.Length} detections", output);
+        var result = DetectJson.ReadSingle(File.ReadAllText(json));
+        Assert.Equal(reference["image0"].Size(2), result.Width);
+        Assert.Equal(reference["image0"].Size(1), result.Height);
+        DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, "image0"), result.Detections, $"detect {Model} {referenceName}");
+        Assert.Contains($"{Photo} (256x256): {result.Detections.Labels.Size(0)} detections", output);
     }
 
     /// <summary>ssd.pytorch's weights read as torchvision's: every key is unexpected, and the error says which and that nothing fits.</summary>

@@ -66,49 +66,76 @@ public class SsdParityTests
 
     /// <summary>
     /// One training step on two photos (300x200 and 451x300) with three and four objects: both
-    /// losses within 1e-4 relative (float32 sums over ~100 terms round at ~1e-6) and the gradient
-    /// of every parameter within 1e-3 of its tensor's largest gradient (elements are sums of
-    /// large cancelling terms, so their rounding is relative to the largest, not to themselves).
+    /// losses within 1e-4 relative (float32 sums over ~100 terms round at ~1e-6), and every
+    /// parameter's gradient against torchvision's float64 (near exact) one: our error must be at
+    /// most 1e-3 · max|gradient| + 3 · torchvision's own float32 error of that tensor (both as the
+    /// largest element difference; scaled by the tensor's largest entry because small entries are
+    /// sums of large cancelling terms). torchvision's float32 error itself reaches ~1.6e-3 of the
+    /// largest in a few layers (a ReLU input or a max-pool pair within rounding of a tie routes an
+    /// element's gradient another way), so no float32 implementation can be held to 1e-3 alone;
+    /// the float64 test below holds every tensor to 1e-3 without that allowance.
     /// </summary>
     [TorchFact]
     public void TrainingLossesAndEveryGradientMatchTorchvision()
     {
         var reference = SsdReference.Load("tv_train");
-        var model = TorchvisionModel().Train();
-        var images = new[] { reference["image0"], reference["image1"] };
-        var targets = new[] { 0, 1 }.Select(i => new DetectionTarget(reference[$"target{i}/boxes"], reference[$"target{i}/labels"])).ToArray();
-
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        var losses = model.Losses(images, targets, new Generator(0));
-        losses.Values.Aggregate((a, b) => a + b).Backward();
-        Console.WriteLine($"ssd300 training step, batch 2: {watch.Elapsed.TotalSeconds:F1} s");
-
+        var (model, losses) = TrainingStep(reference, DType.Float32);
         foreach (var name in new[] { "bbox_regression", "classification" })
         {
             double expected = reference[$"loss/{name}"].Item(), actual = losses[name].Item();
             Console.WriteLine($"{name}: {actual:G7} (torchvision {expected:G7})");
             Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Abs(expected), $"{name}: {actual:G9}, torchvision {expected:G9}");
         }
-        // Against the float64 (near exact) gradients: our error must be at most 1e-3 · max|gradient|
-        // + 3 · torchvision's own float32 error of that tensor (both as the largest element
-        // difference). torchvision's float32 error reaches ~1e-3 of the largest in a few layers
-        // (a ReLU input or max-pool pair within rounding of a tie routes an element's gradient
-        // another way), so it is allowed for as in the Faster R-CNN test.
+        CheckGradients(model, reference, allowTorchError: true);
+    }
+
+    /// <summary>
+    /// The same step in float64 (our model converted with To(Float64), torchvision's with
+    /// .double()): every parameter's gradient within 1e-3 of its tensor's largest, with no
+    /// allowance, since float64 leaves only the difference between the two implementations.
+    /// </summary>
+    [TorchFact]
+    [Trait("Category", "Slow")]
+    public void TrainingGradientsOfEveryParameterMatchTorchvisionInFloat64()
+    {
+        var reference = SsdReference.Load("tv_train");
+        var (model, _) = TrainingStep(reference, DType.Float64);
+        CheckGradients(model, reference, allowTorchError: false);
+    }
+
+    private static (Ssd Model, Dictionary<string, Tensor> Losses) TrainingStep(Dictionary<string, Tensor> reference, DType dtype)
+    {
+        var model = TorchvisionModel().Train();
+        model.To(dtype);
+        var images = new[] { reference["image0"].To(dtype), reference["image1"].To(dtype) };
+        var targets = new[] { 0, 1 }.Select(i => new DetectionTarget(reference[$"target{i}/boxes"].To(dtype), reference[$"target{i}/labels"])).ToArray();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var losses = model.Losses(images, targets, new Generator(0));
+        losses.Values.Aggregate((a, b) => a + b).Backward();
+        Console.WriteLine($"ssd300 training step ({dtype.Name()}), batch 2: {watch.Elapsed.TotalSeconds:F1} s");
+        return (model, losses);
+    }
+
+    private static void CheckGradients(Ssd model, Dictionary<string, Tensor> reference, bool allowTorchError)
+    {
         var failures = new List<string>();
         double worst = 0, worstTorch = 0;
+        int compared = 0;
         foreach (var (name, parameter) in model.NamedParameters())
         {
-            var exact = reference[$"grad64/{name}"];
+            var exact = reference[$"grad64/{name}"].To(parameter.DType);
             double scale = exact.Abs().Max().Item();
-            double torchError = (reference[$"grad/{name}"] - exact).Abs().Max().Item();
+            double torchError = (reference[$"grad/{name}"].To(parameter.DType) - exact).Abs().Max().Item();
             double error = ((parameter.Grad ?? parameter.ZerosLike()) - exact).Abs().Max().Item();
             worst = Math.Max(worst, error / scale);
             worstTorch = Math.Max(worstTorch, torchError / scale);
-            if (!(error <= 1e-3 * scale + 3 * torchError)) failures.Add($"{name}: error {error:G3}, torchvision's float32 error {torchError:G3}, largest gradient {scale:G3}");
+            if (!(error <= 1e-3 * scale + (allowTorchError ? 3 * torchError : 0)))
+                failures.Add($"{name}: error {error:G3}, torchvision's float32 error {torchError:G3}, largest gradient {scale:G3}");
+            compared++;
         }
         Console.WriteLine($"worst gradient error: ours {worst:G3}, torchvision's float32 {worstTorch:G3} of the tensor's largest");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
-        Assert.Equal(71, model.NamedParameters().Count());
+        Assert.Equal(71, compared);
     }
 
     /// <summary>
