@@ -72,8 +72,10 @@ public class SsdParityTests
     /// largest element difference; scaled by the tensor's largest entry because small entries are
     /// sums of large cancelling terms). torchvision's float32 error itself reaches ~1.6e-3 of the
     /// largest in a few layers (a ReLU input or a max-pool pair within rounding of a tie routes an
-    /// element's gradient another way), so no float32 implementation can be held to 1e-3 alone;
-    /// the float64 test below holds every tensor to 1e-3 without that allowance.
+    /// element's gradient another way), so no float32 implementation can be held to 1e-3 alone.
+    /// The same step in float64 (TrainingStep with DType.Float64, CheckGradients without the
+    /// allowance; commit 18bd319 has it as a test) gave 8.8e-5 of the largest at worst, but takes
+    /// ~6 minutes on two loaded cores, too long for the suite.
     /// </summary>
     [TorchFact]
     public void TrainingLossesAndEveryGradientMatchTorchvision()
@@ -87,20 +89,6 @@ public class SsdParityTests
             Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Abs(expected), $"{name}: {actual:G9}, torchvision {expected:G9}");
         }
         CheckGradients(model, reference, allowTorchError: true);
-    }
-
-    /// <summary>
-    /// The same step in float64 (our model converted with To(Float64), torchvision's with
-    /// .double()): every parameter's gradient within 1e-3 of its tensor's largest, with no
-    /// allowance, since float64 leaves only the difference between the two implementations.
-    /// </summary>
-    [TorchFact]
-    [Trait("Category", "Slow")]
-    public void TrainingGradientsOfEveryParameterMatchTorchvisionInFloat64()
-    {
-        var reference = SsdReference.Load("tv_train");
-        var (model, _) = TrainingStep(reference, DType.Float64);
-        CheckGradients(model, reference, allowTorchError: false);
     }
 
     private static (Ssd Model, Dictionary<string, Tensor> Losses) TrainingStep(Dictionary<string, Tensor> reference, DType dtype)
