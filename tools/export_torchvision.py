@@ -1,6 +1,7 @@
 """Exports a torchvision detection model's state_dict as safetensors for `scratchdetect detect`.
 
     /usr/bin/python3 tools/export_torchvision.py fasterrcnn_resnet50_fpn OUT.safetensors [--weights DEFAULT]
+    /usr/bin/python3 tools/export_torchvision.py ssd300_vgg16 OUT.safetensors [--weights DEFAULT]
 
 --weights names a torchvision weights enum value (DEFAULT, COCO_V1, ...); torchvision downloads it
 on first use, so run this where the internet is reachable. Without --weights the model keeps its
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "par
 from common import save_safetensors  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("model", help="a torchvision.models.detection builder name, e.g. fasterrcnn_resnet50_fpn")
+parser.add_argument("model", help="a torchvision.models.detection builder name: fasterrcnn_resnet50_fpn or ssd300_vgg16")
 parser.add_argument("output", help="the .safetensors file to write")
 parser.add_argument("--weights", default=None, help="a weights enum value such as DEFAULT (downloads)")
 parser.add_argument("--seed", type=int, default=0, help="seed for a randomly initialised model")

@@ -33,10 +33,16 @@ public sealed class L2Norm : Layer
     public L2NormStyle Style { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Style switch
+    public override Tensor Forward(Tensor input) => Apply(input, Weight, Style);
+
+    /// <summary>
+    /// The layer's formula with a weight held elsewhere (torchvision's SSD keeps it as the
+    /// backbone's own parameter "scale_weight" rather than in a child module).
+    /// </summary>
+    public static Tensor Apply(Tensor input, Tensor weight, L2NormStyle style) => style switch
     {
-        L2NormStyle.SsdPytorch => Tensor.L2Norm(input, Weight),
-        L2NormStyle.Torchvision => Tensor.Normalize(input) * Weight.Reshape([Weight.Size(0), .. Enumerable.Repeat(1, Math.Max(input.Rank - 2, 0))]),
-        _ => throw new ArgumentOutOfRangeException(nameof(Style)),
+        L2NormStyle.SsdPytorch => Tensor.L2Norm(input, weight),
+        L2NormStyle.Torchvision => Tensor.Normalize(input) * weight.Reshape([weight.Size(0), .. Enumerable.Repeat(1, Math.Max(input.Rank - 2, 0))]),
+        _ => throw new ArgumentOutOfRangeException(nameof(style)),
     };
 }

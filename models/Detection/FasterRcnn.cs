@@ -89,8 +89,7 @@ public sealed class FasterRcnn : Detector
     public override Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Generator generator)
     {
         if (!Training) throw new InvalidOperationException("faster_rcnn: Losses needs training mode (call Train())");
-        if (targets.Count != images.Count) throw new ArgumentException($"faster_rcnn: {images.Count} images but {targets.Count} targets");
-        for (int i = 0; i < targets.Count; i++) ValidateTarget(i, targets[i]);
+        TargetValidation.Validate("faster_rcnn", images.Count, targets, NumClasses);
         var (batch, resizedTargets) = Transform.Apply(images, targets, training: true, generator);
         var features = Backbone.Forward(batch.Tensors);
         var (proposals, rpnLosses) = Rpn.Forward(batch, features, resizedTargets, generator);
@@ -111,25 +110,5 @@ public sealed class FasterRcnn : Detector
         {
             Boxes = GeneralizedRcnnTransform.ResizeBoxes(d.Boxes, batch.ImageSizes[i], (images[i].Size(1), images[i].Size(2))),
         }).ToArray();
-    }
-
-    /// <summary>Rejects boxes with x2 ≤ x1 or y2 ≤ y1 or non-finite coordinates, and labels outside [1, classes).</summary>
-    private void ValidateTarget(int image, DetectionTarget target)
-    {
-        if (target.Boxes.Rank != 2 || target.Boxes.Size(1) != 4 || target.Labels.DType != DType.Int64 || target.Labels.Rank != 1 || target.Labels.Size(0) != target.Boxes.Size(0))
-            throw new ArgumentException($"faster_rcnn: target {image} must have boxes [K, 4] and int64 labels [K], got {Shapes.Format(target.Boxes.Shape)} and {target.Labels.DType.Name()} {Shapes.Format(target.Labels.Shape)}");
-        var boxes = target.Boxes.To(DType.Float64).ToArray<double>();
-        var labels = target.Labels.ToArray<long>();
-        for (int k = 0; k < labels.Length; k++)
-        {
-            var box = boxes.AsSpan(4 * k, 4).ToArray();
-            string shown = $"[{string.Join(", ", box.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))}]";
-            if (box.Any(v => !double.IsFinite(v)))
-                throw new ArgumentException($"faster_rcnn: image {image}, box {k} {shown} has a non-finite coordinate");
-            if (box[2] <= box[0] || box[3] <= box[1])
-                throw new ArgumentException($"faster_rcnn: image {image}, box {k} {shown} has no area (needs x2 > x1 and y2 > y1)");
-            if (labels[k] < 1 || labels[k] >= NumClasses)
-                throw new ArgumentException($"faster_rcnn: image {image}, box {k} {shown} has label {labels[k]}, outside [1, {NumClasses})");
-        }
     }
 }

@@ -9,9 +9,9 @@ namespace ScratchDetect.Models;
 /// <see cref="BelowLowThreshold"/> (-1, background) and one in between
 /// <see cref="BetweenThresholds"/> (-2, ignored). With low-quality matches allowed (the RPN's
 /// setting) every ground-truth box also keeps the predictions it overlaps most, ties included,
-/// even below the high threshold.
+/// even below the high threshold. <see cref="SsdMatcher"/> extends it, as torchvision's SSDMatcher.
 /// </summary>
-public sealed class Matcher
+public class Matcher
 {
     /// <summary>The match of a prediction whose best IoU is below the low threshold.</summary>
     public const long BelowLowThreshold = -1;
@@ -42,7 +42,7 @@ public sealed class Matcher
     /// The match (int64 [N]) of each of N predictions for an [M, N] IoU matrix of M ground-truth
     /// boxes against N predictions; M and N must be positive.
     /// </summary>
-    public Tensor Match(Tensor quality)
+    public virtual Tensor Match(Tensor quality)
     {
         if (quality.Rank != 2 || quality.Numel == 0)
             throw new ArgumentException(quality.Rank == 2 && quality.Size(0) == 0

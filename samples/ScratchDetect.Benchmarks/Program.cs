@@ -10,6 +10,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,
+    ["ssd"] = SsdBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;

@@ -28,20 +28,14 @@ public class DetectCommandTests
             "--min-size", "800", "--max-size", "1333", "--image", Photo, "--json", json);
         Assert.True(exitCode == 0, error);
 
-        using var document = JsonDocument.Parse(File.ReadAllText(json));
-        var image = Assert.Single(document.RootElement.EnumerateArray());
-        Assert.Equal(Photo, image.GetProperty("image").GetString());
-        Assert.Equal(reference["image0"].Size(2), image.GetProperty("width").GetInt32());
-        Assert.Equal(reference["image0"].Size(1), image.GetProperty("height").GetInt32());
-        var detections = image.GetProperty("detections").EnumerateArray().ToArray();
-        var boxes = detections.SelectMany(d => d.GetProperty("box").EnumerateArray().Select(v => v.GetSingle())).ToArray();
-        var labels = detections.Select(d => d.GetProperty("label").GetInt64()).ToArray();
-        var scores = detections.Select(d => d.GetProperty("score").GetSingle()).ToArray();
-        var actual = (Tensor.FromArray(boxes, detections.Length, 4), Tensor.FromArray(labels, detections.Length), Tensor.FromArray(scores, detections.Length));
-        DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, "image0"), actual, "detect optimized_q75.jpg");
+        var result = DetectJson.ReadSingle(File.ReadAllText(json));
+        Assert.Equal(Photo, result.Image);
+        Assert.Equal(reference["image0"].Size(2), result.Width);
+        Assert.Equal(reference["image0"].Size(1), result.Height);
+        DetectionAssert.Match(DetectionAssert.ReferenceDetections(reference, "image0"), result.Detections, "detect optimized_q75.jpg");
 
         // With --json the summary goes to standard output.
-        Assert.Contains($"{Photo} (256x256): {detections.Length} detections", output);
+        Assert.Contains($"{Photo} (256x256): {result.Detections.Labels.Size(0)} detections", output);
     }
 
     /// <summary>

@@ -1,0 +1,138 @@
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.Autograd;
+
+namespace ScratchDetect.Models;
+
+/// <summary>
+/// SSD (Liu et al. 2016) with a VGG base, composed as torchvision 0.14's <c>SSD</c>: transform
+/// (fixed-size resize) → backbone (VGG, L2Norm, extras) → head (class logits and box codes per
+/// default box) → in training, matching and <see cref="MultiBoxLoss"/>; in evaluation, the
+/// postprocess (softmax, per-class score threshold 0.01, the top 400 per class, NMS 0.45, 200 per
+/// image) and boxes mapped back to each original image. Parameters carry torchvision's names
+/// (backbone.features.*, backbone.extra.*, backbone.scale_weight,
+/// head.classification_head.module_list.*, head.regression_head.module_list.*); ssd.pytorch's
+/// checkpoints load after <see cref="SsdStateDict.FromSsdPytorch"/>. The architecture, default
+/// boxes and input convention come from an <see cref="SsdConfig"/> (SSD300, SSD512, small variants).
+/// </summary>
+public sealed class Ssd : Detector
+{
+    private readonly SsdMatcher matcher;
+
+    /// <summary>The SSD <paramref name="config"/> describes, randomly initialised from <paramref name="seed"/>.</summary>
+    public Ssd(SsdConfig config, ulong seed = 0)
+    {
+        if (config.NumClasses < 2) throw new ArgumentException($"ssd: num_classes must count the background and at least one class, got {config.NumClasses}");
+        if (config.SourceCount != config.DefaultBoxes.SourceCount)
+            throw new ArgumentException($"ssd: the network has {config.SourceCount} sources (2 + {config.Extras.Count} extra blocks) but the default boxes are set up for {config.DefaultBoxes.SourceCount}");
+        if (!(config.ScoreThreshold >= 0 && config.ScoreThreshold < 1))
+            throw new ArgumentException($"ssd: the score threshold must be in [0, 1), got {config.ScoreThreshold}");
+        if (config.TopKCandidates <= 0 || config.DetectionsPerImage <= 0)
+            throw new ArgumentException($"ssd: top-k candidates ({config.TopKCandidates}) and detections per image ({config.DetectionsPerImage}) must be positive");
+        Config = config;
+        var generator = new Generator(seed);
+        Transform = new SsdTransform(config.ImageSize, config.Preprocessing);
+        Backbone = RegisterModule("backbone", new SsdVggBackbone(config, generator));
+        Head = RegisterModule("head", new SsdHead(Backbone.OutChannels, config.DefaultBoxes.BoxesPerLocation, config.NumClasses, generator));
+        BoxCoder = new BoxCoder(10, 10, 5, 5);
+        matcher = new SsdMatcher(config.IouThreshold);
+        Loss = new MultiBoxLoss(BoxCoder, config.NegativeToPositiveRatio, config.MinHardNegatives);
+    }
+
+    /// <summary>torchvision's ssd300_vgg16 (randomly initialised; load weights to use it).</summary>
+    public static Ssd Ssd300Vgg16(int numClasses = 91, ulong seed = 0) => new(SsdConfig.Ssd300 with { NumClasses = numClasses }, seed);
+
+    /// <summary>The architecture and settings.</summary>
+    public SsdConfig Config { get; }
+
+    /// <summary>Classes including the background.</summary>
+    public int NumClasses => Config.NumClasses;
+
+    /// <summary>Resizing and normalisation.</summary>
+    public SsdTransform Transform { get; }
+
+    /// <summary>VGG base, L2Norm and extra blocks.</summary>
+    public SsdVggBackbone Backbone { get; }
+
+    /// <summary>The class and box heads.</summary>
+    public SsdHead Head { get; }
+
+    /// <summary>Box codes with weights (10, 10, 5, 5) (variances 0.1, 0.2).</summary>
+    public BoxCoder BoxCoder { get; }
+
+    /// <summary>The training loss.</summary>
+    public MultiBoxLoss Loss { get; }
+
+    /// <summary>
+    /// The head's outputs for a batch already transformed (<see cref="SsdTransform"/>): box codes
+    /// [N, P, 4], class logits [N, P, classes] and the default boxes [P, 4] in the batch's pixels.
+    /// </summary>
+    public (Tensor BoxRegression, Tensor ClassLogits, Tensor DefaultBoxes) Forward(Tensor batch)
+    {
+        var sources = Backbone.Forward(batch);
+        var (regression, logits) = Head.Forward(sources);
+        var defaultBoxes = Config.DefaultBoxes.Generate(sources.Select(s => (s.Size(2), s.Size(3))).ToList(), (batch.Size(2), batch.Size(3)), regression.DType);
+        return (regression, logits, defaultBoxes);
+    }
+
+    /// <summary>
+    /// "bbox_regression" and "classification" (see <see cref="MultiBoxLoss"/>) for float [3, H, W]
+    /// RGB images in [0, 1] and their targets (boxes in the images' pixels; images without boxes are
+    /// valid). Nothing is random: <paramref name="generator"/> is unused.
+    /// </summary>
+    public override Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Generator generator)
+    {
+        if (!Training) throw new InvalidOperationException("ssd: Losses needs training mode (call Train())");
+        TargetValidation.Validate("ssd", images.Count, targets, NumClasses);
+        var (batch, resized) = Transform.Apply(images, targets);
+        var (regression, logits, defaultBoxes) = Forward(batch.Tensors);
+        var matches = new List<Tensor>(resized!.Count);
+        using (GradMode.NoGrad())
+            foreach (var target in resized)
+                matches.Add(target.Boxes.Size(0) == 0
+                    ? Tensor.Full([defaultBoxes.Size(0)], Matcher.BelowLowThreshold, DType.Int64)
+                    : matcher.Match(Tensor.BoxIou(target.Boxes.Detach().To(defaultBoxes.DType), defaultBoxes)));
+        return Loss.Compute(regression, logits, defaultBoxes, matches, resized);
+    }
+
+    /// <inheritdoc/>
+    public override Detection[] Detect(IReadOnlyList<Tensor> images)
+    {
+        if (Training) throw new InvalidOperationException("ssd: Detect needs evaluation mode (call Eval())");
+        var (batch, _) = Transform.Apply(images, null);
+        var (regression, logits, defaultBoxes) = Forward(batch.Tensors);
+        var scores = Tensor.Softmax(logits, -1);
+        var result = new Detection[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var detection = Postprocess(regression.Narrow(0, i, 1).Squeeze(0), scores.Narrow(0, i, 1).Squeeze(0), defaultBoxes, batch.ImageSizes[i]);
+            result[i] = detection with { Boxes = GeneralizedRcnnTransform.ResizeBoxes(detection.Boxes, batch.ImageSizes[i], (images[i].Size(1), images[i].Size(2))) };
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// One image's detections in the network input's pixels, as torchvision's
+    /// postprocess_detections: decode and clip every default box, then per class the boxes scoring
+    /// above the threshold, the best <see cref="SsdConfig.TopKCandidates"/> of them, NMS per class
+    /// and the best <see cref="SsdConfig.DetectionsPerImage"/> overall.
+    /// </summary>
+    private Detection Postprocess(Tensor codes, Tensor scores, Tensor defaultBoxes, (int Height, int Width) imageSize)
+    {
+        var boxes = Tensor.ClipBoxesToImage(BoxCoder.Decode(codes, defaultBoxes).Reshape(-1, 4), imageSize.Height, imageSize.Width);
+        var (keptBoxes, keptScores, keptLabels) = (new List<Tensor>(), new List<Tensor>(), new List<Tensor>());
+        for (int label = 1; label < NumClasses; label++)
+        {
+            var score = scores.Narrow(1, label, 1).Reshape(-1);
+            var confident = score.Gt(Config.ScoreThreshold).Nonzero().Reshape(-1);
+            score = score.IndexSelect(0, confident);
+            var (top, order) = score.TopK(Math.Min(Config.TopKCandidates, score.Size(0)));
+            keptScores.Add(top);
+            keptBoxes.Add(boxes.IndexSelect(0, confident.IndexSelect(0, order)));
+            keptLabels.Add(Tensor.Full([top.Size(0)], label, DType.Int64));
+        }
+        var (allBoxes, allScores, allLabels) = (Tensor.Cat(keptBoxes, 0), Tensor.Cat(keptScores, 0), Tensor.Cat(keptLabels, 0));
+        var keep = Tensor.BatchedNms(allBoxes, allScores, allLabels, Config.NmsThreshold);
+        keep = keep.Narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.Size(0)));
+        return new Detection(allBoxes.IndexSelect(0, keep), allLabels.IndexSelect(0, keep), allScores.IndexSelect(0, keep));
+    }
+}

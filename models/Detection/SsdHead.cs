@@ -1,0 +1,69 @@
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.NN;
+
+namespace ScratchDetect.Models;
+
+/// <summary>
+/// One 3x3 convolution per source giving <see cref="Columns"/> numbers for each default box of each
+/// cell, as torchvision's <c>SSDScoringHead</c>: "module_list.k" maps source k's [N, C, H, W] to
+/// [N, A·K, H, W], read as [N, A, K, H, W] and laid out as [N, H·W·A, K]; the sources are then
+/// concatenated, in the default boxes' order. ssd.pytorch's permute(0, 2, 3, 1).view(N, -1, K) gives
+/// the same layout. Weights Xavier-uniform, biases 0.
+/// </summary>
+public sealed class SsdScoringHead : Module
+{
+    private readonly ModuleList<Conv2d> moduleList;
+
+    /// <summary>A head over sources of <paramref name="inChannels"/> with <paramref name="boxesPerLocation"/> boxes per cell and <paramref name="columns"/> numbers per box.</summary>
+    public SsdScoringHead(IReadOnlyList<int> inChannels, IReadOnlyList<int> boxesPerLocation, int columns, Generator generator)
+    {
+        if (inChannels.Count != boxesPerLocation.Count)
+            throw new ArgumentException($"ssd_head: {inChannels.Count} sources but default boxes for {boxesPerLocation.Count}");
+        Columns = columns;
+        moduleList = RegisterModule("module_list", new ModuleList<Conv2d>());
+        for (int k = 0; k < inChannels.Count; k++)
+        {
+            var conv = new Conv2d(inChannels[k], columns * boxesPerLocation[k], 3, generator, padding: 1);
+            Init.XavierUniform(conv.Weight, generator);
+            Init.Zeros(conv.Bias!);
+            moduleList.Add(conv);
+        }
+    }
+
+    /// <summary>Numbers per default box (4 box codes, or one logit per class).</summary>
+    public int Columns { get; }
+
+    /// <summary>[N, P, <see cref="Columns"/>] for the sources.</summary>
+    public Tensor Forward(IReadOnlyList<Tensor> sources)
+    {
+        var results = new List<Tensor>(sources.Count);
+        for (int k = 0; k < sources.Count; k++)
+        {
+            var output = moduleList[k].Forward(sources[k]);
+            int n = output.Size(0), h = output.Size(2), w = output.Size(3);
+            results.Add(output.Reshape(n, output.Size(1) / Columns, Columns, h, w).Permute(0, 3, 4, 1, 2).Reshape(n, -1, Columns));
+        }
+        return Tensor.Cat(results, 1);
+    }
+}
+
+/// <summary>SSD's two heads, as torchvision's <c>SSDHead</c>: "classification_head" (class logits) and "regression_head" (box codes).</summary>
+public sealed class SsdHead : Module
+{
+    /// <summary>Heads for <paramref name="numClasses"/> classes (background included).</summary>
+    public SsdHead(IReadOnlyList<int> inChannels, IReadOnlyList<int> boxesPerLocation, int numClasses, Generator generator)
+    {
+        ClassificationHead = RegisterModule("classification_head", new SsdScoringHead(inChannels, boxesPerLocation, numClasses, generator));
+        RegressionHead = RegisterModule("regression_head", new SsdScoringHead(inChannels, boxesPerLocation, 4, generator));
+    }
+
+    /// <summary>Class logits per default box.</summary>
+    public SsdScoringHead ClassificationHead { get; }
+
+    /// <summary>Box codes per default box.</summary>
+    public SsdScoringHead RegressionHead { get; }
+
+    /// <summary>Box codes [N, P, 4] and class logits [N, P, classes].</summary>
+    public (Tensor BoxRegression, Tensor ClassLogits) Forward(IReadOnlyList<Tensor> sources) =>
+        (RegressionHead.Forward(sources), ClassificationHead.Forward(sources));
+}
