@@ -1,0 +1,330 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+/// <summary>
+/// 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2015; the transforms of NNPACK and wincnn).
+/// The output is cut into 4x4 tiles; each tile needs a 6x6 input patch d, and
+/// <code>Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A</code>
+/// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
+/// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
+/// <code>M[ξ] (O x tiles) = U[ξ] (O x C) · V[ξ] (C x tiles)</code>
+/// which run on the packed GEMM. So the work is: transform the weights (U), transform the input
+/// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
+/// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
+/// bounded on large images.
+/// <para>
+/// Accuracy: the transforms use the interpolation points 0, ±1, ±2 and ∞, whose matrices hold
+/// entries up to 8 (Aᵀ) and 5 (Bᵀ) and the fractions 1/4, 1/6, 1/12, 1/24 (G); float32 rounding in the
+/// transformed domain is amplified by them, so results differ from the direct sum by more than
+/// im2col's reordering does: relative to the sum of the absolute products Σ|x·w| of each output,
+/// the error measured up to 2.2e-6 (about 1e-7 for the direct float32 sum); the tests
+/// (WinogradTests) hold it below 1e-5. float64 always takes the direct (im2col) reference path.
+/// </para>
+/// The backward-data pass of a 3x3 stride-1 convolution is itself a 3x3 stride-1 convolution of
+/// the output gradient with the flipped, transposed kernel and padding 2 - p, so it reuses the
+/// same kernel.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    private const int WinogradOut = 4;    // outputs per tile side
+    private const int WinogradIn = 6;     // input patch side: WinogradOut + 3 - 1
+    private const int WinogradPoints = WinogradIn * WinogradIn;
+
+    /// <summary>Tiles per chunk aim at this many bytes of transformed input and products (V and M): a few L2-sized pieces.</summary>
+    private const long WinogradChunkBytes = 4 << 20;
+
+    /// <summary>
+    /// Whether the Winograd kernel serves this float32 convolution: a 3x3 kernel at stride 1 and
+    /// dilation 1, with enough channels per group that the 36 GEMMs outweigh the transforms.
+    /// </summary>
+    internal static bool WinogradApplies(Conv2dGeometry g) =>
+        g.Kernel == new Size2d(3, 3) && g.Stride == new Size2d(1, 1) && g.Dilation == new Size2d(1, 1)
+        && g.InPerGroup >= 16 && g.OutPerGroup >= 16;
+
+    /// <summary>Whether the backward-data pass can run as a Winograd forward pass: as <see cref="WinogradApplies"/>, with padding at most 2 (the adjoint's padding is 2 - p).</summary>
+    internal static bool WinogradBackwardDataApplies(Conv2dGeometry g) =>
+        WinogradApplies(g) && g.Padding.H <= 2 && g.Padding.W <= 2;
+
+    /// <summary>The forward 3x3 stride-1 convolution, output [N, O, OutH, OutW], with the bias added in the output transform.</summary>
+    internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g)
+    {
+        int outH = g.OutH, outW = g.OutW;
+        int tilesH = (outH + WinogradOut - 1) / WinogradOut, tilesW = (outW + WinogradOut - 1) / WinogradOut;
+        int cg = g.InPerGroup, og = g.OutPerGroup;
+        int tileRows = g.Batch * tilesH;
+        long bytesPerTile = (long)WinogradPoints * (cg + og) * sizeof(float);
+        int rowsPerChunk = (int)Math.Clamp(WinogradChunkBytes / (bytesPerTile * tilesW), 1, tileRows);
+        int maxTiles = rowsPerChunk * tilesW, width = Vector<float>.Count;
+
+        var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
+        var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
+        var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
+        // Slack of one vector: the output transform loads whole vectors past the last tile of a row.
+        var products = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles + width);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+            {
+                WinogradTransformWeights(weight, group, g, transformedWeight);
+                for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
+                {
+                    int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
+                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    Array.Clear(products, 0, WinogradPoints * og * tiles); // the GEMM accumulates
+                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                        transformedWeight, (long)point * og * cg, false,
+                        transformedInput, (long)point * cg * tiles, false,
+                        products, (long)point * og * tiles, og, tiles, cg));
+                    WinogradTransformOutput(products, bias, group, g, row0, tiles, tilesH, tilesW, output);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transformedWeight);
+            ArrayPool<float>.Shared.Return(transformedInput);
+            ArrayPool<float>.Shared.Return(products);
+        }
+        return output;
+    }
+
+    /// <summary>
+    /// The input gradient of a 3x3 stride-1 convolution as a Winograd forward pass: gradInput[c] =
+    /// Σ_o gradOutput[o] ⋆ flip(weight[o, c]), with padding 2 - p, which gives back the input's size.
+    /// </summary>
+    internal static float[] WinogradConvBackwardData(float[] gradOutput, float[] weight, Conv2dGeometry g)
+    {
+        int cg = g.InPerGroup, og = g.OutPerGroup;
+        // adjoint[group·cg + c, o, 2 - a, 2 - b] = weight[group·og + o, c, a, b]
+        var adjointWeight = ArrayPool<float>.Shared.Rent(g.InChannels * og * 9);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+                for (int o = 0; o < og; o++)
+                    for (int c = 0; c < cg; c++)
+                    {
+                        int source = ((group * og + o) * cg + c) * 9, target = ((group * cg + c) * og + o) * 9;
+                        for (int tap = 0; tap < 9; tap++) adjointWeight[target + 8 - tap] = weight[source + tap];
+                    }
+            var adjoint = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutH, g.OutW, g.InChannels, new Size2d(3, 3),
+                new Size2d(1, 1), new Size2d(2 - g.Padding.H, 2 - g.Padding.W), new Size2d(1, 1), g.Groups);
+            return WinogradConvForward(gradOutput, adjointWeight, null, adjoint);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(adjointWeight);
+        }
+    }
+
+    /// <summary>
+    /// U[ξ, o, c] = (G g Gᵀ)[ξ] for the 3x3 kernel g = weight[group·og + o, c] of one group, vectorised
+    /// across consecutive (o, c) pairs after gathering each of the 9 taps into its own contiguous row.
+    /// </summary>
+    private static void WinogradTransformWeights(float[] weight, int group, Conv2dGeometry g, float[] transformed)
+    {
+        int pairs = g.OutPerGroup * g.InPerGroup, width = Vector<float>.Count;
+        long first = (long)group * pairs * 9;
+        ParallelRange((pairs + width - 1) / width, width * WinogradPoints * 8, (blockFirst, blockEnd) =>
+        {
+            Span<float> taps = stackalloc float[9 * width];
+            Span<float> lanes = stackalloc float[width];
+            Span<Vector<float>> rows = stackalloc Vector<float>[3 * WinogradIn];
+            Span<Vector<float>> point = stackalloc Vector<float>[WinogradIn];
+            for (long block = blockFirst; block < blockEnd; block++)
+            {
+                int pair0 = (int)block * width, count = Math.Min(width, pairs - pair0);
+                taps.Clear();
+                for (int lane = 0; lane < count; lane++)
+                    for (int tap = 0; tap < 9; tap++)
+                        taps[tap * width + lane] = weight[first + (long)(pair0 + lane) * 9 + tap];
+                // Rows pass: G applied to each kernel column gives 6 x 3; columns pass: that times Gᵀ gives 6 x 6.
+                for (int column = 0; column < 3; column++)
+                {
+                    var g0 = new Vector<float>(taps.Slice((0 * 3 + column) * width));
+                    var g1 = new Vector<float>(taps.Slice((1 * 3 + column) * width));
+                    var g2 = new Vector<float>(taps.Slice((2 * 3 + column) * width));
+                    KernelTransform(g0, g1, g2, rows, column, 3);
+                }
+                for (int i = 0; i < WinogradIn; i++)
+                {
+                    KernelTransform(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
+                    for (int j = 0; j < WinogradIn; j++)
+                        StoreLanes(point[j], transformed.AsSpan((i * WinogradIn + j) * pairs + pair0), count, lanes);
+                }
+            }
+        });
+    }
+
+    /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, 2, -2, ∞, written at target[start + k·stride].</summary>
+    private static void KernelTransform(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
+    {
+        var outer = g0 + g2;
+        var quarter = g0 * (1f / 4);
+        var plusSix = (outer + g1) * (-1f / 6);
+        var minusSix = (outer - g1) * (-1f / 6);
+        var evenPart = g0 * (1f / 24) + g2 * (1f / 6);
+        var oddPart = g1 * (1f / 12);
+        target[start] = quarter;
+        target[start + stride] = plusSix;
+        target[start + 2 * stride] = minusSix;
+        target[start + 3 * stride] = evenPart + oddPart;
+        target[start + 4 * stride] = evenPart - oddPart;
+        target[start + 5 * stride] = g2;
+    }
+
+    /// <summary>
+    /// V[ξ, c, t] = (Bᵀ d B)[ξ] for the 6x6 input patch d of every tile t in tile rows
+    /// [row0, row0 + rows) and every input channel c of one group. Parallel over channels. Each
+    /// patch row is first split by column phase (x mod 4), so the six patch columns of consecutive
+    /// tiles are six contiguous vectors.
+    /// </summary>
+    private static void WinogradTransformInput(float[] input, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed)
+    {
+        int cg = g.InPerGroup, tiles = rows * tilesW, width = Vector<float>.Count;
+        int phaseLength = tilesW + 1 + width; // tiles + the next tile's first two columns + a vector of zeros for the tail loads
+        int height = g.Height, inputWidth = g.Width, padH = g.Padding.H, padW = g.Padding.W;
+        ParallelRange(cg, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        {
+            var phases = ArrayPool<float>.Shared.Rent(WinogradIn * WinogradOut * phaseLength);
+            Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
+            Span<float> lanes = stackalloc float[width];
+            for (long c = firstChannel; c < endChannel; c++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
+                    long source = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
+                    // phases[(py·4 + q)·phaseLength + j] = input[y, 4j + q - padW] for patch row py (0 outside the image).
+                    Array.Clear(phases, 0, WinogradIn * WinogradOut * phaseLength);
+                    for (int py = 0; py < WinogradIn; py++)
+                    {
+                        int y = ty * WinogradOut + py - padH;
+                        if ((uint)y >= (uint)height) continue;
+                        long sourceRow = source + (long)y * inputWidth;
+                        int xEnd = Math.Min(inputWidth, (tilesW + 1) * WinogradOut - padW);
+                        for (int x = 0; x < xEnd; x++)
+                        {
+                            int shifted = x + padW;
+                            phases[(py * WinogradOut + (shifted & 3)) * phaseLength + (shifted >> 2)] = input[sourceRow + x];
+                        }
+                    }
+                    for (int tx = 0; tx < tilesW; tx += width)
+                    {
+                        // d[py·6 + px] = patch(py, px) of the tiles tx .. tx + width - 1.
+                        for (int py = 0; py < WinogradIn; py++)
+                            for (int px = 0; px < WinogradIn; px++)
+                                d[py * WinogradIn + px] = new Vector<float>(phases.AsSpan((py * WinogradOut + (px & 3)) * phaseLength + tx + (px >> 2), width));
+                        for (int py = 0; py < WinogradIn; py++) InputTransform(d, py * WinogradIn, 1);
+                        for (int px = 0; px < WinogradIn; px++) InputTransform(d, px, WinogradIn);
+                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        for (int point = 0; point < WinogradPoints; point++)
+                            StoreLanes(d[point], transformed.AsSpan((int)(((long)point * cg + c) * tiles + t)), count, lanes);
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(phases);
+        });
+    }
+
+    /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, 2, -2, ∞.</summary>
+    private static void InputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var d0 = values[start];
+        var d1 = values[start + stride];
+        var d2 = values[start + 2 * stride];
+        var d3 = values[start + 3 * stride];
+        var d4 = values[start + 4 * stride];
+        var d5 = values[start + 5 * stride];
+        var sum12 = d1 + d2;
+        var diff12 = d1 - d2;
+        var sum34 = d3 + d4;
+        var diff43 = d4 - d3;
+        var diff42 = d4 - d2;
+        var diff31 = d3 - d1;
+        values[start] = d0 * 4f - d2 * 5f + d4;
+        values[start + stride] = sum34 - sum12 * 4f;
+        values[start + 2 * stride] = diff43 + diff12 * 4f;
+        values[start + 3 * stride] = diff42 + diff31 * 2f;
+        values[start + 4 * stride] = diff42 - diff31 * 2f;
+        values[start + 5 * stride] = d1 * 4f - d3 * 5f + d5;
+    }
+
+    /// <summary>
+    /// Y = Aᵀ M A for every tile and output channel of one group, plus the bias, written into the
+    /// output planes (tiles on the right and bottom edges keep only their part inside the output).
+    /// Parallel over output channels; vectorised across consecutive tiles.
+    /// </summary>
+    private static void WinogradTransformOutput(float[] products, float[]? bias, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output)
+    {
+        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
+        ParallelRange(og, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        {
+            Span<Vector<float>> m = stackalloc Vector<float>[WinogradPoints];
+            Span<float> values = stackalloc float[WinogradOut * WinogradOut * width];
+            for (long o = firstChannel; o < endChannel; o++)
+            {
+                int channel = group * og + (int)o;
+                float shift = bias is null ? 0f : bias[channel];
+                for (int t0 = 0; t0 < tiles; t0 += width)
+                {
+                    for (int point = 0; point < WinogradPoints; point++)
+                        m[point] = new Vector<float>(products.AsSpan((int)(((long)point * og + o) * tiles + t0), width));
+                    for (int py = 0; py < WinogradIn; py++) OutputTransform(m, py * WinogradIn, 1);
+                    for (int j = 0; j < WinogradOut; j++) OutputTransform(m, j, WinogradIn);
+                    // Rows 0..3 of m now hold the tile (i, j) at m[i·6 + j].
+                    for (int i = 0; i < WinogradOut; i++)
+                        for (int j = 0; j < WinogradOut; j++)
+                            (m[i * WinogradIn + j] + new Vector<float>(shift)).CopyTo(values[((i * WinogradOut + j) * width)..]);
+                    int count = Math.Min(width, tiles - t0);
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        int tileRow = row0 + (t0 + lane) / tilesW, tx = (t0 + lane) % tilesW;
+                        int image = tileRow / tilesH, y0 = tileRow % tilesH * WinogradOut, x0 = tx * WinogradOut;
+                        long planeStart = ((long)image * g.OutChannels + channel) * outH * outW;
+                        int rowsInside = Math.Min(WinogradOut, outH - y0), columnsInside = Math.Min(WinogradOut, outW - x0);
+                        for (int i = 0; i < rowsInside; i++)
+                        {
+                            long target = planeStart + (long)(y0 + i) * outW + x0;
+                            for (int j = 0; j < columnsInside; j++)
+                                output[target + j] = values[(i * WinogradOut + j) * width + lane];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
+    private static void OutputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var m0 = values[start];
+        var m1 = values[start + stride];
+        var m2 = values[start + 2 * stride];
+        var m3 = values[start + 3 * stride];
+        var m4 = values[start + 4 * stride];
+        var m5 = values[start + 5 * stride];
+        var sum12 = m1 + m2;
+        var diff12 = m1 - m2;
+        var sum34 = m3 + m4;
+        var diff34 = m3 - m4;
+        values[start] = m0 + sum12 + sum34;
+        values[start + stride] = diff12 + diff34 * 2f;
+        values[start + 2 * stride] = sum12 + sum34 * 4f;
+        values[start + 3 * stride] = diff12 + diff34 * 8f + m5;
+    }
+
+    /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to <paramref name="target"/> (a whole vector when it fits).</summary>
+    private static void StoreLanes(Vector<float> value, Span<float> target, int count, Span<float> scratch)
+    {
+        if (count == Vector<float>.Count)
+        {
+            value.CopyTo(target);
+            return;
+        }
+        value.CopyTo(scratch);
+        scratch[..count].CopyTo(target);
+    }
+}
