@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -10,8 +12,10 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// <code>Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A</code>
 /// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
 /// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
-/// <code>M[ξ] (O x tiles) = U[ξ] (O x C) · V[ξ] (C x tiles)</code>
-/// which run on the packed GEMM. So the work is: transform the weights (U), transform the input
+/// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
+/// which run on the packed GEMM. Tiles are the GEMM's rows and output channels its columns: the
+/// micro-kernel's 32-column tiles are then filled by the channel counts (multiples of 32 in the
+/// detectors) even when a small map has only a few tiles, and U is packed by plain row copies. So the work is: transform the weights (U), transform the input
 /// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
 /// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
 /// bounded on large images.
@@ -38,11 +42,18 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Whether the Winograd kernel serves this float32 convolution: a 3x3 kernel at stride 1 and
-    /// dilation 1, with enough channels per group that the 36 GEMMs outweigh the transforms.
+    /// dilation 1, with enough channels per group that the 36 GEMMs outweigh the input and output
+    /// transforms, and enough tiles that they outweigh the weight transform (U is 4 times the size
+    /// of the weights and is packed again for every GEMM: with a handful of tiles, as on ResNet's
+    /// 7x7 maps, im2col's single pass over the weights is faster).
     /// </summary>
     internal static bool WinogradApplies(Conv2dGeometry g) =>
         g.Kernel == new Size2d(3, 3) && g.Stride == new Size2d(1, 1) && g.Dilation == new Size2d(1, 1)
-        && g.InPerGroup >= 16 && g.OutPerGroup >= 16;
+        && g.InPerGroup >= 16 && g.OutPerGroup >= 16
+        && (long)g.Batch * ((g.OutH + WinogradOut - 1) / WinogradOut) * ((g.OutW + WinogradOut - 1) / WinogradOut) >= WinogradMinTiles;
+
+    /// <summary>Below this many 4x4 output tiles the weight transform costs more than Winograd saves (measured with the conv benchmark).</summary>
+    private const int WinogradMinTiles = 48;
 
     /// <summary>Whether the backward-data pass can run as a Winograd forward pass: as <see cref="WinogradApplies"/>, with padding at most 2 (the adjoint's padding is 2 - p).</summary>
     internal static bool WinogradBackwardDataApplies(Conv2dGeometry g) =>
@@ -62,7 +73,7 @@ public sealed partial class CpuBackend
         var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
         var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
-        // Slack of one vector: the output transform loads whole vectors past the last tile of a row.
+        // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
         var products = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles + width);
         try
         {
@@ -75,9 +86,9 @@ public sealed partial class CpuBackend
                     WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     Array.Clear(products, 0, WinogradPoints * og * tiles); // the GEMM accumulates
                     Parallel.For(0, WinogradPoints, point => GemmAccumulate(
-                        transformedWeight, (long)point * og * cg, false,
-                        transformedInput, (long)point * cg * tiles, false,
-                        products, (long)point * og * tiles, og, tiles, cg));
+                        transformedInput, (long)point * cg * tiles, true,
+                        transformedWeight, (long)point * cg * og, false,
+                        products, (long)point * tiles * og, tiles, og, cg));
                     WinogradTransformOutput(products, bias, group, g, row0, tiles, tilesH, tilesW, output);
                 }
             }
@@ -120,41 +131,42 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// U[ξ, o, c] = (G g Gᵀ)[ξ] for the 3x3 kernel g = weight[group·og + o, c] of one group, vectorised
-    /// across consecutive (o, c) pairs after gathering each of the 9 taps into its own contiguous row.
+    /// U[ξ, c, o] = (G g Gᵀ)[ξ] for the 3x3 kernel g = weight[group·og + o, c] of one group. Parallel
+    /// over input channels; vectorised across consecutive output channels after gathering each of
+    /// the 9 taps of those kernels into its own contiguous row.
     /// </summary>
     private static void WinogradTransformWeights(float[] weight, int group, Conv2dGeometry g, float[] transformed)
     {
-        int pairs = g.OutPerGroup * g.InPerGroup, width = Vector<float>.Count;
-        long first = (long)group * pairs * 9;
-        ParallelRange((pairs + width - 1) / width, width * WinogradPoints * 8, (blockFirst, blockEnd) =>
+        int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
+        long first = (long)group * og * cg * 9;
+        ParallelRange(cg, (long)og * WinogradPoints * 8, (firstChannel, endChannel) =>
         {
             Span<float> taps = stackalloc float[9 * width];
-            Span<float> lanes = stackalloc float[width];
-            Span<Vector<float>> rows = stackalloc Vector<float>[3 * WinogradIn];
+            Span<Vector<float>> rows = stackalloc Vector<float>[WinogradIn * 3];
             Span<Vector<float>> point = stackalloc Vector<float>[WinogradIn];
-            for (long block = blockFirst; block < blockEnd; block++)
-            {
-                int pair0 = (int)block * width, count = Math.Min(width, pairs - pair0);
-                taps.Clear();
-                for (int lane = 0; lane < count; lane++)
-                    for (int tap = 0; tap < 9; tap++)
-                        taps[tap * width + lane] = weight[first + (long)(pair0 + lane) * 9 + tap];
-                // Rows pass: G applied to each kernel column gives 6 x 3; columns pass: that times Gᵀ gives 6 x 6.
-                for (int column = 0; column < 3; column++)
+            ref float weights = ref MemoryMarshal.GetArrayDataReference(weight);
+            ref float tapRows = ref MemoryMarshal.GetReference(taps);
+            for (long c = firstChannel; c < endChannel; c++)
+                for (int o0 = 0; o0 < og; o0 += width)
                 {
-                    var g0 = new Vector<float>(taps.Slice((0 * 3 + column) * width));
-                    var g1 = new Vector<float>(taps.Slice((1 * 3 + column) * width));
-                    var g2 = new Vector<float>(taps.Slice((2 * 3 + column) * width));
-                    KernelTransform(g0, g1, g2, rows, column, 3);
+                    int count = Math.Min(width, og - o0);
+                    if (count < width) taps.Clear();
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        ref float kernel = ref Unsafe.Add(ref weights, (nint)(first + ((long)(o0 + lane) * cg + c) * 9));
+                        for (int tap = 0; tap < 9; tap++) Unsafe.Add(ref tapRows, tap * width + lane) = Unsafe.Add(ref kernel, tap);
+                    }
+                    // Rows pass: G applied to each kernel column gives 6 x 3; columns pass: that times Gᵀ gives 6 x 6.
+                    for (int column = 0; column < 3; column++)
+                        KernelTransform(Vector.LoadUnsafe(ref tapRows, (nuint)(column * width)), Vector.LoadUnsafe(ref tapRows, (nuint)((3 + column) * width)),
+                            Vector.LoadUnsafe(ref tapRows, (nuint)((6 + column) * width)), rows, column, 3);
+                    for (int i = 0; i < WinogradIn; i++)
+                    {
+                        KernelTransform(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
+                        for (int j = 0; j < WinogradIn; j++)
+                            StoreLanes(point[j], transformed, (((long)(i * WinogradIn + j) * cg + c) * og + o0), count);
+                    }
                 }
-                for (int i = 0; i < WinogradIn; i++)
-                {
-                    KernelTransform(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
-                    for (int j = 0; j < WinogradIn; j++)
-                        StoreLanes(point[j], transformed.AsSpan((i * WinogradIn + j) * pairs + pair0), count, lanes);
-                }
-            }
         });
     }
 
@@ -162,14 +174,11 @@ public sealed partial class CpuBackend
     private static void KernelTransform(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
     {
         var outer = g0 + g2;
-        var quarter = g0 * (1f / 4);
-        var plusSix = (outer + g1) * (-1f / 6);
-        var minusSix = (outer - g1) * (-1f / 6);
         var evenPart = g0 * (1f / 24) + g2 * (1f / 6);
         var oddPart = g1 * (1f / 12);
-        target[start] = quarter;
-        target[start + stride] = plusSix;
-        target[start + 2 * stride] = minusSix;
+        target[start] = g0 * (1f / 4);
+        target[start + stride] = (outer + g1) * (-1f / 6);
+        target[start + 2 * stride] = (outer - g1) * (-1f / 6);
         target[start + 3 * stride] = evenPart + oddPart;
         target[start + 4 * stride] = evenPart - oddPart;
         target[start + 5 * stride] = g2;
@@ -186,29 +195,33 @@ public sealed partial class CpuBackend
         int cg = g.InPerGroup, tiles = rows * tilesW, width = Vector<float>.Count;
         int phaseLength = tilesW + 1 + width; // tiles + the next tile's first two columns + a vector of zeros for the tail loads
         int height = g.Height, inputWidth = g.Width, padH = g.Padding.H, padW = g.Padding.W;
+        // Input columns that land in some patch: x + padW < (tilesW + 1)·4.
+        int xEnd = Math.Min(inputWidth, (tilesW + 1) * WinogradOut - padW);
         ParallelRange(cg, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
         {
-            var phases = ArrayPool<float>.Shared.Rent(WinogradIn * WinogradOut * phaseLength);
+            var phaseBuffer = ArrayPool<float>.Shared.Rent(WinogradIn * WinogradOut * phaseLength);
+            var phases = phaseBuffer.AsSpan(0, WinogradIn * WinogradOut * phaseLength);
+            ref float phase = ref MemoryMarshal.GetReference(phases);
+            ref float source = ref MemoryMarshal.GetArrayDataReference(input);
             Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
-            Span<float> lanes = stackalloc float[width];
             for (long c = firstChannel; c < endChannel; c++)
             {
                 for (int r = 0; r < rows; r++)
                 {
                     int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
-                    long source = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
+                    long plane = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
                     // phases[(py·4 + q)·phaseLength + j] = input[y, 4j + q - padW] for patch row py (0 outside the image).
-                    Array.Clear(phases, 0, WinogradIn * WinogradOut * phaseLength);
+                    phases.Clear();
                     for (int py = 0; py < WinogradIn; py++)
                     {
                         int y = ty * WinogradOut + py - padH;
                         if ((uint)y >= (uint)height) continue;
-                        long sourceRow = source + (long)y * inputWidth;
-                        int xEnd = Math.Min(inputWidth, (tilesW + 1) * WinogradOut - padW);
+                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth));
+                        ref float phaseRows = ref Unsafe.Add(ref phase, py * WinogradOut * phaseLength);
                         for (int x = 0; x < xEnd; x++)
                         {
                             int shifted = x + padW;
-                            phases[(py * WinogradOut + (shifted & 3)) * phaseLength + (shifted >> 2)] = input[sourceRow + x];
+                            Unsafe.Add(ref phaseRows, (shifted & 3) * phaseLength + (shifted >> 2)) = Unsafe.Add(ref sourceRow, x);
                         }
                     }
                     for (int tx = 0; tx < tilesW; tx += width)
@@ -216,16 +229,16 @@ public sealed partial class CpuBackend
                         // d[py·6 + px] = patch(py, px) of the tiles tx .. tx + width - 1.
                         for (int py = 0; py < WinogradIn; py++)
                             for (int px = 0; px < WinogradIn; px++)
-                                d[py * WinogradIn + px] = new Vector<float>(phases.AsSpan((py * WinogradOut + (px & 3)) * phaseLength + tx + (px >> 2), width));
+                                d[py * WinogradIn + px] = Vector.LoadUnsafe(ref phase, (nuint)((py * WinogradOut + (px & 3)) * phaseLength + tx + (px >> 2)));
                         for (int py = 0; py < WinogradIn; py++) InputTransform(d, py * WinogradIn, 1);
                         for (int px = 0; px < WinogradIn; px++) InputTransform(d, px, WinogradIn);
                         int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
                         for (int point = 0; point < WinogradPoints; point++)
-                            StoreLanes(d[point], transformed.AsSpan((int)(((long)point * cg + c) * tiles + t)), count, lanes);
+                            StoreLanes(d[point], transformed, ((long)point * cg + c) * tiles + t, count);
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(phases);
+            ArrayPool<float>.Shared.Return(phaseBuffer);
         });
     }
 
@@ -255,41 +268,46 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Y = Aᵀ M A for every tile and output channel of one group, plus the bias, written into the
     /// output planes (tiles on the right and bottom edges keep only their part inside the output).
-    /// Parallel over output channels; vectorised across consecutive tiles.
+    /// Parallel over tiles; vectorised across consecutive output channels.
     /// </summary>
     private static void WinogradTransformOutput(float[] products, float[]? bias, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output)
     {
         int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
-        ParallelRange(og, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        long outPlane = (long)outH * outW;
+        ParallelRange(tiles, (long)og * WinogradPoints * 4, (firstTile, endTile) =>
         {
             Span<Vector<float>> m = stackalloc Vector<float>[WinogradPoints];
             Span<float> values = stackalloc float[WinogradOut * WinogradOut * width];
-            for (long o = firstChannel; o < endChannel; o++)
+            Span<float> shift = stackalloc float[width];
+            ref float product = ref MemoryMarshal.GetArrayDataReference(products);
+            ref float result = ref MemoryMarshal.GetArrayDataReference(output);
+            for (long t = firstTile; t < endTile; t++)
             {
-                int channel = group * og + (int)o;
-                float shift = bias is null ? 0f : bias[channel];
-                for (int t0 = 0; t0 < tiles; t0 += width)
+                int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
+                int image = tileRow / tilesH, y0 = tileRow % tilesH * WinogradOut, x0 = tx * WinogradOut;
+                int rowsInside = Math.Min(WinogradOut, outH - y0), columnsInside = Math.Min(WinogradOut, outW - x0);
+                for (int o0 = 0; o0 < og; o0 += width)
                 {
+                    int count = Math.Min(width, og - o0);
                     for (int point = 0; point < WinogradPoints; point++)
-                        m[point] = new Vector<float>(products.AsSpan((int)(((long)point * og + o) * tiles + t0), width));
+                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * tiles + t) * og + o0));
                     for (int py = 0; py < WinogradIn; py++) OutputTransform(m, py * WinogradIn, 1);
                     for (int j = 0; j < WinogradOut; j++) OutputTransform(m, j, WinogradIn);
-                    // Rows 0..3 of m now hold the tile (i, j) at m[i·6 + j].
+                    shift.Clear();
+                    if (bias is not null) bias.AsSpan(group * og + o0, count).CopyTo(shift);
+                    var biasVector = new Vector<float>(shift);
+                    // Rows 0..3 of m now hold the tile's output (i, j) at m[i·6 + j].
                     for (int i = 0; i < WinogradOut; i++)
                         for (int j = 0; j < WinogradOut; j++)
-                            (m[i * WinogradIn + j] + new Vector<float>(shift)).CopyTo(values[((i * WinogradOut + j) * width)..]);
-                    int count = Math.Min(width, tiles - t0);
+                            (m[i * WinogradIn + j] + biasVector).CopyTo(values[((i * WinogradOut + j) * width)..]);
                     for (int lane = 0; lane < count; lane++)
                     {
-                        int tileRow = row0 + (t0 + lane) / tilesW, tx = (t0 + lane) % tilesW;
-                        int image = tileRow / tilesH, y0 = tileRow % tilesH * WinogradOut, x0 = tx * WinogradOut;
-                        long planeStart = ((long)image * g.OutChannels + channel) * outH * outW;
-                        int rowsInside = Math.Min(WinogradOut, outH - y0), columnsInside = Math.Min(WinogradOut, outW - x0);
+                        long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
                         for (int i = 0; i < rowsInside; i++)
                         {
-                            long target = planeStart + (long)(y0 + i) * outW + x0;
+                            ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
                             for (int j = 0; j < columnsInside; j++)
-                                output[target + j] = values[(i * WinogradOut + j) * width + lane];
+                                Unsafe.Add(ref target, j) = values[(i * WinogradOut + j) * width + lane];
                         }
                     }
                 }
@@ -316,15 +334,14 @@ public sealed partial class CpuBackend
         values[start + 3 * stride] = diff12 + diff34 * 8f + m5;
     }
 
-    /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to <paramref name="target"/> (a whole vector when it fits).</summary>
-    private static void StoreLanes(Vector<float> value, Span<float> target, int count, Span<float> scratch)
+    /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to target[offset..] (a whole vector when it fits).</summary>
+    private static void StoreLanes(Vector<float> value, float[] target, long offset, int count)
     {
         if (count == Vector<float>.Count)
         {
-            value.CopyTo(target);
+            value.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(target), (nuint)offset);
             return;
         }
-        value.CopyTo(scratch);
-        scratch[..count].CopyTo(target);
+        for (int lane = 0; lane < count; lane++) target[offset + lane] = value[lane];
     }
 }
