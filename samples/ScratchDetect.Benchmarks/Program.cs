@@ -12,6 +12,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,
+    ["roi"] = RoiBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;
