@@ -10,7 +10,7 @@ namespace ScratchDetect.Benchmarks;
 /// backward data (input gradient) and backward filter (weight gradient), against PyTorch 1.13 on the
 /// CPU in the same run (torch.set_num_threads to our core count; F.conv2d, and for the backward
 /// passes torch.nn.grad.conv2d_input / conv2d_weight, which call the same backward kernels autograd
-/// does). GFLOP/s count the direct algorithm's 2·N·O·C·kh·kw·OutH·OutW multiply-adds, so a fast
+/// does), one run of each side in turn (Harness.AlternatingMedianMs). GFLOP/s count the direct algorithm's 2·N·O·C·kh·kw·OutH·OutW multiply-adds, so a fast
 /// algorithm (Winograd) can exceed the FMA peak.
 /// </summary>
 public static class ConvBench
@@ -87,7 +87,8 @@ public static class ConvBench
 
     private static IEnumerable<BenchRow> Run(Shape[] shapes)
     {
-        var reference = PyTorchMedians(shapes);
+        var (setup, statements) = PyTorchStatements(shapes);
+        using var torch = new TorchSession(setup, statements);
         var backend = CpuBackend.Instance;
         for (int i = 0; i < shapes.Length; i++)
         {
@@ -97,22 +98,25 @@ public static class ConvBench
             var x = backend.FromArray(Tensor.Normal([geometry.Batch * geometry.InChannels * shape.Size * shape.Size], 0, 1, g).ToArray<float>());
             var w = backend.FromArray(Tensor.Normal([geometry.OutChannels * geometry.InChannels * shape.Kernel * shape.Kernel], 0, 0.05, g).ToArray<float>());
             var dy = backend.FromArray(Tensor.Normal([geometry.Batch * geometry.OutChannels * geometry.OutH * geometry.OutW], 0, 1, g).ToArray<float>());
-            double forward = Harness.MedianMs(() => backend.Conv2d(x, w, null, geometry), Warmup, Runs);
-            double data = Harness.MedianMs(() => backend.Conv2dBackwardData(dy, w, geometry), Warmup, Runs);
-            double filter = Harness.MedianMs(() => backend.Conv2dBackwardFilter(dy, x, geometry), Warmup, Runs);
-            foreach (var (pass, ours) in new[] { ("forward", forward), ("backward data", data), ("backward filter", filter) })
+            var passes = new Action[]
             {
-                double torch = reference[i * 3 + Array.IndexOf(Passes, pass)];
-                yield return new($"conv {shape.Name}, {pass}", ours, torch, "PyTorch 1.13 CPU",
-                    $"{shape.Gflop / ours * 1e3:F1} GFLOP/s; torch {shape.Gflop / torch * 1e3:F1}");
+                () => backend.Conv2d(x, w, null, geometry),
+                () => backend.Conv2dBackwardData(dy, w, geometry),
+                () => backend.Conv2dBackwardFilter(dy, x, geometry),
+            };
+            for (int pass = 0; pass < Passes.Length; pass++)
+            {
+                var (ours, reference) = Harness.AlternatingMedianMs(passes[pass], torch, i * Passes.Length + pass, Warmup, Runs);
+                yield return new($"conv {shape.Name}, {Passes[pass]}", ours, reference, "PyTorch 1.13 CPU",
+                    $"{shape.Gflop / ours * 1e3:F1} GFLOP/s; torch {shape.Gflop / reference * 1e3:F1}");
             }
         }
     }
 
     private static readonly string[] Passes = ["forward", "backward data", "backward filter"];
 
-    /// <summary>PyTorch's medians, three per shape in the order of <see cref="Passes"/>.</summary>
-    private static double[] PyTorchMedians(Shape[] shapes)
+    /// <summary>PyTorch's setup and statements, three per shape in the order of <see cref="Passes"/>.</summary>
+    private static (string Setup, List<string> Statements) PyTorchStatements(Shape[] shapes)
     {
         var setup = new System.Text.StringBuilder("from torch.nn.grad import conv2d_input, conv2d_weight\n");
         var statements = new List<string>();
@@ -128,6 +132,6 @@ public static class ConvBench
                 $"conv2d_input(x{i}.shape, w{i}, dy{i}, {args})",
                 $"conv2d_weight(x{i}, w{i}.shape, dy{i}, {args})"]);
         }
-        return Harness.TorchMedianMs(setup.ToString(), statements, Warmup, Runs);
+        return (setup.ToString(), statements);
     }
 }

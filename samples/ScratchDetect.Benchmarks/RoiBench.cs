@@ -5,7 +5,7 @@ namespace ScratchDetect.Benchmarks;
 /// <summary>
 /// RoIAlign (Faster R-CNN's box head: 7x7, sampling ratio 2, unaligned) and RoIPool on 1024 RoIs
 /// over a 256-channel stride-8 map of an 800x1216 image (100x152 cells), forward alone and forward
-/// + backward, against torchvision 0.14's CPU kernels on the same inputs' shapes in the same run.
+/// + backward, against torchvision 0.14's CPU kernels on the same shapes, one run of each in turn.
 /// </summary>
 public static class RoiBench
 {
@@ -25,23 +25,6 @@ public static class RoiBench
                 (0, corner[r * 2] * 1.5f, corner[r * 2 + 1], corner[r * 2] * 1.5f + size[r * 2], corner[r * 2 + 1] + size[r * 2 + 1]);
         var roiTensor = Tensor.FromArray(rois, Rois, 5);
         var mapGrad = map.Detach().RequireGrad();
-        var results = new (string Name, double Ms)[]
-        {
-            ("RoIAlign 7x7 forward", Harness.MedianMs(() => Tensor.RoiAlign(map, roiTensor, 7, 7, Scale, 2), Warmup, Runs)),
-            ("RoIAlign 7x7 forward+backward", Harness.MedianMs(() =>
-            {
-                mapGrad.Grad = null;
-                var y = Tensor.RoiAlign(mapGrad, roiTensor, 7, 7, Scale, 2);
-                y.Backward(y.OnesLike());
-            }, Warmup, Runs)),
-            ("RoIPool 7x7 forward", Harness.MedianMs(() => Tensor.RoiPool(map, roiTensor, 7, 7, Scale), Warmup, Runs)),
-            ("RoIPool 7x7 forward+backward", Harness.MedianMs(() =>
-            {
-                mapGrad.Grad = null;
-                var y = Tensor.RoiPool(mapGrad, roiTensor, 7, 7, Scale);
-                y.Backward(y.OnesLike());
-            }, Warmup, Runs)),
-        };
         string setup = $"""
             from torchvision.ops import roi_align, roi_pool
             x = torch.randn(1, {Channels}, {Height}, {Width}); xg = x.clone().requires_grad_()
@@ -53,8 +36,28 @@ public static class RoiBench
             def pool_train():
                 xg.grad = None; y = roi_pool(xg, rois, 7, {Scale}); y.backward(torch.ones_like(y))
             """;
-        var torch = Harness.TorchMedianMs(setup, [$"roi_align(x, rois, 7, {Scale}, 2, False)", "align_train()", $"roi_pool(x, rois, 7, {Scale})", "pool_train()"], Warmup, Runs);
-        for (int i = 0; i < results.Length; i++)
-            yield return new BenchRow($"{results[i].Name}, {Rois} RoIs x {Channels} channels, {Height}x{Width} map", results[i].Ms, torch[i], "torchvision 0.14 CPU");
+        using var torch = new TorchSession(setup, [$"roi_align(x, rois, 7, {Scale}, 2, False)", "align_train()", $"roi_pool(x, rois, 7, {Scale})", "pool_train()"]);
+        var cases = new (string Name, Action Ours)[]
+        {
+            ("RoIAlign 7x7 forward", () => Tensor.RoiAlign(map, roiTensor, 7, 7, Scale, 2)),
+            ("RoIAlign 7x7 forward+backward", () =>
+            {
+                mapGrad.Grad = null;
+                var y = Tensor.RoiAlign(mapGrad, roiTensor, 7, 7, Scale, 2);
+                y.Backward(y.OnesLike());
+            }),
+            ("RoIPool 7x7 forward", () => Tensor.RoiPool(map, roiTensor, 7, 7, Scale)),
+            ("RoIPool 7x7 forward+backward", () =>
+            {
+                mapGrad.Grad = null;
+                var y = Tensor.RoiPool(mapGrad, roiTensor, 7, 7, Scale);
+                y.Backward(y.OnesLike());
+            }),
+        };
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var (ours, reference) = Harness.AlternatingMedianMs(cases[i].Ours, torch, i, Warmup, Runs);
+            yield return new BenchRow($"{cases[i].Name}, {Rois} RoIs x {Channels} channels, {Height}x{Width} map", ours, reference, "torchvision 0.14 CPU");
+        }
     }
 }
