@@ -40,6 +40,9 @@ public sealed partial class CpuBackend
     /// <summary>Tiles per chunk aim at this many bytes of transformed input and products (V and M): a few L2-sized pieces.</summary>
     private const long WinogradChunkBytes = 4 << 20;
 
+    /// <summary>At least this many tiles per chunk: each chunk packs all of U again for its 36 GEMMs.</summary>
+    private const int WinogradMinChunkTiles = 128;
+
     /// <summary>
     /// Whether the Winograd kernel serves this float32 convolution: a 3x3 kernel at stride 1 and
     /// dilation 1, with enough channels per group that the 36 GEMMs outweigh the input and output
@@ -67,7 +70,9 @@ public sealed partial class CpuBackend
         int cg = g.InPerGroup, og = g.OutPerGroup;
         int tileRows = g.Batch * tilesH;
         long bytesPerTile = (long)WinogradPoints * (cg + og) * sizeof(float);
-        int rowsPerChunk = (int)Math.Clamp(WinogradChunkBytes / (bytesPerTile * tilesW), 1, tileRows);
+        // Chunks of whole tile rows within the byte budget, but never so few tiles that packing U for every GEMM outweighs it.
+        long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
+        int rowsPerChunk = (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows);
         int maxTiles = rowsPerChunk * tilesW, width = Vector<float>.Count;
 
         var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
