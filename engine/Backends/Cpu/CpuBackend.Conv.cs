@@ -43,6 +43,7 @@ public sealed partial class CpuBackend
     public Storage Conv2dBackwardFilter(Storage gradOutput, Storage input, Conv2dGeometry geometry) => gradOutput.DType switch
     {
         DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
+        DType.Float32 when WinogradApplies(geometry) => Wrap(WinogradConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
         DType.Float32 => Wrap(ConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
         DType.Float64 => Wrap(ConvBackwardFilter(Data<double>(gradOutput), Data<double>(input), geometry)),
         _ => throw new ArgumentException($"conv2d backward: not defined for {gradOutput.DType.Name()} tensors"),

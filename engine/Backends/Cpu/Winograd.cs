@@ -25,11 +25,13 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// transformed domain is amplified by them, so results differ from the direct sum by more than
 /// im2col's reordering does: relative to the sum of the absolute products Σ|x·w| of each output,
 /// the error measured up to 2.2e-6 (about 1e-7 for the direct float32 sum); the tests
-/// (WinogradTests) hold it below 1e-5. float64 always takes the direct (im2col) reference path.
+/// (WinogradTests) hold it below 1e-5 (the weight gradient measured up to 1.3e-6). float64 always takes the
+/// direct (im2col) reference path.
 /// </para>
 /// The backward-data pass of a 3x3 stride-1 convolution is itself a 3x3 stride-1 convolution of
 /// the output gradient with the flipped, transposed kernel and padding 2 - p, so it reuses the
-/// same kernel.
+/// forward kernel; the backward-filter pass is the algorithm's adjoint (transformed output
+/// gradients times transformed inputs, 36 GEMMs again, then Gᵀ · G back to 3x3).
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -65,15 +67,9 @@ public sealed partial class CpuBackend
     /// <summary>The forward 3x3 stride-1 convolution, output [N, O, OutH, OutW], with the bias added in the output transform.</summary>
     internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g)
     {
-        int outH = g.OutH, outW = g.OutW;
-        int tilesH = (outH + WinogradOut - 1) / WinogradOut, tilesW = (outW + WinogradOut - 1) / WinogradOut;
-        int cg = g.InPerGroup, og = g.OutPerGroup;
-        int tileRows = g.Batch * tilesH;
-        long bytesPerTile = (long)WinogradPoints * (cg + og) * sizeof(float);
-        // Chunks of whole tile rows within the byte budget, but never so few tiles that packing U for every GEMM outweighs it.
-        long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
-        int rowsPerChunk = (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows);
-        int maxTiles = rowsPerChunk * tilesW, width = Vector<float>.Count;
+        int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
+        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
+        int maxTiles = rowsPerChunk * tilesW;
 
         var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
         var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
@@ -108,6 +104,19 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
+    /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
+    /// budget, but never so few tiles that packing U for every GEMM outweighs them.
+    /// </summary>
+    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g)
+    {
+        int tilesH = (g.OutH + WinogradOut - 1) / WinogradOut, tilesW = (g.OutW + WinogradOut - 1) / WinogradOut;
+        int tileRows = g.Batch * tilesH;
+        long bytesPerTile = (long)WinogradPoints * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
+        long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
+        return (tilesH, tilesW, tileRows, (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows));
+    }
+
+    /// <summary>
     /// The input gradient of a 3x3 stride-1 convolution as a Winograd forward pass: gradInput[c] =
     /// Σ_o gradOutput[o] ⋆ flip(weight[o, c]), with padding 2 - p, which gives back the input's size.
     /// </summary>
@@ -133,6 +142,170 @@ public sealed partial class CpuBackend
         {
             ArrayPool<float>.Shared.Return(adjointWeight);
         }
+    }
+
+    /// <summary>
+    /// The weight gradient of a 3x3 stride-1 convolution, summed over the batch, by the adjoint of
+    /// the forward algorithm: with M = U ⊙ V and Y = Aᵀ M A per tile, the gradient of U is
+    /// Σ_tiles (A dY Aᵀ) ⊙ V, which for all channels is again 36 GEMMs,
+    /// <code>dU[ξ] (C x O) += V[ξ] (C x tiles) · Ŷ[ξ]ᵀ (tiles x O),  Ŷ = A dY Aᵀ,</code>
+    /// accumulated over the chunks of tiles, and the kernel gradient is Gᵀ dU[ξ] G.
+    /// </summary>
+    internal static float[] WinogradConvBackwardFilter(float[] gradOutput, float[] input, Conv2dGeometry g)
+    {
+        int cg = g.InPerGroup, og = g.OutPerGroup;
+        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
+        int maxTiles = rowsPerChunk * tilesW;
+        var gradWeight = new float[(long)g.OutChannels * cg * 9];
+        var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
+        var transformedGrad = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles);
+        // Slack of one vector: the inverse transform loads whole vectors past the last channel.
+        var gradU = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * og + Vector<float>.Count);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+            {
+                Array.Clear(gradU, 0, WinogradPoints * cg * og); // the GEMMs accumulate over the chunks
+                for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
+                {
+                    int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
+                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    WinogradTransformGradOutput(gradOutput, group, g, row0, rows, tilesH, tilesW, transformedGrad);
+                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                        transformedInput, (long)point * cg * tiles, false,
+                        transformedGrad, (long)point * og * tiles, true,
+                        gradU, (long)point * cg * og, cg, og, tiles));
+                }
+                WinogradGradWeightsFromPoints(gradU, group, g, gradWeight);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transformedInput);
+            ArrayPool<float>.Shared.Return(transformedGrad);
+            ArrayPool<float>.Shared.Return(gradU);
+        }
+        return gradWeight;
+    }
+
+    /// <summary>
+    /// Ŷ[ξ, o, t] = (A dY Aᵀ)[ξ] for the 4x4 output-gradient tile dY (0 beyond the output) of every
+    /// tile t in tile rows [row0, row0 + rows) and output channel o of one group. Parallel over
+    /// channels; each gradient row is split by column phase (x mod 4) so the four tile columns of
+    /// consecutive tiles are four contiguous vectors.
+    /// </summary>
+    private static void WinogradTransformGradOutput(float[] gradOutput, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed)
+    {
+        int og = g.OutPerGroup, tiles = rows * tilesW, width = Vector<float>.Count, outH = g.OutH, outW = g.OutW;
+        int phaseLength = tilesW + width; // tiles + a vector of zeros for the tail loads
+        ParallelRange(og, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        {
+            var phaseBuffer = ArrayPool<float>.Shared.Rent(WinogradOut * WinogradOut * phaseLength);
+            var phases = phaseBuffer.AsSpan(0, WinogradOut * WinogradOut * phaseLength);
+            ref float phase = ref MemoryMarshal.GetReference(phases);
+            ref float source = ref MemoryMarshal.GetArrayDataReference(gradOutput);
+            Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
+            for (long o = firstChannel; o < endChannel; o++)
+                for (int r = 0; r < rows; r++)
+                {
+                    int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
+                    long plane = ((long)image * g.OutChannels + (long)group * og + o) * outH * outW;
+                    // phases[(i·4 + q)·phaseLength + j] = dY[4ty + i, 4j + q] (0 beyond the output).
+                    phases.Clear();
+                    for (int i = 0; i < WinogradOut; i++)
+                    {
+                        int y = ty * WinogradOut + i;
+                        if (y >= outH) break;
+                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * outW));
+                        ref float phaseRows = ref Unsafe.Add(ref phase, i * WinogradOut * phaseLength);
+                        for (int x = 0; x < outW; x++)
+                            Unsafe.Add(ref phaseRows, (x & 3) * phaseLength + (x >> 2)) = Unsafe.Add(ref sourceRow, x);
+                    }
+                    for (int tx = 0; tx < tilesW; tx += width)
+                    {
+                        // d[i·6 + k]: first the 4x4 tile in rows i, columns k < 4; then widened to 6 x 6 in place.
+                        for (int i = 0; i < WinogradOut; i++)
+                        {
+                            for (int q = 0; q < WinogradOut; q++)
+                                d[i * WinogradIn + q] = Vector.LoadUnsafe(ref phase, (nuint)((i * WinogradOut + q) * phaseLength + tx));
+                            GradOutputTransform(d, i * WinogradIn, 1);
+                        }
+                        for (int k = 0; k < WinogradIn; k++) GradOutputTransform(d, k, WinogradIn);
+                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        for (int point = 0; point < WinogradPoints; point++)
+                            StoreLanes(d[point], transformed, ((long)point * og + o) * tiles + t, count);
+                    }
+                }
+            ArrayPool<float>.Shared.Return(phaseBuffer);
+        });
+    }
+
+    /// <summary>A·(y0..y3) in place on values[start + k·stride] (k = 0..5): the adjoint of <see cref="OutputTransform"/>, 4 gradients to the 6 points.</summary>
+    private static void GradOutputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var y0 = values[start];
+        var y1 = values[start + stride];
+        var y2 = values[start + 2 * stride];
+        var y3 = values[start + 3 * stride];
+        var even = y0 + y2;
+        var odd = y1 + y3;
+        var evenScaled = y0 + y2 * 4f;
+        var oddScaled = y1 * 2f + y3 * 8f;
+        values[start] = y0;
+        values[start + stride] = even + odd;
+        values[start + 2 * stride] = even - odd;
+        values[start + 3 * stride] = evenScaled + oddScaled;
+        values[start + 4 * stride] = evenScaled - oddScaled;
+        values[start + 5 * stride] = y3;
+    }
+
+    /// <summary>
+    /// gradWeight[group·og + o, c] = Gᵀ dU[·, c, o] G (the adjoint of the weight transform) for one
+    /// group. Parallel over input channels; vectorised across consecutive output channels.
+    /// </summary>
+    private static void WinogradGradWeightsFromPoints(float[] gradU, int group, Conv2dGeometry g, float[] gradWeight)
+    {
+        int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
+        ParallelRange(cg, (long)og * WinogradPoints * 8, (firstChannel, endChannel) =>
+        {
+            Span<Vector<float>> u = stackalloc Vector<float>[WinogradPoints];
+            Span<Vector<float>> s = stackalloc Vector<float>[WinogradIn * 3];
+            Span<Vector<float>> taps = stackalloc Vector<float>[9];
+            ref float points = ref MemoryMarshal.GetArrayDataReference(gradU);
+            for (long c = firstChannel; c < endChannel; c++)
+                for (int o0 = 0; o0 < og; o0 += width)
+                {
+                    int count = Math.Min(width, og - o0);
+                    for (int point = 0; point < WinogradPoints; point++)
+                        u[point] = Vector.LoadUnsafe(ref points, (nuint)(((long)point * cg + c) * og + o0));
+                    // s[i, col] = Σ_j G[j, col] dU[i, j]; then taps[r, col] = Σ_i G[i, r] s[i, col].
+                    for (int i = 0; i < WinogradIn; i++) KernelTransformAdjoint(u, i * WinogradIn, 1, s, i * 3, 1);
+                    for (int col = 0; col < 3; col++) KernelTransformAdjoint(s, col, 3, taps, col, 3);
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        long target = ((long)(group * og + o0 + lane) * cg + c) * 9;
+                        for (int tap = 0; tap < 9; tap++) gradWeight[target + tap] = taps[tap][lane];
+                    }
+                }
+        });
+    }
+
+    /// <summary>Gᵀ·(u0..u5): the adjoint of <see cref="KernelTransform"/>, 6 point gradients to the 3 kernel taps, read at source[start + k·stride], written at target[targetStart + r·targetStride].</summary>
+    private static void KernelTransformAdjoint(Span<Vector<float>> source, int start, int stride, Span<Vector<float>> target, int targetStart, int targetStride)
+    {
+        var u0 = source[start];
+        var u1 = source[start + stride];
+        var u2 = source[start + 2 * stride];
+        var u3 = source[start + 3 * stride];
+        var u4 = source[start + 4 * stride];
+        var u5 = source[start + 5 * stride];
+        var sum12 = u1 + u2;
+        var diff12 = u2 - u1;
+        var sum34 = u3 + u4;
+        var diff34 = u3 - u4;
+        target[targetStart] = u0 * (1f / 4) - sum12 * (1f / 6) + sum34 * (1f / 24);
+        target[targetStart + targetStride] = diff12 * (1f / 6) + diff34 * (1f / 12);
+        target[targetStart + 2 * targetStride] = (sum34 - sum12) * (1f / 6) + u5;
     }
 
     /// <summary>
