@@ -84,6 +84,32 @@ public static class Harness
         }
     }
 
+    /// <summary>
+    /// Times <paramref name="ours"/> and statement <paramref name="statement"/> of a running
+    /// <see cref="TorchSession"/> in alternation, one run of each per round, and returns both medians
+    /// in milliseconds. On a machine whose load changes from second to second, alternating gives
+    /// both sides the same conditions, which timing one side after the other does not. Both warm
+    /// up first (ours as in <see cref="MedianMs"/>).
+    /// </summary>
+    public static (double OursMs, double TorchMs) AlternatingMedianMs(Action ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
+    {
+        var warming = Stopwatch.StartNew();
+        for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) ours();
+        for (int i = 0; i < warmup; i++) torch.TimeMs(statement);
+        var oursTimes = new double[runs];
+        var torchTimes = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            ours();
+            oursTimes[i] = sw.Elapsed.TotalMilliseconds;
+            torchTimes[i] = torch.TimeMs(statement);
+        }
+        Array.Sort(oursTimes);
+        Array.Sort(torchTimes);
+        return (oursTimes[runs / 2], torchTimes[runs / 2]);
+    }
+
     /// <summary>Prints rows as a Markdown table, ready to paste into the README.</summary>
     public static void Print(IEnumerable<BenchRow> rows)
     {
@@ -91,5 +117,56 @@ public static class Harness
         Console.WriteLine("|---|---:|---|---:|---:|---|");
         foreach (var r in rows)
             Console.WriteLine($"| {r.Name} | {r.OursMs:F2} | {r.Reference} | {(r.ReferenceMs is { } m ? m.ToString("F2") : "-")} | {(r.Ratio is { } q ? q.ToString("F2") + "x" : "-")} | {r.Extra} |");
+    }
+}
+
+/// <summary>
+/// A PyTorch process (/usr/bin/python3, torch limited to our thread count) that keeps its setup
+/// and times one statement per request, so runs can alternate with ours (see
+/// <see cref="Harness.AlternatingMedianMs"/>).
+/// </summary>
+public sealed class TorchSession : IDisposable
+{
+    private readonly Process process;
+    private readonly string scriptPath;
+
+    /// <summary>Starts python, runs <paramref name="setup"/> and makes each of <paramref name="statements"/> callable by its index.</summary>
+    public TorchSession(string setup, IReadOnlyList<string> statements)
+    {
+        var script = new System.Text.StringBuilder();
+        script.AppendLine("import sys, time, torch, torch.nn.functional as F");
+        script.AppendLine($"torch.set_num_threads({Environment.ProcessorCount})");
+        script.AppendLine(setup);
+        script.AppendLine("statements = [" + string.Join(", ", statements.Select(s => $"lambda: ({s})")) + "]");
+        script.AppendLine("print('ready', flush=True)");
+        script.AppendLine("for line in sys.stdin:");
+        script.AppendLine("    i = int(line)");
+        script.AppendLine("    t = time.perf_counter(); statements[i](); print((time.perf_counter() - t) * 1000, flush=True)");
+        scriptPath = Path.Combine(Path.GetTempPath(), $"scratchdetect-torch-session-{Environment.ProcessId}-{Guid.NewGuid():N}.py");
+        File.WriteAllText(scriptPath, script.ToString());
+        var psi = new ProcessStartInfo("/usr/bin/python3", scriptPath) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        process = Process.Start(psi) ?? throw new InvalidOperationException("could not start /usr/bin/python3");
+        if (process.StandardOutput.ReadLine() != "ready")
+            throw new InvalidOperationException($"the PyTorch session failed to start: {process.StandardError.ReadToEnd()}");
+    }
+
+    /// <summary>Runs statement <paramref name="statement"/> once and returns its wall time in milliseconds.</summary>
+    public double TimeMs(int statement)
+    {
+        process.StandardInput.WriteLine(statement);
+        process.StandardInput.Flush();
+        string? line = process.StandardOutput.ReadLine();
+        return line is null
+            ? throw new InvalidOperationException($"the PyTorch session stopped: {process.StandardError.ReadToEnd()}")
+            : double.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Ends the python process and removes its script.</summary>
+    public void Dispose()
+    {
+        process.StandardInput.Close();
+        if (!process.WaitForExit(10_000)) process.Kill();
+        process.Dispose();
+        File.Delete(scriptPath);
     }
 }

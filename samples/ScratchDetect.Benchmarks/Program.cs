@@ -5,12 +5,15 @@ using ScratchDetect.Benchmarks;
 // Each suite is a static class with a Run() returning rows; register it in Suites below.
 var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.OrdinalIgnoreCase)
 {
-    ["conv"] = ConvBench.Run,
+    ["conv"] = ConvBench.RunAll,
+    ["conv-resnet50"] = ConvBench.RunResNet50,
+    ["conv-vgg16"] = ConvBench.RunVgg16,
     ["detector"] = DetectorBench.Run,
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,
     ["ssd"] = SsdBench.Run,
+    ["roi"] = RoiBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;

@@ -22,6 +22,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) => input.DType switch
     {
+        DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry)),
+        DType.Float32 when WinogradApplies(geometry) => Wrap(WinogradConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry)),
         DType.Float32 => Wrap(ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry)),
         DType.Float64 => Wrap(ConvForward(Data<double>(input), Data<double>(weight), bias is null ? null : Data<double>(bias), geometry)),
         _ => throw new ArgumentException($"conv2d: not defined for {input.DType.Name()} tensors"),
@@ -30,6 +32,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Storage Conv2dBackwardData(Storage gradOutput, Storage weight, Conv2dGeometry geometry) => gradOutput.DType switch
     {
+        DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvBackwardData(Data<float>(gradOutput), Data<float>(weight), geometry)),
+        DType.Float32 when WinogradBackwardDataApplies(geometry) => Wrap(WinogradConvBackwardData(Data<float>(gradOutput), Data<float>(weight), geometry)),
         DType.Float32 => Wrap(ConvBackwardData(Data<float>(gradOutput), Data<float>(weight), geometry)),
         DType.Float64 => Wrap(ConvBackwardData(Data<double>(gradOutput), Data<double>(weight), geometry)),
         _ => throw new ArgumentException($"conv2d backward: not defined for {gradOutput.DType.Name()} tensors"),
@@ -38,6 +42,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Storage Conv2dBackwardFilter(Storage gradOutput, Storage input, Conv2dGeometry geometry) => gradOutput.DType switch
     {
+        DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
+        DType.Float32 when WinogradApplies(geometry) => Wrap(WinogradConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
         DType.Float32 => Wrap(ConvBackwardFilter(Data<float>(gradOutput), Data<float>(input), geometry)),
         DType.Float64 => Wrap(ConvBackwardFilter(Data<double>(gradOutput), Data<double>(input), geometry)),
         _ => throw new ArgumentException($"conv2d backward: not defined for {gradOutput.DType.Name()} tensors"),

@@ -4,7 +4,8 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 
 // RoIAlign and RoIPool, following torchvision 0.14's CPU kernels (roi_align_kernel.cpp,
 // roi_pool_kernel.cpp) operation by operation, in the element type, so float32 results agree with
-// torchvision to the last bits. Forward passes run RoIs in parallel (each writes its own output);
+// torchvision to the last bits. These are the reference kernels and serve float64; float32 runs
+// their channels-last, vectorised twins in RoiChannelsLast.cs, which are bit-identical to them. Forward passes run RoIs in parallel (each writes its own output);
 // backward passes scatter into the input gradient, where RoIs of one image collide, so they run
 // channels in parallel instead (each channel plane is written by one thread).
 public sealed partial class CpuBackend
@@ -18,7 +19,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Storage RoiAlign(Storage input, Storage rois, int roiCount, RoiGeometry geometry, int samplingRatio, bool aligned) => input.DType switch
     {
-        DType.Float32 => Wrap(RoiAlignOf(Data<float>(input), Data<float>(rois), roiCount, geometry, samplingRatio, aligned)),
+        DType.Float32 => Wrap(RoiAlignChannelsLast(Data<float>(input), Data<float>(rois), roiCount, geometry, samplingRatio, aligned)),
         DType.Float64 => Wrap(RoiAlignOf(Data<double>(input), Data<double>(rois), roiCount, geometry, samplingRatio, aligned)),
         _ => throw new ArgumentException($"roi_align: not defined for {input.DType.Name()} tensors"),
     };
@@ -26,12 +27,12 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Storage RoiAlignBackward(Storage gradOutput, Storage rois, int roiCount, RoiGeometry geometry, int samplingRatio, bool aligned) => gradOutput.DType switch
     {
-        DType.Float32 => Wrap(RoiAlignBackwardOf(Data<float>(gradOutput), Data<float>(rois), roiCount, geometry, samplingRatio, aligned)),
+        DType.Float32 => Wrap(RoiAlignBackwardChannelsLast(Data<float>(gradOutput), Data<float>(rois), roiCount, geometry, samplingRatio, aligned)),
         DType.Float64 => Wrap(RoiAlignBackwardOf(Data<double>(gradOutput), Data<double>(rois), roiCount, geometry, samplingRatio, aligned)),
         _ => throw new ArgumentException($"roi_align backward: not defined for {gradOutput.DType.Name()} tensors"),
     };
 
-    private static T[] RoiAlignOf<T>(T[] input, T[] rois, int roiCount, RoiGeometry g, int samplingRatio, bool aligned) where T : struct, IFloatingPointIeee754<T>
+    internal static T[] RoiAlignOf<T>(T[] input, T[] rois, int roiCount, RoiGeometry g, int samplingRatio, bool aligned) where T : struct, IFloatingPointIeee754<T>
     {
         int bins = g.OutputHeight * g.OutputWidth, plane = g.Height * g.Width;
         var output = NewArray<T>((long)roiCount * g.Channels * bins);
@@ -63,7 +64,7 @@ public sealed partial class CpuBackend
         return output;
     }
 
-    private static T[] RoiAlignBackwardOf<T>(T[] gradOutput, T[] rois, int roiCount, RoiGeometry g, int samplingRatio, bool aligned) where T : struct, IFloatingPointIeee754<T>
+    internal static T[] RoiAlignBackwardOf<T>(T[] gradOutput, T[] rois, int roiCount, RoiGeometry g, int samplingRatio, bool aligned) where T : struct, IFloatingPointIeee754<T>
     {
         int bins = g.OutputHeight * g.OutputWidth, plane = g.Height * g.Width;
         var gradInput = new T[(long)g.Batch * g.Channels * plane];
@@ -185,14 +186,14 @@ public sealed partial class CpuBackend
         var argmax = NewArray<long>((long)roiCount * geometry.Channels * geometry.OutputHeight * geometry.OutputWidth);
         Storage output = input.DType switch
         {
-            DType.Float32 => Wrap(RoiPoolOf(Data<float>(input), Data<float>(rois), roiCount, geometry, argmax)),
+            DType.Float32 => Wrap(RoiPoolChannelsLast(Data<float>(input), Data<float>(rois), roiCount, geometry, argmax)),
             DType.Float64 => Wrap(RoiPoolOf(Data<double>(input), Data<double>(rois), roiCount, geometry, argmax)),
             _ => throw new ArgumentException($"roi_pool: not defined for {input.DType.Name()} tensors"),
         };
         return (output, Wrap(argmax));
     }
 
-    private static T[] RoiPoolOf<T>(T[] input, T[] rois, int roiCount, RoiGeometry g, long[] argmax) where T : struct, IFloatingPointIeee754<T>
+    internal static T[] RoiPoolOf<T>(T[] input, T[] rois, int roiCount, RoiGeometry g, long[] argmax) where T : struct, IFloatingPointIeee754<T>
     {
         int bins = g.OutputHeight * g.OutputWidth, plane = g.Height * g.Width;
         var output = NewArray<T>((long)roiCount * g.Channels * bins);

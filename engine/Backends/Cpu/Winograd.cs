@@ -1,0 +1,525 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ScratchDetect.Engine.Backends.Cpu;
+
+/// <summary>
+/// 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2015; the transforms of NNPACK and wincnn).
+/// The output is cut into 4x4 tiles; each tile needs a 6x6 input patch d, and
+/// <code>Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A</code>
+/// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
+/// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
+/// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
+/// which run on the packed GEMM. Tiles are the GEMM's rows and output channels its columns: the
+/// micro-kernel's 32-column tiles are then filled by the channel counts (multiples of 32 in the
+/// detectors) even when a small map has only a few tiles, and U is packed by plain row copies. So the work is: transform the weights (U), transform the input
+/// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
+/// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
+/// bounded on large images.
+/// <para>
+/// Accuracy: the transforms use the interpolation points 0, ±1, ±2 and ∞, whose matrices hold
+/// entries up to 8 (Aᵀ) and 5 (Bᵀ) and the fractions 1/4, 1/6, 1/12, 1/24 (G); float32 rounding in the
+/// transformed domain is amplified by them, so results differ from the direct sum by more than
+/// im2col's reordering does: relative to the sum of the absolute products Σ|x·w| of each output,
+/// the error measured up to 2.2e-6 (about 1e-7 for the direct float32 sum); the tests
+/// (WinogradTests) hold it below 1e-5 (the weight gradient measured up to 1.3e-6). float64 always takes the
+/// direct (im2col) reference path.
+/// </para>
+/// The backward-data pass of a 3x3 stride-1 convolution is itself a 3x3 stride-1 convolution of
+/// the output gradient with the flipped, transposed kernel and padding 2 - p, so it reuses the
+/// forward kernel; the backward-filter pass is the algorithm's adjoint (transformed output
+/// gradients times transformed inputs, 36 GEMMs again, then Gᵀ · G back to 3x3).
+/// </summary>
+public sealed partial class CpuBackend
+{
+    private const int WinogradOut = 4;    // outputs per tile side
+    private const int WinogradIn = 6;     // input patch side: WinogradOut + 3 - 1
+    private const int WinogradPoints = WinogradIn * WinogradIn;
+
+    /// <summary>Tiles per chunk aim at this many bytes of transformed input and products (V and M): a few L2-sized pieces.</summary>
+    private const long WinogradChunkBytes = 4 << 20;
+
+    /// <summary>At least this many tiles per chunk: each chunk packs all of U again for its 36 GEMMs.</summary>
+    private const int WinogradMinChunkTiles = 128;
+
+    /// <summary>
+    /// Whether the Winograd kernel serves this float32 convolution: a 3x3 kernel at stride 1 and
+    /// dilation 1, with enough channels per group that the 36 GEMMs outweigh the input and output
+    /// transforms, and enough tiles that they outweigh the weight transform (U is 4 times the size
+    /// of the weights and is packed again for every GEMM: with a handful of tiles, as on ResNet's
+    /// 7x7 maps, im2col's single pass over the weights is faster).
+    /// </summary>
+    internal static bool WinogradApplies(Conv2dGeometry g) =>
+        g.Kernel == new Size2d(3, 3) && g.Stride == new Size2d(1, 1) && g.Dilation == new Size2d(1, 1)
+        && g.InPerGroup >= 16 && g.OutPerGroup >= 16
+        && (long)g.Batch * ((g.OutH + WinogradOut - 1) / WinogradOut) * ((g.OutW + WinogradOut - 1) / WinogradOut) >= WinogradMinTiles;
+
+    /// <summary>Below this many 4x4 output tiles the weight transform costs more than Winograd saves (measured with the conv benchmark).</summary>
+    private const int WinogradMinTiles = 48;
+
+    /// <summary>Whether the backward-data pass can run as a Winograd forward pass: as <see cref="WinogradApplies"/>, with padding at most 2 (the adjoint's padding is 2 - p).</summary>
+    internal static bool WinogradBackwardDataApplies(Conv2dGeometry g) =>
+        WinogradApplies(g) && g.Padding.H <= 2 && g.Padding.W <= 2;
+
+    /// <summary>The forward 3x3 stride-1 convolution, output [N, O, OutH, OutW], with the bias added in the output transform.</summary>
+    internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g)
+    {
+        int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
+        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
+        int maxTiles = rowsPerChunk * tilesW;
+
+        var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
+        var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
+        var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
+        // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
+        var products = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles + width);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+            {
+                WinogradTransformWeights(weight, group, g, transformedWeight);
+                for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
+                {
+                    int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
+                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    Array.Clear(products, 0, WinogradPoints * og * tiles); // the GEMM accumulates
+                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                        transformedInput, (long)point * cg * tiles, true,
+                        transformedWeight, (long)point * cg * og, false,
+                        products, (long)point * tiles * og, tiles, og, cg));
+                    WinogradTransformOutput(products, bias, group, g, row0, tiles, tilesH, tilesW, output);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transformedWeight);
+            ArrayPool<float>.Shared.Return(transformedInput);
+            ArrayPool<float>.Shared.Return(products);
+        }
+        return output;
+    }
+
+    /// <summary>
+    /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
+    /// budget, but never so few tiles that packing U for every GEMM outweighs them.
+    /// </summary>
+    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g)
+    {
+        int tilesH = (g.OutH + WinogradOut - 1) / WinogradOut, tilesW = (g.OutW + WinogradOut - 1) / WinogradOut;
+        int tileRows = g.Batch * tilesH;
+        long bytesPerTile = (long)WinogradPoints * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
+        long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
+        return (tilesH, tilesW, tileRows, (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows));
+    }
+
+    /// <summary>
+    /// The input gradient of a 3x3 stride-1 convolution as a Winograd forward pass: gradInput[c] =
+    /// Σ_o gradOutput[o] ⋆ flip(weight[o, c]), with padding 2 - p, which gives back the input's size.
+    /// </summary>
+    internal static float[] WinogradConvBackwardData(float[] gradOutput, float[] weight, Conv2dGeometry g)
+    {
+        int cg = g.InPerGroup, og = g.OutPerGroup;
+        // adjoint[group·cg + c, o, 2 - a, 2 - b] = weight[group·og + o, c, a, b]
+        var adjointWeight = ArrayPool<float>.Shared.Rent(g.InChannels * og * 9);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+                for (int o = 0; o < og; o++)
+                    for (int c = 0; c < cg; c++)
+                    {
+                        int source = ((group * og + o) * cg + c) * 9, target = ((group * cg + c) * og + o) * 9;
+                        for (int tap = 0; tap < 9; tap++) adjointWeight[target + 8 - tap] = weight[source + tap];
+                    }
+            var adjoint = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutH, g.OutW, g.InChannels, new Size2d(3, 3),
+                new Size2d(1, 1), new Size2d(2 - g.Padding.H, 2 - g.Padding.W), new Size2d(1, 1), g.Groups);
+            return WinogradConvForward(gradOutput, adjointWeight, null, adjoint);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(adjointWeight);
+        }
+    }
+
+    /// <summary>
+    /// The weight gradient of a 3x3 stride-1 convolution, summed over the batch, by the adjoint of
+    /// the forward algorithm: with M = U ⊙ V and Y = Aᵀ M A per tile, the gradient of U is
+    /// Σ_tiles (A dY Aᵀ) ⊙ V, which for all channels is again 36 GEMMs,
+    /// <code>dU[ξ] (C x O) += V[ξ] (C x tiles) · Ŷ[ξ]ᵀ (tiles x O),  Ŷ = A dY Aᵀ,</code>
+    /// accumulated over the chunks of tiles, and the kernel gradient is Gᵀ dU[ξ] G.
+    /// </summary>
+    internal static float[] WinogradConvBackwardFilter(float[] gradOutput, float[] input, Conv2dGeometry g)
+    {
+        int cg = g.InPerGroup, og = g.OutPerGroup;
+        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
+        int maxTiles = rowsPerChunk * tilesW;
+        var gradWeight = new float[(long)g.OutChannels * cg * 9];
+        var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
+        var transformedGrad = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles);
+        // Slack of one vector: the inverse transform loads whole vectors past the last channel.
+        var gradU = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * og + Vector<float>.Count);
+        try
+        {
+            for (int group = 0; group < g.Groups; group++)
+            {
+                Array.Clear(gradU, 0, WinogradPoints * cg * og); // the GEMMs accumulate over the chunks
+                for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
+                {
+                    int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
+                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    WinogradTransformGradOutput(gradOutput, group, g, row0, rows, tilesH, tilesW, transformedGrad);
+                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                        transformedInput, (long)point * cg * tiles, false,
+                        transformedGrad, (long)point * og * tiles, true,
+                        gradU, (long)point * cg * og, cg, og, tiles));
+                }
+                WinogradGradWeightsFromPoints(gradU, group, g, gradWeight);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transformedInput);
+            ArrayPool<float>.Shared.Return(transformedGrad);
+            ArrayPool<float>.Shared.Return(gradU);
+        }
+        return gradWeight;
+    }
+
+    /// <summary>
+    /// Ŷ[ξ, o, t] = (A dY Aᵀ)[ξ] for the 4x4 output-gradient tile dY (0 beyond the output) of every
+    /// tile t in tile rows [row0, row0 + rows) and output channel o of one group. Parallel over
+    /// channels; each gradient row is split by column phase (x mod 4) so the four tile columns of
+    /// consecutive tiles are four contiguous vectors.
+    /// </summary>
+    private static void WinogradTransformGradOutput(float[] gradOutput, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed)
+    {
+        int og = g.OutPerGroup, tiles = rows * tilesW, width = Vector<float>.Count, outH = g.OutH, outW = g.OutW;
+        int phaseLength = tilesW + width; // tiles + a vector of zeros for the tail loads
+        ParallelRange(og, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        {
+            var phaseBuffer = ArrayPool<float>.Shared.Rent(WinogradOut * WinogradOut * phaseLength);
+            var phases = phaseBuffer.AsSpan(0, WinogradOut * WinogradOut * phaseLength);
+            ref float phase = ref MemoryMarshal.GetReference(phases);
+            ref float source = ref MemoryMarshal.GetArrayDataReference(gradOutput);
+            Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
+            for (long o = firstChannel; o < endChannel; o++)
+                for (int r = 0; r < rows; r++)
+                {
+                    int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
+                    long plane = ((long)image * g.OutChannels + (long)group * og + o) * outH * outW;
+                    // phases[(i·4 + q)·phaseLength + j] = dY[4ty + i, 4j + q] (0 beyond the output).
+                    phases.Clear();
+                    for (int i = 0; i < WinogradOut; i++)
+                    {
+                        int y = ty * WinogradOut + i;
+                        if (y >= outH) break;
+                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * outW));
+                        ref float phaseRows = ref Unsafe.Add(ref phase, i * WinogradOut * phaseLength);
+                        for (int x = 0; x < outW; x++)
+                            Unsafe.Add(ref phaseRows, (x & 3) * phaseLength + (x >> 2)) = Unsafe.Add(ref sourceRow, x);
+                    }
+                    for (int tx = 0; tx < tilesW; tx += width)
+                    {
+                        // d[i·6 + k]: first the 4x4 tile in rows i, columns k < 4; then widened to 6 x 6 in place.
+                        for (int i = 0; i < WinogradOut; i++)
+                        {
+                            for (int q = 0; q < WinogradOut; q++)
+                                d[i * WinogradIn + q] = Vector.LoadUnsafe(ref phase, (nuint)((i * WinogradOut + q) * phaseLength + tx));
+                            GradOutputTransform(d, i * WinogradIn, 1);
+                        }
+                        for (int k = 0; k < WinogradIn; k++) GradOutputTransform(d, k, WinogradIn);
+                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        for (int point = 0; point < WinogradPoints; point++)
+                            StoreLanes(d[point], transformed, ((long)point * og + o) * tiles + t, count);
+                    }
+                }
+            ArrayPool<float>.Shared.Return(phaseBuffer);
+        });
+    }
+
+    /// <summary>A·(y0..y3) in place on values[start + k·stride] (k = 0..5): the adjoint of <see cref="OutputTransform"/>, 4 gradients to the 6 points.</summary>
+    private static void GradOutputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var y0 = values[start];
+        var y1 = values[start + stride];
+        var y2 = values[start + 2 * stride];
+        var y3 = values[start + 3 * stride];
+        var even = y0 + y2;
+        var odd = y1 + y3;
+        var evenScaled = y0 + y2 * 4f;
+        var oddScaled = y1 * 2f + y3 * 8f;
+        values[start] = y0;
+        values[start + stride] = even + odd;
+        values[start + 2 * stride] = even - odd;
+        values[start + 3 * stride] = evenScaled + oddScaled;
+        values[start + 4 * stride] = evenScaled - oddScaled;
+        values[start + 5 * stride] = y3;
+    }
+
+    /// <summary>
+    /// gradWeight[group·og + o, c] = Gᵀ dU[·, c, o] G (the adjoint of the weight transform) for one
+    /// group. Parallel over input channels; vectorised across consecutive output channels.
+    /// </summary>
+    private static void WinogradGradWeightsFromPoints(float[] gradU, int group, Conv2dGeometry g, float[] gradWeight)
+    {
+        int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
+        ParallelRange(cg, (long)og * WinogradPoints * 8, (firstChannel, endChannel) =>
+        {
+            Span<Vector<float>> u = stackalloc Vector<float>[WinogradPoints];
+            Span<Vector<float>> s = stackalloc Vector<float>[WinogradIn * 3];
+            Span<Vector<float>> taps = stackalloc Vector<float>[9];
+            ref float points = ref MemoryMarshal.GetArrayDataReference(gradU);
+            for (long c = firstChannel; c < endChannel; c++)
+                for (int o0 = 0; o0 < og; o0 += width)
+                {
+                    int count = Math.Min(width, og - o0);
+                    for (int point = 0; point < WinogradPoints; point++)
+                        u[point] = Vector.LoadUnsafe(ref points, (nuint)(((long)point * cg + c) * og + o0));
+                    // s[i, col] = Σ_j G[j, col] dU[i, j]; then taps[r, col] = Σ_i G[i, r] s[i, col].
+                    for (int i = 0; i < WinogradIn; i++) KernelTransformAdjoint(u, i * WinogradIn, 1, s, i * 3, 1);
+                    for (int col = 0; col < 3; col++) KernelTransformAdjoint(s, col, 3, taps, col, 3);
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        long target = ((long)(group * og + o0 + lane) * cg + c) * 9;
+                        for (int tap = 0; tap < 9; tap++) gradWeight[target + tap] = taps[tap][lane];
+                    }
+                }
+        });
+    }
+
+    /// <summary>Gᵀ·(u0..u5): the adjoint of <see cref="KernelTransform"/>, 6 point gradients to the 3 kernel taps, read at source[start + k·stride], written at target[targetStart + r·targetStride].</summary>
+    private static void KernelTransformAdjoint(Span<Vector<float>> source, int start, int stride, Span<Vector<float>> target, int targetStart, int targetStride)
+    {
+        var u0 = source[start];
+        var u1 = source[start + stride];
+        var u2 = source[start + 2 * stride];
+        var u3 = source[start + 3 * stride];
+        var u4 = source[start + 4 * stride];
+        var u5 = source[start + 5 * stride];
+        var sum12 = u1 + u2;
+        var diff12 = u2 - u1;
+        var sum34 = u3 + u4;
+        var diff34 = u3 - u4;
+        target[targetStart] = u0 * (1f / 4) - sum12 * (1f / 6) + sum34 * (1f / 24);
+        target[targetStart + targetStride] = diff12 * (1f / 6) + diff34 * (1f / 12);
+        target[targetStart + 2 * targetStride] = (sum34 - sum12) * (1f / 6) + u5;
+    }
+
+    /// <summary>
+    /// U[ξ, c, o] = (G g Gᵀ)[ξ] for the 3x3 kernel g = weight[group·og + o, c] of one group. Parallel
+    /// over input channels; vectorised across consecutive output channels after gathering each of
+    /// the 9 taps of those kernels into its own contiguous row.
+    /// </summary>
+    private static void WinogradTransformWeights(float[] weight, int group, Conv2dGeometry g, float[] transformed)
+    {
+        int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
+        long first = (long)group * og * cg * 9;
+        ParallelRange(cg, (long)og * WinogradPoints * 8, (firstChannel, endChannel) =>
+        {
+            Span<float> taps = stackalloc float[9 * width];
+            Span<Vector<float>> rows = stackalloc Vector<float>[WinogradIn * 3];
+            Span<Vector<float>> point = stackalloc Vector<float>[WinogradIn];
+            ref float weights = ref MemoryMarshal.GetArrayDataReference(weight);
+            ref float tapRows = ref MemoryMarshal.GetReference(taps);
+            for (long c = firstChannel; c < endChannel; c++)
+                for (int o0 = 0; o0 < og; o0 += width)
+                {
+                    int count = Math.Min(width, og - o0);
+                    if (count < width) taps.Clear();
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        ref float kernel = ref Unsafe.Add(ref weights, (nint)(first + ((long)(o0 + lane) * cg + c) * 9));
+                        for (int tap = 0; tap < 9; tap++) Unsafe.Add(ref tapRows, tap * width + lane) = Unsafe.Add(ref kernel, tap);
+                    }
+                    // Rows pass: G applied to each kernel column gives 6 x 3; columns pass: that times Gᵀ gives 6 x 6.
+                    for (int column = 0; column < 3; column++)
+                        KernelTransform(Vector.LoadUnsafe(ref tapRows, (nuint)(column * width)), Vector.LoadUnsafe(ref tapRows, (nuint)((3 + column) * width)),
+                            Vector.LoadUnsafe(ref tapRows, (nuint)((6 + column) * width)), rows, column, 3);
+                    for (int i = 0; i < WinogradIn; i++)
+                    {
+                        KernelTransform(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
+                        for (int j = 0; j < WinogradIn; j++)
+                            StoreLanes(point[j], transformed, (((long)(i * WinogradIn + j) * cg + c) * og + o0), count);
+                    }
+                }
+        });
+    }
+
+    /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, 2, -2, ∞, written at target[start + k·stride].</summary>
+    private static void KernelTransform(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
+    {
+        var outer = g0 + g2;
+        var evenPart = g0 * (1f / 24) + g2 * (1f / 6);
+        var oddPart = g1 * (1f / 12);
+        target[start] = g0 * (1f / 4);
+        target[start + stride] = (outer + g1) * (-1f / 6);
+        target[start + 2 * stride] = (outer - g1) * (-1f / 6);
+        target[start + 3 * stride] = evenPart + oddPart;
+        target[start + 4 * stride] = evenPart - oddPart;
+        target[start + 5 * stride] = g2;
+    }
+
+    /// <summary>
+    /// V[ξ, c, t] = (Bᵀ d B)[ξ] for the 6x6 input patch d of every tile t in tile rows
+    /// [row0, row0 + rows) and every input channel c of one group. Parallel over channels. Each
+    /// patch row is first split by column phase (x mod 4), so the six patch columns of consecutive
+    /// tiles are six contiguous vectors.
+    /// </summary>
+    private static void WinogradTransformInput(float[] input, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed)
+    {
+        int cg = g.InPerGroup, tiles = rows * tilesW, width = Vector<float>.Count;
+        int phaseLength = tilesW + 1 + width; // tiles + the next tile's first two columns + a vector of zeros for the tail loads
+        int height = g.Height, inputWidth = g.Width, padH = g.Padding.H, padW = g.Padding.W;
+        // Input columns that land in some patch: x + padW < (tilesW + 1)·4.
+        int xEnd = Math.Min(inputWidth, (tilesW + 1) * WinogradOut - padW);
+        ParallelRange(cg, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        {
+            var phaseBuffer = ArrayPool<float>.Shared.Rent(WinogradIn * WinogradOut * phaseLength);
+            var phases = phaseBuffer.AsSpan(0, WinogradIn * WinogradOut * phaseLength);
+            ref float phase = ref MemoryMarshal.GetReference(phases);
+            ref float source = ref MemoryMarshal.GetArrayDataReference(input);
+            Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
+            for (long c = firstChannel; c < endChannel; c++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
+                    long plane = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
+                    // phases[(py·4 + q)·phaseLength + j] = input[y, 4j + q - padW] for patch row py (0 outside the image).
+                    phases.Clear();
+                    for (int py = 0; py < WinogradIn; py++)
+                    {
+                        int y = ty * WinogradOut + py - padH;
+                        if ((uint)y >= (uint)height) continue;
+                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth));
+                        ref float phaseRows = ref Unsafe.Add(ref phase, py * WinogradOut * phaseLength);
+                        for (int x = 0; x < xEnd; x++)
+                        {
+                            int shifted = x + padW;
+                            Unsafe.Add(ref phaseRows, (shifted & 3) * phaseLength + (shifted >> 2)) = Unsafe.Add(ref sourceRow, x);
+                        }
+                    }
+                    for (int tx = 0; tx < tilesW; tx += width)
+                    {
+                        // d[py·6 + px] = patch(py, px) of the tiles tx .. tx + width - 1.
+                        for (int py = 0; py < WinogradIn; py++)
+                            for (int px = 0; px < WinogradIn; px++)
+                                d[py * WinogradIn + px] = Vector.LoadUnsafe(ref phase, (nuint)((py * WinogradOut + (px & 3)) * phaseLength + tx + (px >> 2)));
+                        for (int py = 0; py < WinogradIn; py++) InputTransform(d, py * WinogradIn, 1);
+                        for (int px = 0; px < WinogradIn; px++) InputTransform(d, px, WinogradIn);
+                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        for (int point = 0; point < WinogradPoints; point++)
+                            StoreLanes(d[point], transformed, ((long)point * cg + c) * tiles + t, count);
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(phaseBuffer);
+        });
+    }
+
+    /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, 2, -2, ∞.</summary>
+    private static void InputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var d0 = values[start];
+        var d1 = values[start + stride];
+        var d2 = values[start + 2 * stride];
+        var d3 = values[start + 3 * stride];
+        var d4 = values[start + 4 * stride];
+        var d5 = values[start + 5 * stride];
+        var sum12 = d1 + d2;
+        var diff12 = d1 - d2;
+        var sum34 = d3 + d4;
+        var diff43 = d4 - d3;
+        var diff42 = d4 - d2;
+        var diff31 = d3 - d1;
+        values[start] = d0 * 4f - d2 * 5f + d4;
+        values[start + stride] = sum34 - sum12 * 4f;
+        values[start + 2 * stride] = diff43 + diff12 * 4f;
+        values[start + 3 * stride] = diff42 + diff31 * 2f;
+        values[start + 4 * stride] = diff42 - diff31 * 2f;
+        values[start + 5 * stride] = d1 * 4f - d3 * 5f + d5;
+    }
+
+    /// <summary>
+    /// Y = Aᵀ M A for every tile and output channel of one group, plus the bias, written into the
+    /// output planes (tiles on the right and bottom edges keep only their part inside the output).
+    /// Parallel over tiles; vectorised across consecutive output channels.
+    /// </summary>
+    private static void WinogradTransformOutput(float[] products, float[]? bias, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output)
+    {
+        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
+        long outPlane = (long)outH * outW;
+        ParallelRange(tiles, (long)og * WinogradPoints * 4, (firstTile, endTile) =>
+        {
+            Span<Vector<float>> m = stackalloc Vector<float>[WinogradPoints];
+            Span<float> values = stackalloc float[WinogradOut * WinogradOut * width];
+            Span<float> shift = stackalloc float[width];
+            ref float product = ref MemoryMarshal.GetArrayDataReference(products);
+            ref float result = ref MemoryMarshal.GetArrayDataReference(output);
+            for (long t = firstTile; t < endTile; t++)
+            {
+                int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
+                int image = tileRow / tilesH, y0 = tileRow % tilesH * WinogradOut, x0 = tx * WinogradOut;
+                int rowsInside = Math.Min(WinogradOut, outH - y0), columnsInside = Math.Min(WinogradOut, outW - x0);
+                for (int o0 = 0; o0 < og; o0 += width)
+                {
+                    int count = Math.Min(width, og - o0);
+                    for (int point = 0; point < WinogradPoints; point++)
+                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * tiles + t) * og + o0));
+                    for (int py = 0; py < WinogradIn; py++) OutputTransform(m, py * WinogradIn, 1);
+                    for (int j = 0; j < WinogradOut; j++) OutputTransform(m, j, WinogradIn);
+                    shift.Clear();
+                    if (bias is not null) bias.AsSpan(group * og + o0, count).CopyTo(shift);
+                    var biasVector = new Vector<float>(shift);
+                    // Rows 0..3 of m now hold the tile's output (i, j) at m[i·6 + j].
+                    for (int i = 0; i < WinogradOut; i++)
+                        for (int j = 0; j < WinogradOut; j++)
+                            (m[i * WinogradIn + j] + biasVector).CopyTo(values[((i * WinogradOut + j) * width)..]);
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
+                        for (int i = 0; i < rowsInside; i++)
+                        {
+                            ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
+                            for (int j = 0; j < columnsInside; j++)
+                                Unsafe.Add(ref target, j) = values[(i * WinogradOut + j) * width + lane];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
+    private static void OutputTransform(Span<Vector<float>> values, int start, int stride)
+    {
+        var m0 = values[start];
+        var m1 = values[start + stride];
+        var m2 = values[start + 2 * stride];
+        var m3 = values[start + 3 * stride];
+        var m4 = values[start + 4 * stride];
+        var m5 = values[start + 5 * stride];
+        var sum12 = m1 + m2;
+        var diff12 = m1 - m2;
+        var sum34 = m3 + m4;
+        var diff34 = m3 - m4;
+        values[start] = m0 + sum12 + sum34;
+        values[start + stride] = diff12 + diff34 * 2f;
+        values[start + 2 * stride] = sum12 + sum34 * 4f;
+        values[start + 3 * stride] = diff12 + diff34 * 8f + m5;
+    }
+
+    /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to target[offset..] (a whole vector when it fits).</summary>
+    private static void StoreLanes(Vector<float> value, float[] target, long offset, int count)
+    {
+        if (count == Vector<float>.Count)
+        {
+            value.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(target), (nuint)offset);
+            return;
+        }
+        for (int lane = 0; lane < count; lane++) target[offset + lane] = value[lane];
+    }
+}
