@@ -1,6 +1,5 @@
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.Backends;
-using ScratchDetect.Engine.Backends.Cpu;
 
 namespace ScratchDetect.Engine;
 
@@ -86,38 +85,43 @@ public sealed partial class Tensor
     }
 
     // ---- creation -----------------------------------------------------------------------------
+    // Every creation takes a device (default: the CPU) and asks BackendRegistry for its backend;
+    // ops then run on their inputs' backend, so nothing above IBackend names a device type.
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
-    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : struct
+    /// <summary>A CPU tensor holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
+    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : struct => FromArray(data, shape, Device.Cpu);
+
+    /// <summary>A tensor on <paramref name="device"/> holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
+    public static Tensor FromArray<T>(T[] data, int[] shape, Device device) where T : struct
     {
         if (Shapes.Numel(shape) != data.LongLength)
             throw new ArgumentException($"from_array: {data.LongLength} values cannot fill shape {Shapes.Format(shape)}");
-        return new Tensor(CpuBackend.Instance.FromArray(data), (int[])shape.Clone());
+        return new Tensor(BackendRegistry.For(device).FromArray(data), (int[])shape.Clone());
     }
 
     /// <summary>A 0-dimensional tensor holding <paramref name="value"/>.</summary>
-    public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full([], value, dtype);
+    public static Tensor Scalar(double value, DType dtype = DType.Float32, Device device = default) => Full([], value, dtype, device);
 
-    /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) =>
-        new(CpuBackend.Instance.Zeros(dtype, Shapes.Numel(shape)), (int[])shape.Clone());
+    /// <summary>A tensor of zeros on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device device = default) =>
+        new(BackendRegistry.For(device).Zeros(dtype, Shapes.Numel(shape)), (int[])shape.Clone());
 
-    /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
+    /// <summary>A tensor of ones on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, Device device = default) => Full(shape, 1, dtype, device);
 
-    /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32) =>
-        new(CpuBackend.Instance.Full(dtype, Shapes.Numel(shape), value), (int[])shape.Clone());
+    /// <summary>A tensor filled with <paramref name="value"/> on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device device = default) =>
+        new(BackendRegistry.For(device).Full(dtype, Shapes.Numel(shape), value), (int[])shape.Clone());
 
-    /// <summary>0, 1, ..., count-1.</summary>
-    public static Tensor Arange(long count, DType dtype = DType.Int64) => Arange(0, count, 1, dtype);
+    /// <summary>0, 1, ..., count-1 on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Arange(long count, DType dtype = DType.Int64, Device device = default) => Arange(0, count, 1, dtype, device);
 
-    /// <summary>start, start+step, ... up to but excluding end, as torch.arange.</summary>
-    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64)
+    /// <summary>start, start+step, ... up to but excluding end, as torch.arange, on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64, Device device = default)
     {
         if (step == 0) throw new ArgumentException("arange: step must not be zero");
         long count = Math.Max(0, (long)Math.Ceiling((end - start) / step));
-        return new Tensor(CpuBackend.Instance.Arange(dtype, start, step, count), [(int)count]);
+        return new Tensor(BackendRegistry.For(device).Arange(dtype, start, step, count), [(int)count]);
     }
 
     /// <summary>Zeros with this tensor's shape, dtype and device.</summary>
@@ -129,11 +133,8 @@ public sealed partial class Tensor
     /// <summary><paramref name="value"/> everywhere, with this tensor's shape, dtype and device.</summary>
     public Tensor FullLike(double value) => new(Backend.Full(DType, Numel, value), ShapeCopy());
 
-    /// <summary>A 0-dimensional tensor of this tensor's dtype and device: how scalars enter binary ops.</summary>
+    /// <summary>A 0-dimensional tensor of this tensor's dtype and device.</summary>
     internal Tensor ScalarLike(double value) => new(Backend.Full(DType, 1, value), []);
-
-    /// <summary>A new tensor on the same backend wrapping a freshly computed storage.</summary>
-    internal static Tensor Wrap(Storage storage, int[] shape) => new(storage, shape);
 
     // ---- reading values -----------------------------------------------------------------------
 
@@ -174,6 +175,23 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// This tensor's values on <paramref name="device"/> (this tensor itself when it is already
+    /// there), as torch's <c>tensor.to(device)</c>; differentiable for floating-point tensors (the
+    /// gradient goes back to the source device). Throws a <see cref="DeviceUnavailableException"/>
+    /// naming what is missing when the device cannot compute here.
+    /// </summary>
+    public Tensor To(Device device)
+    {
+        if (device == Device) return this;
+        var target = BackendRegistry.For(device);
+        // Staged through a host array: a backend-to-backend copy (cudaMemcpy) can replace this later
+        // without changing the callers.
+        var result = new Tensor(target.FromArray(Backend.ToArray(Storage)), ShapeCopy());
+        var source = Device;
+        return DType.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+    }
+
+    /// <summary>
     /// Overwrites this tensor's elements with <paramref name="source"/>'s (same shape and dtype), in
     /// place. Counts as a modification: a backward pass that saved the old values will refuse to run.
     /// </summary>
@@ -203,6 +221,4 @@ public sealed partial class Tensor
         Grad = null;
         Version++;
     }
-
-    internal int[] ShapeArray => shape;
 }

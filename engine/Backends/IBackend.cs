@@ -96,6 +96,13 @@ public partial interface IBackend
     /// <summary>The adjoint of <see cref="Gather"/>: a zero tensor of <paramref name="outShape"/> into which source[..., j, ...] is added at position index[..., j, ...] along <paramref name="dim"/>.</summary>
     Storage ScatterAdd(Storage source, int[] indexShape, int dim, Storage index, int[] outShape);
 
+    /// <summary>
+    /// The coordinates of the true elements of a bool tensor of <paramref name="shape"/>, in row-major
+    /// order, as an int64 [count, rank] storage (torch.nonzero). The count decides the result's
+    /// shape, so it is returned to the host: the one inherent synchronisation of data-dependent selection.
+    /// </summary>
+    (Storage Positions, int Count) Nonzero(Storage mask, int[] shape);
+
     /// <summary>Sorts the middle axis of an (outer, size, inner) tensor, stably; returns the sorted values and their int64 source positions.</summary>
     (Storage Values, Storage Indices) Sort(Storage x, int outer, int size, int inner, bool descending);
 }

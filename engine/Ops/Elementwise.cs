@@ -11,7 +11,15 @@ public sealed partial class Tensor
         if (a.DType != b.DType)
             throw new ArgumentException($"{op}: dtypes differ ({a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}); convert one with To()");
         if (a.Device != b.Device)
-            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device})");
+            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device}); move one with To(device)");
+    }
+
+    /// <summary>Every op's device rule: all operands on one device, or an error naming the op and each operand's device.</summary>
+    private static void CheckSameDevice(string op, params (string Name, Tensor? Tensor)[] operands)
+    {
+        var present = operands.Where(o => o.Tensor is not null).ToArray();
+        if (present.All(o => o.Tensor!.Device == present[0].Tensor!.Device)) return;
+        throw new ArgumentException($"{op}: operands are on different devices ({string.Join(", ", present.Select(o => $"{o.Name} on {o.Tensor!.Device}"))}); move them to one device with To(device)");
     }
 
     private static Tensor BinaryForward(BinaryOp op, string name, Tensor a, Tensor b)
@@ -73,6 +81,7 @@ public sealed partial class Tensor
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
         CheckCompatible("where", a, b);
+        CheckSameDevice("where", ("condition", condition), ("a", a));
         if (condition.DType != DType.Bool) throw new ArgumentException($"where: the condition must be bool, not {condition.DType.Name()}");
         var outShape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.shape, a.shape), b.shape);
         var y = new Tensor(a.Backend.Where(condition.Storage, condition.shape, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
@@ -127,6 +136,13 @@ public sealed partial class Tensor
     {
         var x = this;
         return Record("log", UnaryForward(UnaryOp.Log), [x], g => [g / x]);
+    }
+
+    /// <summary>Base-2 logarithm.</summary>
+    public Tensor Log2()
+    {
+        var x = this;
+        return Record("log2", UnaryForward(UnaryOp.Log2), [x], g => [g / (x * Math.Log(2))]);
     }
 
     /// <summary>Square root.</summary>

@@ -148,8 +148,9 @@ public sealed partial class Tensor
         return Cat(tensors.Select(t => t.Unsqueeze(a)).ToList(), a);
     }
 
-    private static void CheckIndex(string op, Tensor index)
+    private void CheckIndex(string op, Tensor index)
     {
+        CheckSameDevice(op, ("input", this), ("index", index));
         if (index.DType != DType.Int64) throw new ArgumentException($"{op}: indices must be int64, not {index.DType.Name()}");
     }
 
@@ -167,6 +168,27 @@ public sealed partial class Tensor
         return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)]);
     }
 
+    /// <summary>
+    /// This tensor plus <paramref name="source"/>'s entries added at the positions
+    /// <paramref name="index"/> (1-D int64) along <paramref name="axis"/>, repeats adding up, as
+    /// torch.index_add (out of place). The adjoint of <see cref="IndexSelect"/>; differentiable in both.
+    /// </summary>
+    public Tensor IndexAdd(int axis, Tensor index, Tensor source)
+    {
+        CheckIndex("index_add", index);
+        CheckCompatible("index_add", this, source);
+        int a = Shapes.NormalizeAxis("index_add", axis, Rank);
+        var expected = ShapeCopy();
+        if (index.Rank != 1) throw new ArgumentException($"index_add: the index must be 1-D, not {Shapes.Format(index.shape)}");
+        expected[a] = index.shape[0];
+        if (!source.shape.SequenceEqual(expected))
+            throw new ArgumentException($"index_add: source {Shapes.Format(source.shape)} must be {Shapes.Format(expected)} to add {index.shape[0]} entries along axis {axis} of {Shapes.Format(shape)}");
+        var (outer, size, inner) = Shapes.AroundAxis(shape, a);
+        var scattered = new Tensor(Backend.IndexAdd(source.Storage, outer, size, inner, index.Storage), ShapeCopy());
+        var y = new Tensor(Backend.Binary(Backends.BinaryOp.Add, Storage, shape, scattered.Storage, shape, shape), ShapeCopy());
+        return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null]);
+    }
+
     /// <summary>out[i][j] = x[i][index[i][j]] along <paramref name="axis"/>, as torch.gather.</summary>
     public Tensor Gather(int axis, Tensor index)
     {
@@ -182,21 +204,9 @@ public sealed partial class Tensor
     /// <summary>Positions of the true (non-zero) elements as an int64 (count, rank) tensor, as torch.nonzero. Not differentiable.</summary>
     public Tensor Nonzero()
     {
-        var mask = DType == DType.Bool ? ToArray<bool>() : Ne(0).ToArray<bool>();
-        var strides = Backends.Cpu.CpuBackend.ContiguousStrides(shape);
-        var positions = new List<long>();
-        for (long e = 0; e < mask.LongLength; e++)
-        {
-            if (!mask[e]) continue;
-            long rest = e;
-            for (int d = 0; d < Rank; d++)
-            {
-                positions.Add(rest / strides[d]);
-                rest %= strides[d];
-            }
-        }
-        int count = Rank == 0 ? (mask[0] ? 1 : 0) : positions.Count / Rank;
-        return FromArray(positions.ToArray(), count, Rank);
+        var mask = DType == DType.Bool ? this : Ne(0);
+        var (positions, count) = Backend.Nonzero(mask.Storage, shape);
+        return new Tensor(positions, [count, Rank]);
     }
 
     /// <summary>The elements where <paramref name="mask"/> (bool, same shape) is true, as a 1-D tensor; differentiable.</summary>

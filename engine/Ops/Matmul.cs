@@ -47,6 +47,7 @@ public sealed partial class Tensor
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
         CheckCompatible("linear", x, weight);
+        if (bias is not null) CheckCompatible("linear", x, bias);
         if (weight.Rank != 2 || x.Rank < 1 || x.Size(-1) != weight.shape[1] || (bias is not null && (bias.Rank != 1 || bias.shape[0] != weight.shape[0])))
             throw new ArgumentException($"linear: input {Shapes.Format(x.shape)}, weight {Shapes.Format(weight.shape)} and bias {(bias is null ? "none" : Shapes.Format(bias.shape))} do not fit (expected (..., in), (out, in), (out))");
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];

@@ -67,14 +67,14 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
     {
         // float32 ratios, as torch.tensor(s, float32) / torch.tensor(s_orig, float32).
         float ratioH = (float)to.Height / from.Height, ratioW = (float)to.Width / from.Width;
-        var scale = Tensor.FromArray(new[] { ratioW, ratioH, ratioW, ratioH }, 4).To(boxes.DType);
+        var scale = Tensor.FromArray(new[] { ratioW, ratioH, ratioW, ratioH }, [4], boxes.Device).To(boxes.DType);
         return boxes * scale;
     }
 
     private Tensor Normalize(Tensor image)
     {
-        var mean = Tensor.FromArray(ImageMean.ToArray(), ImageMean.Count, 1, 1).To(image.DType);
-        var std = Tensor.FromArray(ImageStd.ToArray(), ImageStd.Count, 1, 1).To(image.DType);
+        var mean = Tensor.FromArray(ImageMean.ToArray(), [ImageMean.Count, 1, 1], image.Device).To(image.DType);
+        var std = Tensor.FromArray(ImageStd.ToArray(), [ImageStd.Count, 1, 1], image.Device).To(image.DType);
         return (image - mean) / std;
     }
 
@@ -94,9 +94,9 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
         int height = RoundUp(images.Max(i => i.Size(1))), width = RoundUp(images.Max(i => i.Size(2)));
         var padded = images.Select(image =>
         {
-            var right = Tensor.Zeros([image.Size(0), image.Size(1), width - image.Size(2)], image.DType);
+            var right = Tensor.Zeros([image.Size(0), image.Size(1), width - image.Size(2)], image.DType, image.Device);
             var rows = Tensor.Cat([image, right], 2);
-            var bottom = Tensor.Zeros([image.Size(0), height - image.Size(1), width], image.DType);
+            var bottom = Tensor.Zeros([image.Size(0), height - image.Size(1), width], image.DType, image.Device);
             return Tensor.Cat([rows, bottom], 1);
         }).ToList();
         return Tensor.Stack(padded, 0);

@@ -107,7 +107,7 @@ public sealed class RegionProposalNetwork : Module
     {
         var head = Head.Forward(features);
         int batch = images.Tensors.Size(0);
-        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType);
+        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType, features[0].Device);
         var perLevel = head.Select(h => h.Logits.Size(1) * h.Logits.Size(2) * h.Logits.Size(3)).ToArray();
         // [N, Σ H·W·A] logits and [N·Σ H·W·A, 4] codes, ordered (level, y, x, anchor) like the anchors.
         var objectness = Tensor.Cat(head.Select(h => PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
@@ -166,7 +166,7 @@ public sealed class RegionProposalNetwork : Module
             var levelLogits = logits.Narrow(0, offset, perLevel[level]);
             var (_, top) = levelLogits.TopK(Math.Min(preNms, perLevel[level]));
             picked.Add(top + offset);
-            levels.Add(Tensor.Full([top.Size(0)], level, DType.Int64));
+            levels.Add(top.FullLike(level));
             offset += perLevel[level];
         }
         var index = Tensor.Cat(picked, 0);
@@ -198,7 +198,7 @@ public sealed class RegionProposalNetwork : Module
             Tensor label, matchedBoxes;
             if (gt.Size(0) == 0)
             {
-                label = Tensor.Zeros([anchors.Size(0)], anchors.DType);
+                label = Tensor.Zeros([anchors.Size(0)], anchors.DType, anchors.Device);
                 matchedBoxes = anchors.ZerosLike();
             }
             else
@@ -209,8 +209,8 @@ public sealed class RegionProposalNetwork : Module
                 var matches = matcher.Match(iou);
                 matchedBoxes = gt.IndexSelect(0, matches.Clamp(min: 0));
                 // Matched: 1; background (below the low threshold): 0; between the thresholds: -1.
-                var values = matches.ToArray<long>().Select(m => m >= 0 ? 1f : m == Matcher.BetweenThresholds ? -1f : 0f).ToArray();
-                label = Tensor.FromArray(values, values.Length).To(anchors.DType);
+                var one = Tensor.Scalar(1, anchors.DType, anchors.Device);
+                label = Tensor.Where(matches.Ge(0), one, Tensor.Where(matches.Eq(Matcher.BetweenThresholds), -one, one * 0));
             }
             if (inside is not null) label = Tensor.Where(inside, label, label.FullLike(-1));
             labels.Add(label);

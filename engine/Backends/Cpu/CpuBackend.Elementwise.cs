@@ -26,6 +26,7 @@ public sealed partial class CpuBackend
                 case UnaryOp.Neg: for (int i = 0; i < src.Length; i++) dst[i] = -src[i]; break;
                 case UnaryOp.Exp: for (int i = 0; i < src.Length; i++) dst[i] = T.Exp(src[i]); break;
                 case UnaryOp.Log: for (int i = 0; i < src.Length; i++) dst[i] = T.Log(src[i]); break;
+                case UnaryOp.Log2: for (int i = 0; i < src.Length; i++) dst[i] = T.Log2(src[i]); break;
                 case UnaryOp.Sqrt: for (int i = 0; i < src.Length; i++) dst[i] = T.Sqrt(src[i]); break;
                 case UnaryOp.Abs: for (int i = 0; i < src.Length; i++) dst[i] = T.Abs(src[i]); break;
                 // NaN stays NaN, as in PyTorch: (NaN > 0) is false but we must not turn it into 0.

@@ -235,6 +235,29 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
+    public (Storage Positions, int Count) Nonzero(Storage mask, int[] shape)
+    {
+        if (mask.DType != DType.Bool) throw new ArgumentException($"nonzero: the mask must be bool, not {mask.DType.Name()}");
+        var values = Data<bool>(mask);
+        int count = 0;
+        for (long e = 0; e < mask.Length; e++) if (values[e]) count++;
+        var strides = ContiguousStrides(shape);
+        var positions = NewArray<long>((long)count * shape.Length);
+        long o = 0;
+        for (long e = 0; e < mask.Length; e++)
+        {
+            if (!values[e]) continue;
+            long rest = e;
+            for (int d = 0; d < shape.Length; d++)
+            {
+                positions[o++] = rest / strides[d];
+                rest %= strides[d];
+            }
+        }
+        return (Wrap(positions), count);
+    }
+
+    /// <inheritdoc />
     public (Storage Values, Storage Indices) Sort(Storage x, int outer, int size, int inner, bool descending)
     {
         var order = x.DType switch
