@@ -10,20 +10,39 @@ namespace ScratchDetect.Engine;
 /// <see cref="CopyFrom"/>, which optimizers and weight loading use.
 /// Ops are grouped by family in the Ops/ folder, each with its forward and backward together.
 /// </summary>
-public sealed partial class Tensor
+public sealed partial class Tensor : IDisposable
 {
     private readonly int[] shape;
     private bool requiresGrad;
 
+    /// <summary>Wraps a freshly computed storage, taking over the reference it was born with.</summary>
     internal Tensor(Storage storage, int[] shape)
     {
         if (Shapes.Numel(shape) != storage.Length)
             throw new ArgumentException($"shape {Shapes.Format(shape)} holds {Shapes.Numel(shape)} elements but the storage has {storage.Length}");
-        Storage = storage;
+        storage.CheckAlive("tensor");
+        this.storage = storage;
         this.shape = shape;
     }
 
-    internal Storage Storage { get; private set; }
+    /// <summary>A second tensor over <paramref name="storage"/> (reshape, detach): it adds its own reference.</summary>
+    internal static Tensor Sharing(Storage storage, int[] shape)
+    {
+        storage.Retain();
+        return new Tensor(storage, shape);
+    }
+
+    private Storage storage;
+
+    internal Storage Storage
+    {
+        get
+        {
+            if (storageReleased)
+                throw new ObjectDisposedException(nameof(Tensor), $"this {DType.Name()} {Shapes.Format(shape)} tensor was disposed; it must not be used afterwards");
+            return storage;
+        }
+    }
 
     internal IBackend Backend => Storage.Backend;
 
@@ -37,13 +56,13 @@ public sealed partial class Tensor
     public int Rank => shape.Length;
 
     /// <summary>Number of elements.</summary>
-    public long Numel => Storage.Length;
+    public long Numel => storage.Length;
 
     /// <summary>Element type.</summary>
-    public DType DType => Storage.DType;
+    public DType DType => storage.DType;
 
     /// <summary>The device holding the elements.</summary>
-    public Device Device => Storage.Backend.Device;
+    public Device Device => storage.Backend.Device;
 
     /// <summary>Length of axis <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => shape[Shapes.NormalizeAxis("size", axis, Rank)];
@@ -160,7 +179,7 @@ public sealed partial class Tensor
     // ---- conversion and copies ----------------------------------------------------------------
 
     /// <summary>The same values with no autograd history; shares the storage, as torch's detach does.</summary>
-    public Tensor Detach() => new(Storage, shape);
+    public Tensor Detach() => Sharing(Storage, shape);
 
     /// <summary>A copy with its own storage; gradients flow through it unchanged.</summary>
     public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], g => [g]);
@@ -217,8 +236,66 @@ public sealed partial class Tensor
             throw new ArgumentException($"replace_data: cannot give {Shapes.Format(shape)} the values of {Shapes.Format(source.shape)}");
         if (!IsLeaf)
             throw new InvalidOperationException($"replace_data: only leaf tensors can change their data; this one was made by '{GradFn!.Op}'");
-        Storage = source.Storage;
+        var previous = Storage;
+        source.Storage.Retain();
+        storage = source.Storage;
+        previous.Release();
         Grad = null;
         Version++;
+    }
+
+    // ---- lifetime -----------------------------------------------------------------------------
+    // A tensor holds one reference to its storage. Dispose() says "I am done with this tensor": the
+    // reference is dropped at once, or, while autograd nodes still hold the tensor for a backward
+    // pass, when the last of them is released. When no tensor and no node holds a storage any
+    // more, its buffer goes back to the backend's pool. Disposing is optional (an undisposed tensor
+    // is collected by the GC), but layers and ops dispose their intermediates, which is what keeps
+    // a forward pass's memory at its live set and lets a steady-state step reuse buffers.
+
+    private int graphHolds;
+    private bool disposeRequested, storageReleased;
+
+    /// <summary>
+    /// Releases this tensor's storage reference (now, or after the backward pass that still needs it).
+    /// Other tensors sharing the storage (reshapes, detached copies) keep it alive. Using this tensor
+    /// after the release throws an <see cref="ObjectDisposedException"/>. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        if (disposeRequested) return;
+        disposeRequested = true;
+        if (Volatile.Read(ref graphHolds) == 0) ReleaseStorage();
+    }
+
+    /// <summary>
+    /// <paramref name="next"/> applied to this tensor, after which this tensor is disposed (unless
+    /// <paramref name="next"/> returned it): for chaining layers whose intermediate results nobody
+    /// else keeps, <c>conv.Forward(x).Then(bn.Forward).Then(t =&gt; t.Relu())</c>. Safe in training:
+    /// autograd keeps what its backward pass needs.
+    /// </summary>
+    public Tensor Then(Func<Tensor, Tensor> next)
+    {
+        var result = next(this);
+        if (!ReferenceEquals(result, this)) Dispose();
+        return result;
+    }
+
+    /// <summary>Whether <see cref="Dispose"/> has been called (the storage may still be held for backward).</summary>
+    public bool IsDisposed => disposeRequested;
+
+    /// <summary>An autograd node saves this tensor: a Dispose() waits until the node lets go.</summary>
+    internal void HoldForGraph() => Interlocked.Increment(ref graphHolds);
+
+    /// <summary>An autograd node no longer needs this tensor.</summary>
+    internal void ReleaseFromGraph()
+    {
+        if (Interlocked.Decrement(ref graphHolds) == 0 && disposeRequested) ReleaseStorage();
+    }
+
+    private void ReleaseStorage()
+    {
+        if (storageReleased) return;
+        storageReleased = true;
+        storage.Release();
     }
 }

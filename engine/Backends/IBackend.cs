@@ -43,11 +43,23 @@ public partial interface IBackend
     /// <summary>Applies <paramref name="op"/> to every element.</summary>
     Storage Unary(UnaryOp op, Storage x);
 
+    /// <summary>
+    /// The input gradient of an activation from its output gradient and its output y (cuDNN's
+    /// cudnnActivationBackward): relu g·[y &gt; 0], sigmoid g·y·(1 - y), tanh g·(1 - y²).
+    /// </summary>
+    Storage ActivationBackward(UnaryOp activation, Storage gradOutput, Storage output);
+
     /// <summary>Clamps every element into [min, max]; pass infinities for a missing bound.</summary>
     Storage Clamp(Storage x, double min, double max);
 
     /// <summary>a op b with NumPy broadcasting of <paramref name="aShape"/> and <paramref name="bShape"/> to <paramref name="outShape"/>.</summary>
     Storage Binary(BinaryOp op, Storage a, int[] aShape, Storage b, int[] bShape, int[] outShape);
+
+    /// <summary>
+    /// x op s (or s op x with <paramref name="scalarFirst"/>) for every element, the scalar taken in
+    /// x's dtype: how a tensor meets a constant (x * 0.5, 1 - x) without a one-element tensor.
+    /// </summary>
+    Storage BinaryScalar(BinaryOp op, Storage x, double scalar, bool scalarFirst);
 
     /// <summary>a op b compared with broadcasting; the result is bool.</summary>
     Storage Compare(CompareOp op, Storage a, int[] aShape, Storage b, int[] bShape, int[] outShape);

@@ -43,7 +43,7 @@ public sealed partial class Tensor
 
         // Width first, then height: PyTorch's bilinear kernel blends along W inside and along H outside, and this keeps its rounding.
         var resized = ResampleAxis(input, 3, outW, stepW, mode);
-        return ResampleAxis(resized, 2, outH, stepH, mode);
+        return ReferenceEquals(resized, input) ? ResampleAxis(input, 2, outH, stepH, mode) : resized.Then(r => ResampleAxis(r, 2, outH, stepH, mode));
     }
 
     /// <summary>The output length of one axis and the scale factor handed to the kernel (null: the kernel uses in/out).</summary>
@@ -69,7 +69,12 @@ public sealed partial class Tensor
             : LinearTaps<double>(inSize, outSize, scaleFactor, x.Device);
         // Weights vary along the resampled axis: [out, 1] broadcasts over W when resampling H.
         int[] weightShape = axis == 2 ? [outSize, 1] : [outSize];
-        return x.IndexSelect(axis, first) * firstWeight.Reshape(weightShape) + x.IndexSelect(axis, second) * secondWeight.Reshape(weightShape);
+        var fromFirst = x.IndexSelect(axis, first).Then(t => t * firstWeight.Reshape(weightShape));
+        var fromSecond = x.IndexSelect(axis, second).Then(t => t * secondWeight.Reshape(weightShape));
+        var blended = fromFirst + fromSecond;
+        fromFirst.Dispose();
+        fromSecond.Dispose();
+        return blended;
     }
 
     /// <summary>

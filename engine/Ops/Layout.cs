@@ -20,7 +20,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"reshape: cannot reshape {Shapes.Format(shape)} ({Numel} elements) to {Shapes.Format(newShape)}");
         if (resolved.SequenceEqual(shape)) return this;
         var inputShape = shape;
-        return Record("reshape", new Tensor(Storage, resolved), [this], g => [g.Reshape(inputShape)]);
+        return Record("reshape", Sharing(Storage, resolved), [this], g => [g.Reshape(inputShape)]);
     }
 
     /// <summary>Merges axes start..end (inclusive) into one, as torch.flatten.</summary>
@@ -145,7 +145,11 @@ public sealed partial class Tensor
     {
         if (tensors.Count == 0) throw new ArgumentException("stack: no tensors given");
         int a = Shapes.NormalizeAxis("stack", axis, tensors[0].Rank + 1);
-        return Cat(tensors.Select(t => t.Unsqueeze(a)).ToList(), a);
+        var views = tensors.Select(t => t.Unsqueeze(a)).ToList();
+        var stacked = Cat(views, a);
+        // The views would otherwise keep the inputs' storages referenced (and out of the pool) until collected.
+        foreach (var view in views) view.Dispose();
+        return stacked;
     }
 
     private void CheckIndex(string op, Tensor index)
@@ -165,7 +169,7 @@ public sealed partial class Tensor
         outShape[a] = index.shape[0];
         var inputShape = shape;
         var y = new Tensor(Backend.IndexSelect(Storage, outer, size, inner, index.Storage), outShape);
-        return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)]);
+        return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)], index);
     }
 
     /// <summary>
@@ -186,7 +190,7 @@ public sealed partial class Tensor
         var (outer, size, inner) = Shapes.AroundAxis(shape, a);
         var scattered = new Tensor(Backend.IndexAdd(source.Storage, outer, size, inner, index.Storage), ShapeCopy());
         var y = new Tensor(Backend.Binary(Backends.BinaryOp.Add, Storage, shape, scattered.Storage, shape, shape), ShapeCopy());
-        return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null]);
+        return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null], index);
     }
 
     /// <summary>out[i][j] = x[i][index[i][j]] along <paramref name="axis"/>, as torch.gather.</summary>
@@ -198,7 +202,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"gather: index {Shapes.Format(index.shape)} does not fit input {Shapes.Format(shape)} along axis {axis}");
         var inputShape = shape;
         var y = new Tensor(Backend.Gather(Storage, shape, a, index.Storage, index.shape), index.ShapeCopy());
-        return Record("gather", y, [this], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)]);
+        return Record("gather", y, [this], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)], index);
     }
 
     /// <summary>Positions of the true (non-zero) elements as an int64 (count, rank) tensor, as torch.nonzero. Not differentiable.</summary>

@@ -55,7 +55,7 @@ public sealed partial class Tensor
         var outShape = x.ShapeCopy();
         outShape[^1] = outFeatures;
         var y = Gemm(x, false, weight, true, 1, rows, outFeatures, inFeatures, false, false);
-        if (bias is not null) y = new Tensor(y.Backend.Binary(Backends.BinaryOp.Add, y.Storage, y.shape, bias.Storage, bias.shape, y.shape), y.shape);
+        if (bias is not null) y = y.Then(product => new Tensor(product.Backend.Binary(Backends.BinaryOp.Add, product.Storage, product.shape, bias.Storage, bias.shape, product.shape), product.shape));
         y = y.Reshape(outShape);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Record("linear", y, inputs, g =>

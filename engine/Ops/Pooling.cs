@@ -12,8 +12,12 @@ public sealed partial class Tensor
     /// Max pooling with -inf padding; <paramref name="stride"/> defaults to the kernel size.
     /// The gradient flows to each window's maximum (the first on ties).
     /// </summary>
-    public static Tensor MaxPool2d(Tensor input, Size2d kernel, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, bool ceilMode = false) =>
-        MaxPool2dWithIndices(input, kernel, stride, padding, dilation, ceilMode).Values;
+    public static Tensor MaxPool2d(Tensor input, Size2d kernel, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, bool ceilMode = false)
+    {
+        var (values, indices) = MaxPool2dWithIndices(input, kernel, stride, padding, dilation, ceilMode);
+        indices.Dispose(); // kept by autograd when the backward pass needs them
+        return values;
+    }
 
     /// <summary>
     /// Max pooling that also returns each maximum's int64 position h·W + w within its input plane,
@@ -30,7 +34,7 @@ public sealed partial class Tensor
         var inputShape = input.shape;
         // The output is a gather of the input at the indices, so its gradient is gather's: scattered back to the winners.
         var y = Record("max_pool2d", new Tensor(values, outShape), [input], g =>
-            [new Tensor(g.Backend.ScatterAdd(g.Storage, flatOutput, 2, indices, flatInput), inputShape)]);
+            [new Tensor(g.Backend.ScatterAdd(g.Storage, flatOutput, 2, indexTensor.Storage, flatInput), inputShape)], indexTensor);
         return (y, indexTensor);
     }
 

@@ -40,7 +40,9 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
             return Tensor.Zeros([0, features[0].Size(1), OutputSize, OutputSize], features[0].DType, features[0].Device);
         // Row j of the concatenation belongs to box order[j]; sorting order gives, per box, its row.
         var order = Tensor.Cat(routed, 0);
-        return Tensor.Cat(pooled, 0).IndexSelect(0, order.Sort(0).Indices);
+        var byLevel = Tensor.Cat(pooled, 0);
+        foreach (var part in pooled) part.Dispose();
+        return byLevel.Then(rows => rows.IndexSelect(0, order.Sort(0).Indices));
     }
 
     /// <summary>2^round(log2(featureSize / imageSize)), the ratio taken in float32 as torchvision.</summary>

@@ -17,7 +17,7 @@ public sealed class TwoMlpHead : Layer
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => fc7.Forward(fc6.Forward(input.Flatten(1)).Relu()).Relu();
+    public override Tensor Forward(Tensor input) => input.Flatten(1).Then(fc6.Forward).Then(t => t.Relu()).Then(fc7.Forward).Then(t => t.Relu());
 }
 
 /// <summary>Class logits (cls_score) and per-class box codes (bbox_pred), as torchvision's <c>FastRCNNPredictor</c>.</summary>
@@ -117,7 +117,7 @@ public sealed class RoiHeads : Module
                 labels.Add(l);
                 regressionTargets.Add(t);
             }
-        var (logits, codes) = BoxPredictor.Forward(BoxHead.Forward(BoxRoiPool.Forward(features, sampledProposals, imageSizes)));
+        var (logits, codes) = BoxPredictor.Forward(BoxRoiPool.Forward(features, sampledProposals, imageSizes).Then(BoxHead.Forward));
 
         var allLabels = Tensor.Cat(labels, 0);
         var classLoss = Tensor.CrossEntropy(logits, allLabels);
@@ -133,7 +133,7 @@ public sealed class RoiHeads : Module
     /// <summary>Detections per image (in the resized image's pixels).</summary>
     public Detection[] Detect(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(int Height, int Width)> imageSizes)
     {
-        var (logits, codes) = BoxPredictor.Forward(BoxHead.Forward(BoxRoiPool.Forward(features, proposals, imageSizes)));
+        var (logits, codes) = BoxPredictor.Forward(BoxRoiPool.Forward(features, proposals, imageSizes).Then(BoxHead.Forward));
         var boxes = boxCoder.Decode(codes, Tensor.Cat(proposals, 0)); // [K, C, 4]
         var scores = Tensor.Softmax(logits, -1);
         var result = new Detection[proposals.Count];

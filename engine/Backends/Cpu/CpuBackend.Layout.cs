@@ -111,7 +111,7 @@ public sealed partial class CpuBackend
     {
         var dtype = parts[0].DType;
         long total = (long)outer * sizes.Sum() * inner;
-        var result = Array.CreateInstance(dtype.ClrType(), total);
+        var result = NewArrayOf(dtype, total);
         long offset = 0;
         for (int o = 0; o < outer; o++)
         {
@@ -170,7 +170,7 @@ public sealed partial class CpuBackend
 
     private static T[] IndexAddOf<T>(T[] source, int outer, int size, int inner, long[] index) where T : struct, System.Numerics.INumber<T>
     {
-        var result = new T[(long)outer * size * inner];
+        var result = CpuBufferPool.RentZeroed<T>((long)outer * size * inner);
         for (long o = 0; o < outer; o++)
             for (int j = 0; j < index.Length; j++)
                 AddInto<T>(result.AsSpan((int)((o * size + index[j]) * inner), inner), source.AsSpan((int)((o * index.Length + j) * inner), inner));
@@ -229,7 +229,7 @@ public sealed partial class CpuBackend
 
     private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape) where T : System.Numerics.INumber<T>
     {
-        var result = new T[outShape.Aggregate(1L, (p, n) => p * n)];
+        var result = CpuBufferPool.RentZeroed<T>(outShape.Aggregate(1L, (p, n) => p * n));
         ForEachGatherPosition(outShape, dim, index, indexShape, "scatter_add", (e, position) => result[position] += source[e]);
         return result;
     }

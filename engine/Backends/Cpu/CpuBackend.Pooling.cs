@@ -185,7 +185,7 @@ public sealed partial class CpuBackend
     private static T[] SpreadOverWindows<T>(T[] gradOutput, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) where T : struct, INumber<T>
     {
         int inPlane = height * width, outPlane = rows.Length * columns.Length;
-        var gradInput = new T[(long)planes * inPlane];
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)planes * inPlane);
         ParallelRange(planes, inPlane + outPlane, (first, end) =>
         {
             for (long p = first; p < end; p++)

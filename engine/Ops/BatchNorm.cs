@@ -30,12 +30,12 @@ public sealed partial class Tensor
             // which cancels catastrophically when |mean| >> std.
             var mean = input.Mean(axes, keepDim: true);
             var centered = input - mean;
-            var variance = (centered * centered).Mean(axes, keepDim: true);
+            var variance = (centered * centered).Then(squares => squares.Mean(axes, keepDim: true));
             invStd = 1.0 / (variance + eps).Sqrt();
-            normalized = centered * invStd;
-            y = normalized;
-            if (weight is not null) y = y * weight.Reshape(channelShape);
-            if (bias is not null) y = y + bias.Reshape(channelShape);
+            normalized = centered.Then(c => c * invStd);
+            // normalized is saved for backward; the full-size steps after it are disposed as they are used.
+            y = weight is null ? normalized : normalized * weight.Reshape(channelShape);
+            if (bias is not null) y = ReferenceEquals(y, normalized) ? y + bias.Reshape(channelShape) : y.Then(scaled => scaled + bias.Reshape(channelShape));
             if (runningMean is not null && runningVar is not null)
             {
                 runningMean.CopyFrom(runningMean * (1 - momentum) + mean.Reshape(channels) * momentum);
@@ -85,7 +85,7 @@ public sealed partial class Tensor
         var shift = -mean * scale;
         if (bias is not null) shift = bias + shift;
         var channelShape = ChannelShape(input);
-        return input * scale.Reshape(channelShape) + shift.Reshape(channelShape);
+        return (input * scale.Reshape(channelShape)).Then(scaled => scaled + shift.Reshape(channelShape));
     }
 
     /// <summary>[1, C, 1, ...]: a per-channel vector shaped to broadcast against the input.</summary>
