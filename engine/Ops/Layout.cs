@@ -234,7 +234,8 @@ public sealed partial class Tensor
     {
         int a = Shapes.NormalizeAxis("sort", axis, Rank);
         var (outer, size, inner) = Shapes.AroundAxis(shape, a);
-        var (_, order) = Backend.Sort(Storage, outer, size, inner, descending);
+        var (sorted, order) = Backend.Sort(Storage, outer, size, inner, descending);
+        sorted.Release(); // the values are gathered below, so that they carry the gradient
         var indices = new Tensor(order, ShapeCopy());
         return (Gather(a, indices), indices);
     }
@@ -244,8 +245,11 @@ public sealed partial class Tensor
     {
         int a = Shapes.NormalizeAxis("topk", axis, Rank);
         if (k < 0 || k > shape[a]) throw new ArgumentOutOfRangeException(nameof(k), $"topk: k={k} is outside 0..{shape[a]} for {Shapes.Format(shape)}");
-        var (_, order) = Sort(a, descending: largest);
-        var indices = order.Narrow(a, 0, k);
+        // One gather: the sort's order is cut to k before the values are picked.
+        var (outer, size, inner) = Shapes.AroundAxis(shape, a);
+        var (sorted, order) = Backend.Sort(Storage, outer, size, inner, largest);
+        sorted.Release();
+        var indices = new Tensor(order, ShapeCopy()).Then(all => all.Narrow(a, 0, k));
         return (Gather(a, indices), indices);
     }
 }

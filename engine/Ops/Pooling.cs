@@ -29,12 +29,10 @@ public sealed partial class Tensor
         int[] outShape = [geometry.Batch, geometry.Channels, geometry.OutH, geometry.OutW];
         var (values, indices) = input.Backend.MaxPool2d(input.Storage, geometry);
         var indexTensor = new Tensor(indices, outShape);
-        int[] flatOutput = [geometry.Batch, geometry.Channels, geometry.OutH * geometry.OutW];
-        int[] flatInput = [geometry.Batch, geometry.Channels, geometry.Height * geometry.Width];
         var inputShape = input.shape;
-        // The output is a gather of the input at the indices, so its gradient is gather's: scattered back to the winners.
+        // The output is a gather of the input at the indices, so its gradient is scattered back to the winners.
         var y = Record("max_pool2d", new Tensor(values, outShape), [input], g =>
-            [new Tensor(g.Backend.ScatterAdd(g.Storage, flatOutput, 2, indexTensor.Storage, flatInput), inputShape)], indexTensor);
+            [new Tensor(g.Backend.MaxPool2dBackward(g.Storage, indexTensor.Storage, geometry), inputShape)], indexTensor);
         return (y, indexTensor);
     }
 

@@ -124,6 +124,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
+    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) =>
+        // Per plane, a scatter-add of the output gradient at the winners' positions (windows that
+        // overlap add up, in output order as PyTorch does).
+        ScatterAdd(gradOutput, [geometry.Planes, geometry.OutH * geometry.OutW], 1, indices, [geometry.Planes, geometry.Height * geometry.Width]);
+
+    /// <inheritdoc />
     public Storage AvgPool2dBackward(Storage gradOutput, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)
     {
         var (rows, columns) = AvgPoolWindows(geometry, countIncludePad);
