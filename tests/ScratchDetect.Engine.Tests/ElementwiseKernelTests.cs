@@ -99,6 +99,26 @@ public class ElementwiseKernelTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void ChannelAffineKernelMatchesScalarLoop(DeviceKind kind, int n)
+    {
+        // Frozen batch norm over [2, 2, 1, n]: per channel x·scale + shift with scale = w / sqrt(v + eps) and
+        // shift = b - m·scale, each step rounded in float64 as the loop below rounds it.
+        var device = TestDevices.Of(kind);
+        var (x, _, a, _) = Operands(device, 4 * n);
+        double[] w = [1.5, -0.5], b = [0.25, 2], m = [0.1, -0.3], v = [0.9, 2.5];
+        Tensor Channel(double[] values) => Tensor.FromArray(values, [2], device);
+        var y = Tensor.FrozenBatchNorm2d(x.Reshape(2, 2, 1, n), Channel(w), Channel(b), Channel(m), Channel(v)).ToArray<double>();
+        var expected = a.Select((value, i) =>
+        {
+            int c = i / n % 2;
+            double scale = w[c] * (1 / Math.Sqrt(v[c] + 1e-5));
+            return value * scale + (b[c] + -m[c] * scale);
+        });
+        Assert.Equal(expected, y);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void ReductionKernelsMatchScalarLoops(DeviceKind kind, int n)
     {
         var (x, _, a, _) = Operands(TestDevices.Of(kind), n);

@@ -61,9 +61,6 @@ internal static class DetectCommand
         foreach (var path in imagePaths)
             if (ReadImage(path) is null) return 2;
         if (LoadDetector(modelName, weightsPath, settings) is not { } detector) return 2;
-        // The weights file's tensors (as large as the model) are dead once copied into it: reclaim
-        // them now rather than carry them through the forward pass's peak.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         var results = new List<ImageDetections>();
         var summary = jsonPath is null ? Console.Error : Console.Out;
