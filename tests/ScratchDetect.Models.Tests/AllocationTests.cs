@@ -35,7 +35,7 @@ public class AllocationTests(ITestOutputHelper output)
         long first = AllocatedBy(Detect);
         long steady = AllocatedBy(Detect);
         output.WriteLine($"detect ResNet18-FPN 240x320 at 256/320: first call {first >> 20} MB, steady state {steady >> 20} MB");
-        // Measured: first 277 MB, steady 22 MB. What remains is small arrays (under the pool's 64 KiB
+        // Measured: first 276 MB, steady 21 MB. What remains is small arrays (under the pool's 64 KiB
         // floor: box bookkeeping, per-level logits) and the RoI batch gathered back into box order.
         // A fifth of the first call leaves room for noise while failing if any large per-op
         // buffer (each is 1-50 MB here) stops coming back from the pool.
@@ -58,7 +58,7 @@ public class AllocationTests(ITestOutputHelper output)
         long first = AllocatedBy(Step);
         long steady = AllocatedBy(Step);
         output.WriteLine($"training step ResNet18-FPN 120x160 at 128/160: first call {first >> 20} MB, steady state {steady >> 20} MB");
-        // Measured: first 445 MB, steady 379 MB. Forward activations and intermediate gradients return
+        // Measured: first 443 MB, steady 279 MB. Forward activations and intermediate gradients return
         // to the pool when backward releases them; the parameter gradients (about 115 MB for these
         // 29M parameters, fresh each step because the step drops them as zero_grad(set_to_none)
         // does) and the temporaries inside batch-norm and loss backward passes are still fresh
