@@ -1,6 +1,5 @@
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.Backends;
-using ScratchDetect.Engine.Backends.Cpu;
 
 namespace ScratchDetect.Engine;
 
@@ -11,20 +10,39 @@ namespace ScratchDetect.Engine;
 /// <see cref="CopyFrom"/>, which optimizers and weight loading use.
 /// Ops are grouped by family in the Ops/ folder, each with its forward and backward together.
 /// </summary>
-public sealed partial class Tensor
+public sealed partial class Tensor : IDisposable
 {
     private readonly int[] shape;
     private bool requiresGrad;
 
+    /// <summary>Wraps a freshly computed storage, taking over the reference it was born with.</summary>
     internal Tensor(Storage storage, int[] shape)
     {
         if (Shapes.Numel(shape) != storage.Length)
             throw new ArgumentException($"shape {Shapes.Format(shape)} holds {Shapes.Numel(shape)} elements but the storage has {storage.Length}");
-        Storage = storage;
+        storage.CheckAlive("tensor");
+        this.storage = storage;
         this.shape = shape;
     }
 
-    internal Storage Storage { get; private set; }
+    /// <summary>A second tensor over <paramref name="storage"/> (reshape, detach): it adds its own reference.</summary>
+    internal static Tensor Sharing(Storage storage, int[] shape)
+    {
+        storage.Retain();
+        return new Tensor(storage, shape);
+    }
+
+    private Storage storage;
+
+    internal Storage Storage
+    {
+        get
+        {
+            if (storageReleased)
+                throw new ObjectDisposedException(nameof(Tensor), $"this {DType.Name()} {Shapes.Format(shape)} tensor was disposed; it must not be used afterwards");
+            return storage;
+        }
+    }
 
     internal IBackend Backend => Storage.Backend;
 
@@ -38,13 +56,13 @@ public sealed partial class Tensor
     public int Rank => shape.Length;
 
     /// <summary>Number of elements.</summary>
-    public long Numel => Storage.Length;
+    public long Numel => storage.Length;
 
     /// <summary>Element type.</summary>
-    public DType DType => Storage.DType;
+    public DType DType => storage.DType;
 
     /// <summary>The device holding the elements.</summary>
-    public Device Device => Storage.Backend.Device;
+    public Device Device => storage.Backend.Device;
 
     /// <summary>Length of axis <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => shape[Shapes.NormalizeAxis("size", axis, Rank)];
@@ -86,38 +104,43 @@ public sealed partial class Tensor
     }
 
     // ---- creation -----------------------------------------------------------------------------
+    // Every creation takes a device (default: the CPU) and asks BackendRegistry for its backend;
+    // ops then run on their inputs' backend, so nothing above IBackend names a device type.
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
-    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : struct
+    /// <summary>A CPU tensor holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
+    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : struct => FromArray(data, shape, Device.Cpu);
+
+    /// <summary>A tensor on <paramref name="device"/> holding a copy of <paramref name="data"/> (float[], double[], long[] or bool[]) with the given shape.</summary>
+    public static Tensor FromArray<T>(T[] data, int[] shape, Device device) where T : struct
     {
         if (Shapes.Numel(shape) != data.LongLength)
             throw new ArgumentException($"from_array: {data.LongLength} values cannot fill shape {Shapes.Format(shape)}");
-        return new Tensor(CpuBackend.Instance.FromArray(data), (int[])shape.Clone());
+        return new Tensor(BackendRegistry.For(device).FromArray(data), (int[])shape.Clone());
     }
 
     /// <summary>A 0-dimensional tensor holding <paramref name="value"/>.</summary>
-    public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full([], value, dtype);
+    public static Tensor Scalar(double value, DType dtype = DType.Float32, Device device = default) => Full([], value, dtype, device);
 
-    /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) =>
-        new(CpuBackend.Instance.Zeros(dtype, Shapes.Numel(shape)), (int[])shape.Clone());
+    /// <summary>A tensor of zeros on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device device = default) =>
+        new(BackendRegistry.For(device).Zeros(dtype, Shapes.Numel(shape)), (int[])shape.Clone());
 
-    /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
+    /// <summary>A tensor of ones on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, Device device = default) => Full(shape, 1, dtype, device);
 
-    /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32) =>
-        new(CpuBackend.Instance.Full(dtype, Shapes.Numel(shape), value), (int[])shape.Clone());
+    /// <summary>A tensor filled with <paramref name="value"/> on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device device = default) =>
+        new(BackendRegistry.For(device).Full(dtype, Shapes.Numel(shape), value), (int[])shape.Clone());
 
-    /// <summary>0, 1, ..., count-1.</summary>
-    public static Tensor Arange(long count, DType dtype = DType.Int64) => Arange(0, count, 1, dtype);
+    /// <summary>0, 1, ..., count-1 on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Arange(long count, DType dtype = DType.Int64, Device device = default) => Arange(0, count, 1, dtype, device);
 
-    /// <summary>start, start+step, ... up to but excluding end, as torch.arange.</summary>
-    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64)
+    /// <summary>start, start+step, ... up to but excluding end, as torch.arange, on <paramref name="device"/> (default: the CPU).</summary>
+    public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Int64, Device device = default)
     {
         if (step == 0) throw new ArgumentException("arange: step must not be zero");
         long count = Math.Max(0, (long)Math.Ceiling((end - start) / step));
-        return new Tensor(CpuBackend.Instance.Arange(dtype, start, step, count), [(int)count]);
+        return new Tensor(BackendRegistry.For(device).Arange(dtype, start, step, count), [(int)count]);
     }
 
     /// <summary>Zeros with this tensor's shape, dtype and device.</summary>
@@ -129,11 +152,8 @@ public sealed partial class Tensor
     /// <summary><paramref name="value"/> everywhere, with this tensor's shape, dtype and device.</summary>
     public Tensor FullLike(double value) => new(Backend.Full(DType, Numel, value), ShapeCopy());
 
-    /// <summary>A 0-dimensional tensor of this tensor's dtype and device: how scalars enter binary ops.</summary>
+    /// <summary>A 0-dimensional tensor of this tensor's dtype and device.</summary>
     internal Tensor ScalarLike(double value) => new(Backend.Full(DType, 1, value), []);
-
-    /// <summary>A new tensor on the same backend wrapping a freshly computed storage.</summary>
-    internal static Tensor Wrap(Storage storage, int[] shape) => new(storage, shape);
 
     // ---- reading values -----------------------------------------------------------------------
 
@@ -159,7 +179,7 @@ public sealed partial class Tensor
     // ---- conversion and copies ----------------------------------------------------------------
 
     /// <summary>The same values with no autograd history; shares the storage, as torch's detach does.</summary>
-    public Tensor Detach() => new(Storage, shape);
+    public Tensor Detach() => Sharing(Storage, shape);
 
     /// <summary>A copy with its own storage; gradients flow through it unchanged.</summary>
     public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], g => [g]);
@@ -171,6 +191,23 @@ public sealed partial class Tensor
         var result = new Tensor(Backend.Cast(Storage, dtype), ShapeCopy());
         var source = DType;
         return dtype.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+    }
+
+    /// <summary>
+    /// This tensor's values on <paramref name="device"/> (this tensor itself when it is already
+    /// there), as torch's <c>tensor.to(device)</c>; differentiable for floating-point tensors (the
+    /// gradient goes back to the source device). Throws a <see cref="DeviceUnavailableException"/>
+    /// naming what is missing when the device cannot compute here.
+    /// </summary>
+    public Tensor To(Device device)
+    {
+        if (device == Device) return this;
+        var target = BackendRegistry.For(device);
+        // Staged through a host array: a backend-to-backend copy (cudaMemcpy) can replace this later
+        // without changing the callers.
+        var result = new Tensor(target.FromArray(Backend.ToArray(Storage)), ShapeCopy());
+        var source = Device;
+        return DType.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
     }
 
     /// <summary>
@@ -199,10 +236,66 @@ public sealed partial class Tensor
             throw new ArgumentException($"replace_data: cannot give {Shapes.Format(shape)} the values of {Shapes.Format(source.shape)}");
         if (!IsLeaf)
             throw new InvalidOperationException($"replace_data: only leaf tensors can change their data; this one was made by '{GradFn!.Op}'");
-        Storage = source.Storage;
+        var previous = Storage;
+        source.Storage.Retain();
+        storage = source.Storage;
+        previous.Release();
         Grad = null;
         Version++;
     }
 
-    internal int[] ShapeArray => shape;
+    // ---- lifetime -----------------------------------------------------------------------------
+    // A tensor holds one reference to its storage. Dispose() says "I am done with this tensor": the
+    // reference is dropped at once, or, while autograd nodes still hold the tensor for a backward
+    // pass, when the last of them is released. When no tensor and no node holds a storage any
+    // more, its buffer goes back to the backend's pool. Disposing is optional (an undisposed tensor
+    // is collected by the GC), but layers and ops dispose their intermediates, which is what keeps
+    // a forward pass's memory at its live set and lets a steady-state step reuse buffers.
+
+    private int graphHolds;
+    private bool disposeRequested, storageReleased;
+
+    /// <summary>
+    /// Releases this tensor's storage reference (now, or after the backward pass that still needs it).
+    /// Other tensors sharing the storage (reshapes, detached copies) keep it alive. Using this tensor
+    /// after the release throws an <see cref="ObjectDisposedException"/>. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        if (disposeRequested) return;
+        disposeRequested = true;
+        if (Volatile.Read(ref graphHolds) == 0) ReleaseStorage();
+    }
+
+    /// <summary>
+    /// <paramref name="next"/> applied to this tensor, after which this tensor is disposed (unless
+    /// <paramref name="next"/> returned it): for chaining layers whose intermediate results nobody
+    /// else keeps, <c>conv.Forward(x).Then(bn.Forward).Then(t =&gt; t.Relu())</c>. Safe in training:
+    /// autograd keeps what its backward pass needs.
+    /// </summary>
+    public Tensor Then(Func<Tensor, Tensor> next)
+    {
+        var result = next(this);
+        if (!ReferenceEquals(result, this)) Dispose();
+        return result;
+    }
+
+    /// <summary>Whether <see cref="Dispose"/> has been called (the storage may still be held for backward).</summary>
+    public bool IsDisposed => disposeRequested;
+
+    /// <summary>An autograd node saves this tensor: a Dispose() waits until the node lets go.</summary>
+    internal void HoldForGraph() => Interlocked.Increment(ref graphHolds);
+
+    /// <summary>An autograd node no longer needs this tensor.</summary>
+    internal void ReleaseFromGraph()
+    {
+        if (Interlocked.Decrement(ref graphHolds) == 0 && disposeRequested) ReleaseStorage();
+    }
+
+    private void ReleaseStorage()
+    {
+        if (storageReleased) return;
+        storageReleased = true;
+        storage.Release();
+    }
 }

@@ -8,13 +8,19 @@ namespace ScratchDetect.Engine.Autograd;
 /// </summary>
 internal sealed class GradNode
 {
-    public GradNode(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    public GradNode(string op, Tensor[] inputs, Tensor[] held, Func<Tensor, Tensor?[]> backward)
     {
         Op = op;
         Inputs = inputs;
         InputVersions = inputs.Select(t => t.Version).ToArray();
         Backward = backward;
+        this.held = held;
+        foreach (var tensor in held) tensor.HoldForGraph();
     }
+
+    // The tensors whose storages the closure may read: the inputs, the output and any saved index.
+    // While the node lives, disposing one of them only marks it (see Tensor.Dispose).
+    private Tensor[]? held;
 
     /// <summary>The op's name, for error messages ("conv2d", "mul", ...).</summary>
     public string Op { get; }
@@ -28,5 +34,11 @@ internal sealed class GradNode
     /// <summary>Output gradient to input gradients (null where an input gets none); null once released.</summary>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; }
 
-    public void Release() => Backward = null;
+    public void Release()
+    {
+        Backward = null;
+        var tensors = Interlocked.Exchange(ref held, null);
+        if (tensors is not null)
+            foreach (var tensor in tensors) tensor.ReleaseFromGraph();
+    }
 }

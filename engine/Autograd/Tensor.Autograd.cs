@@ -12,10 +12,15 @@ public sealed partial class Tensor
     /// gradient may have the output's broadcast shape: it is summed down to the input's shape
     /// here, the one place where broadcasting is undone.
     /// </summary>
-    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    /// <remarks>
+    /// The node holds the inputs, the output and <paramref name="saved"/> (tensors the closure reads
+    /// that are not inputs, such as indices) until it is released, so disposing them during the
+    /// forward pass is safe: their storages go back to the pool after backward.
+    /// </remarks>
+    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, params Tensor[] saved)
     {
         if (!GradMode.IsEnabled || !inputs.Any(t => t.requiresGrad)) return output;
-        output.GradFn = new GradNode(op, inputs, backward);
+        output.GradFn = new GradNode(op, inputs, [.. inputs, output, .. saved], backward);
         output.requiresGrad = true;
         return output;
     }
@@ -43,6 +48,7 @@ public sealed partial class Tensor
         }
 
         var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [this] = gradient };
+        var leafGrads = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         using var noGrad = GradMode.NoGrad();
         foreach (var tensor in TopologicalOrder())
         {
@@ -56,17 +62,41 @@ public sealed partial class Tensor
 
             var inputGrads = backward(outputGrad);
             if (!retainGraph) node.Release();
+            var spent = new List<Tensor> { outputGrad };
             for (int i = 0; i < node.Inputs.Length; i++)
             {
                 var input = node.Inputs[i];
                 if (!input.requiresGrad || inputGrads[i] is not { } grad) continue;
-                grad = SumToShape(grad, input.shape, node.Op);
+                var reduced = SumToShape(grad, input.shape, node.Op);
+                if (!ReferenceEquals(reduced, grad)) spent.Add(grad);
                 if (input.IsLeaf)
-                    input.Grad = input.Grad is null ? grad : input.Grad + grad;
+                {
+                    input.Grad = input.Grad is null ? reduced : input.Grad + reduced;
+                    leafGrads.Add(input.Grad);
+                }
+                else if (pending.TryGetValue(input, out var sum))
+                {
+                    pending[input] = sum + reduced;
+                    spent.Add(sum);
+                    spent.Add(reduced);
+                }
                 else
-                    pending[input] = pending.TryGetValue(input, out var sum) ? sum + grad : grad;
+                    pending[input] = reduced;
             }
+            // Intermediate gradients go back to the pool as soon as nothing refers to them any more
+            // (a backward closure may hand one gradient object to several inputs, or pass its own through).
+            foreach (var done in spent)
+                if (!ReferenceEquals(done, gradient) && !leafGrads.Contains(done) && !IsPending(done, pending))
+                    done.Dispose();
         }
+    }
+
+    /// <summary>Whether a gradient object is still waiting to be propagated for some tensor.</summary>
+    private static bool IsPending(Tensor grad, Dictionary<Tensor, Tensor> pending)
+    {
+        foreach (var value in pending.Values)
+            if (ReferenceEquals(value, grad)) return true;
+        return false;
     }
 
     /// <summary>Every non-leaf tensor reachable from this one, each before the inputs of its op (reverse post-order of a depth-first walk).</summary>

@@ -1,7 +1,7 @@
 namespace ScratchDetect.Engine.Backends;
 
-// Pooling over 2-D windows. Max pooling returns the winners' positions so its gradient is a
-// scatter (ScatterAdd) of the output gradient; average pooling has its own adjoint kernel.
+// Pooling over 2-D windows, forward and backward as cuDNN splits them. Max pooling returns the
+// winners' positions, which its backward kernel scatters the output gradient to.
 public partial interface IBackend
 {
     /// <summary>
@@ -10,6 +10,9 @@ public partial interface IBackend
     /// a NaN wins over every number.
     /// </summary>
     (Storage Values, Storage Indices) MaxPool2d(Storage input, Pool2dGeometry geometry);
+
+    /// <summary>The adjoint of <see cref="MaxPool2d"/> (cudnnPoolingBackward): each output gradient added at its window's winner, given by <paramref name="indices"/>.</summary>
+    Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry);
 
     /// <summary>
     /// The mean of every window, with zero padding. The divisor is <paramref name="divisorOverride"/>

@@ -43,11 +43,23 @@ public partial interface IBackend
     /// <summary>Applies <paramref name="op"/> to every element.</summary>
     Storage Unary(UnaryOp op, Storage x);
 
+    /// <summary>
+    /// The input gradient of an activation from its output gradient and its output y (cuDNN's
+    /// cudnnActivationBackward): relu g·[y &gt; 0], sigmoid g·y·(1 - y), tanh g·(1 - y²).
+    /// </summary>
+    Storage ActivationBackward(UnaryOp activation, Storage gradOutput, Storage output);
+
     /// <summary>Clamps every element into [min, max]; pass infinities for a missing bound.</summary>
     Storage Clamp(Storage x, double min, double max);
 
     /// <summary>a op b with NumPy broadcasting of <paramref name="aShape"/> and <paramref name="bShape"/> to <paramref name="outShape"/>.</summary>
     Storage Binary(BinaryOp op, Storage a, int[] aShape, Storage b, int[] bShape, int[] outShape);
+
+    /// <summary>
+    /// x op s (or s op x with <paramref name="scalarFirst"/>) for every element, the scalar taken in
+    /// x's dtype: how a tensor meets a constant (x * 0.5, 1 - x) without a one-element tensor.
+    /// </summary>
+    Storage BinaryScalar(BinaryOp op, Storage x, double scalar, bool scalarFirst);
 
     /// <summary>a op b compared with broadcasting; the result is bool.</summary>
     Storage Compare(CompareOp op, Storage a, int[] aShape, Storage b, int[] bShape, int[] outShape);
@@ -95,6 +107,13 @@ public partial interface IBackend
 
     /// <summary>The adjoint of <see cref="Gather"/>: a zero tensor of <paramref name="outShape"/> into which source[..., j, ...] is added at position index[..., j, ...] along <paramref name="dim"/>.</summary>
     Storage ScatterAdd(Storage source, int[] indexShape, int dim, Storage index, int[] outShape);
+
+    /// <summary>
+    /// The coordinates of the true elements of a bool tensor of <paramref name="shape"/>, in row-major
+    /// order, as an int64 [count, rank] storage (torch.nonzero). The count decides the result's
+    /// shape, so it is returned to the host: the one inherent synchronisation of data-dependent selection.
+    /// </summary>
+    (Storage Positions, int Count) Nonzero(Storage mask, int[] shape);
 
     /// <summary>Sorts the middle axis of an (outer, size, inner) tensor, stably; returns the sorted values and their int64 source positions.</summary>
     (Storage Values, Storage Indices) Sort(Storage x, int outer, int size, int inner, bool descending);

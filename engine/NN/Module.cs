@@ -13,7 +13,7 @@ namespace ScratchDetect.Engine.NN;
 /// <remarks>
 /// Layers keep the tensors they register in fields. Whatever changes a module's tensors later
 /// (<see cref="LoadStateDict(IReadOnlyDictionary{string, Tensor}, bool)"/>, optimizers,
-/// <see cref="ModuleExtensions.To{T}"/>) changes them in place, so those fields stay valid.
+/// <see cref="ModuleExtensions.To{T}(T, DType)"/>, <see cref="ModuleExtensions.To{T}(T, Device)"/>) changes them in place, so those fields stay valid.
 /// </remarks>
 public abstract class Module
 {
@@ -299,6 +299,22 @@ public static class ModuleExtensions
         foreach (var (_, tensor) in module.NamedParameters().Concat(module.NamedBuffers()))
             if (tensor.DType.IsFloatingPoint() && tensor.DType != dtype)
                 tensor.ReplaceData(tensor.To(dtype));
+        return module;
+    }
+
+    /// <summary>
+    /// Moves every parameter and buffer to <paramref name="device"/> in place (the tensor objects stay
+    /// the same, as torch's <c>module.to(device)</c>), so layers' fields and optimizers keep working.
+    /// Gradients are dropped. Throws a <see cref="Backends.DeviceUnavailableException"/> naming what is
+    /// missing when the device cannot compute here; nothing is moved then.
+    /// </summary>
+    public static T To<T>(this T module, Device device) where T : Module
+    {
+        Backends.BackendRegistry.For(device); // fails before anything moves
+        using var _ = GradMode.NoGrad();
+        foreach (var (_, tensor) in module.NamedParameters().Concat(module.NamedBuffers()))
+            if (tensor.Device != device)
+                tensor.ReplaceData(tensor.To(device));
         return module;
     }
 }

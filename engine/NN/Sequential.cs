@@ -34,5 +34,7 @@ public sealed class Sequential : Layer
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => layers.Aggregate(input, (x, layer) => layer.Forward(x));
+    public override Tensor Forward(Tensor input) =>
+        // Each intermediate result is disposed as soon as the next layer has used it; the input belongs to the caller.
+        layers.Aggregate(input, (x, layer) => ReferenceEquals(x, input) ? layer.Forward(x) : x.Then(layer.Forward));
 }

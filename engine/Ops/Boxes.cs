@@ -63,7 +63,8 @@ public sealed partial class Tensor
         CheckBoxes("batched_nms", boxes);
         if (idxs.DType != DType.Int64 || idxs.Rank != 1 || idxs.shape[0] != boxes.shape[0])
             throw new ArgumentException($"batched_nms: idxs must be int64 [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {idxs.DType.Name()} {Shapes.Format(idxs.shape)}");
-        if (boxes.shape[0] == 0) return Zeros([0], DType.Int64);
+        CheckSameDevice("batched_nms", ("boxes", boxes), ("scores", scores), ("idxs", idxs));
+        if (boxes.shape[0] == 0) return Zeros([0], DType.Int64, boxes.Device);
         var boxesDetached = boxes.Detach();
         var offsets = idxs.To(boxes.DType) * (boxesDetached.Max() + 1);
         return Nms(boxesDetached + offsets.Unsqueeze(1), scores.Detach(), iouThreshold);

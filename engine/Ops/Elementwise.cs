@@ -11,7 +11,15 @@ public sealed partial class Tensor
         if (a.DType != b.DType)
             throw new ArgumentException($"{op}: dtypes differ ({a.DType.Name()} {Shapes.Format(a.shape)} and {b.DType.Name()} {Shapes.Format(b.shape)}); convert one with To()");
         if (a.Device != b.Device)
-            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device})");
+            throw new ArgumentException($"{op}: tensors are on different devices ({a.Device} and {b.Device}); move one with To(device)");
+    }
+
+    /// <summary>Every op's device rule: all operands on one device, or an error naming the op and each operand's device.</summary>
+    private static void CheckSameDevice(string op, params (string Name, Tensor? Tensor)[] operands)
+    {
+        var present = operands.Where(o => o.Tensor is not null).ToArray();
+        if (present.All(o => o.Tensor!.Device == present[0].Tensor!.Device)) return;
+        throw new ArgumentException($"{op}: operands are on different devices ({string.Join(", ", present.Select(o => $"{o.Name} on {o.Tensor!.Device}"))}); move them to one device with To(device)");
     }
 
     private static Tensor BinaryForward(BinaryOp op, string name, Tensor a, Tensor b)
@@ -48,7 +56,7 @@ public sealed partial class Tensor
     public Tensor Pow(double exponent)
     {
         var x = this;
-        var y = BinaryForward(BinaryOp.Pow, "pow", x, x.ScalarLike(exponent));
+        var y = ScalarForward(BinaryOp.Pow, x, exponent, scalarFirst: false);
         return Record("pow", y, [x], g => [g * exponent * x.Pow(exponent - 1)]);
     }
 
@@ -73,6 +81,7 @@ public sealed partial class Tensor
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
         CheckCompatible("where", a, b);
+        CheckSameDevice("where", ("condition", condition), ("a", a));
         if (condition.DType != DType.Bool) throw new ArgumentException($"where: the condition must be bool, not {condition.DType.Name()}");
         var outShape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.shape, a.shape), b.shape);
         var y = new Tensor(a.Backend.Where(condition.Storage, condition.shape, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
@@ -91,26 +100,34 @@ public sealed partial class Tensor
     public static Tensor operator *(Tensor a, Tensor b) => Mul(a, b);
     /// <summary>a / b.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Div(a, b);
+    // Tensor ⊙ constant: one backend call with the scalar as an argument, no scalar tensor.
+    private static Tensor ScalarForward(BinaryOp op, Tensor x, double s, bool scalarFirst) =>
+        new(x.Backend.BinaryScalar(op, x.Storage, s, scalarFirst), x.ShapeCopy());
+
     /// <summary>a + s.</summary>
-    public static Tensor operator +(Tensor a, double s) => Add(a, a.ScalarLike(s));
+    public static Tensor operator +(Tensor a, double s) => Record("add", ScalarForward(BinaryOp.Add, a, s, false), [a], g => [g]);
     /// <summary>s + a.</summary>
-    public static Tensor operator +(double s, Tensor a) => Add(a.ScalarLike(s), a);
+    public static Tensor operator +(double s, Tensor a) => Record("add", ScalarForward(BinaryOp.Add, a, s, true), [a], g => [g]);
     /// <summary>a - s.</summary>
-    public static Tensor operator -(Tensor a, double s) => Sub(a, a.ScalarLike(s));
+    public static Tensor operator -(Tensor a, double s) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, false), [a], g => [g]);
     /// <summary>s - a.</summary>
-    public static Tensor operator -(double s, Tensor a) => Sub(a.ScalarLike(s), a);
+    public static Tensor operator -(double s, Tensor a) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, true), [a], g => [-g]);
     /// <summary>a * s.</summary>
-    public static Tensor operator *(Tensor a, double s) => Mul(a, a.ScalarLike(s));
+    public static Tensor operator *(Tensor a, double s) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, false), [a], g => [g * s]);
     /// <summary>s * a.</summary>
-    public static Tensor operator *(double s, Tensor a) => Mul(a.ScalarLike(s), a);
+    public static Tensor operator *(double s, Tensor a) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, true), [a], g => [g * s]);
     /// <summary>a / s.</summary>
-    public static Tensor operator /(Tensor a, double s) => Div(a, a.ScalarLike(s));
+    public static Tensor operator /(Tensor a, double s) => Record("div", ScalarForward(BinaryOp.Div, a, s, false), [a], g => [g / s]);
     /// <summary>s / a.</summary>
-    public static Tensor operator /(double s, Tensor a) => Div(a.ScalarLike(s), a);
+    public static Tensor operator /(double s, Tensor a) => Record("div", ScalarForward(BinaryOp.Div, a, s, true), [a], g => [-g * s / (a * a)]);
     /// <summary>-a.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
 
     private Tensor UnaryForward(UnaryOp op) => new(Backend.Unary(op, Storage), ShapeCopy());
+
+    /// <summary>An activation's input gradient from its output gradient and output: one backend call (cuDNN's activation backward).</summary>
+    private static Tensor ActivationBackward(UnaryOp activation, Tensor g, Tensor y) =>
+        new(g.Backend.ActivationBackward(activation, g.Storage, y.Storage), g.ShapeCopy());
 
     /// <summary>-x.</summary>
     public Tensor Neg() => Record("neg", UnaryForward(UnaryOp.Neg), [this], g => [-g]);
@@ -127,6 +144,13 @@ public sealed partial class Tensor
     {
         var x = this;
         return Record("log", UnaryForward(UnaryOp.Log), [x], g => [g / x]);
+    }
+
+    /// <summary>Base-2 logarithm.</summary>
+    public Tensor Log2()
+    {
+        var x = this;
+        return Record("log2", UnaryForward(UnaryOp.Log2), [x], g => [g / (x * Math.Log(2))]);
     }
 
     /// <summary>Square root.</summary>
@@ -153,21 +177,21 @@ public sealed partial class Tensor
     public Tensor Relu()
     {
         var y = UnaryForward(UnaryOp.Relu);
-        return Record("relu", y, [this], g => [Where(y.Gt(0), g, g.ScalarLike(0))]);
+        return Record("relu", y, [this], g => [ActivationBackward(UnaryOp.Relu, g, y)]);
     }
 
     /// <summary>1 / (1 + e^-x).</summary>
     public Tensor Sigmoid()
     {
         var y = UnaryForward(UnaryOp.Sigmoid);
-        return Record("sigmoid", y, [this], g => [g * y * (1 - y)]);
+        return Record("sigmoid", y, [this], g => [ActivationBackward(UnaryOp.Sigmoid, g, y)]);
     }
 
     /// <summary>Hyperbolic tangent.</summary>
     public Tensor Tanh()
     {
         var y = UnaryForward(UnaryOp.Tanh);
-        return Record("tanh", y, [this], g => [g * (1 - y * y)]);
+        return Record("tanh", y, [this], g => [ActivationBackward(UnaryOp.Tanh, g, y)]);
     }
 
     /// <summary>Clamps into [min, max] (either bound may be null); the gradient passes where min &lt;= x &lt;= max, as in PyTorch.</summary>

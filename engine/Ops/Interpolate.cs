@@ -43,7 +43,7 @@ public sealed partial class Tensor
 
         // Width first, then height: PyTorch's bilinear kernel blends along W inside and along H outside, and this keeps its rounding.
         var resized = ResampleAxis(input, 3, outW, stepW, mode);
-        return ResampleAxis(resized, 2, outH, stepH, mode);
+        return ReferenceEquals(resized, input) ? ResampleAxis(input, 2, outH, stepH, mode) : resized.Then(r => ResampleAxis(r, 2, outH, stepH, mode));
     }
 
     /// <summary>The output length of one axis and the scale factor handed to the kernel (null: the kernel uses in/out).</summary>
@@ -62,14 +62,19 @@ public sealed partial class Tensor
         // An axis whose size does not change is left alone: PyTorch copies it, whatever the scale factor says.
         if (outSize == inSize) return x;
         if (mode == InterpolateMode.Nearest)
-            return x.IndexSelect(axis, FromArray(NearestSources(inSize, outSize, scaleFactor), outSize));
+            return x.IndexSelect(axis, FromArray(NearestSources(inSize, outSize, scaleFactor), [outSize], x.Device));
 
         var (first, second, firstWeight, secondWeight) = x.DType == DType.Float32
-            ? LinearTaps<float>(inSize, outSize, scaleFactor)
-            : LinearTaps<double>(inSize, outSize, scaleFactor);
+            ? LinearTaps<float>(inSize, outSize, scaleFactor, x.Device)
+            : LinearTaps<double>(inSize, outSize, scaleFactor, x.Device);
         // Weights vary along the resampled axis: [out, 1] broadcasts over W when resampling H.
         int[] weightShape = axis == 2 ? [outSize, 1] : [outSize];
-        return x.IndexSelect(axis, first) * firstWeight.Reshape(weightShape) + x.IndexSelect(axis, second) * secondWeight.Reshape(weightShape);
+        var fromFirst = x.IndexSelect(axis, first).Then(t => t * firstWeight.Reshape(weightShape));
+        var fromSecond = x.IndexSelect(axis, second).Then(t => t * secondWeight.Reshape(weightShape));
+        var blended = fromFirst + fromSecond;
+        fromFirst.Dispose();
+        fromSecond.Dispose();
+        return blended;
     }
 
     /// <summary>
@@ -90,7 +95,7 @@ public sealed partial class Tensor
     /// <typeparamref name="T"/>: source = max((dst + 0.5)·step - 0.5, 0), blended from floor(source)
     /// and the next pixel (the same one at the last pixel) with weights 1 - frac and frac.
     /// </summary>
-    private static (Tensor First, Tensor Second, Tensor FirstWeight, Tensor SecondWeight) LinearTaps<T>(int inSize, int outSize, double? scaleFactor)
+    private static (Tensor First, Tensor Second, Tensor FirstWeight, Tensor SecondWeight) LinearTaps<T>(int inSize, int outSize, double? scaleFactor, Device device)
         where T : struct, IFloatingPoint<T>
     {
         var first = new long[outSize];
@@ -107,7 +112,7 @@ public sealed partial class Tensor
             secondWeight[dst] = source - T.CreateChecked(index);
             firstWeight[dst] = T.One - secondWeight[dst];
         }
-        return (FromArray(first, outSize), FromArray(second, outSize), FromArray(firstWeight, outSize), FromArray(secondWeight, outSize));
+        return (FromArray(first, [outSize], device), FromArray(second, [outSize], device), FromArray(firstWeight, [outSize], device), FromArray(secondWeight, [outSize], device));
     }
 
     /// <summary>torch's compute_scales_value: input pixels per output pixel, 1/scale_factor when one is used, else in/out (computed in <typeparamref name="T"/>).</summary>

@@ -20,7 +20,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"reshape: cannot reshape {Shapes.Format(shape)} ({Numel} elements) to {Shapes.Format(newShape)}");
         if (resolved.SequenceEqual(shape)) return this;
         var inputShape = shape;
-        return Record("reshape", new Tensor(Storage, resolved), [this], g => [g.Reshape(inputShape)]);
+        return Record("reshape", Sharing(Storage, resolved), [this], g => [g.Reshape(inputShape)]);
     }
 
     /// <summary>Merges axes start..end (inclusive) into one, as torch.flatten.</summary>
@@ -145,11 +145,16 @@ public sealed partial class Tensor
     {
         if (tensors.Count == 0) throw new ArgumentException("stack: no tensors given");
         int a = Shapes.NormalizeAxis("stack", axis, tensors[0].Rank + 1);
-        return Cat(tensors.Select(t => t.Unsqueeze(a)).ToList(), a);
+        var views = tensors.Select(t => t.Unsqueeze(a)).ToList();
+        var stacked = Cat(views, a);
+        // The views would otherwise keep the inputs' storages referenced (and out of the pool) until collected.
+        foreach (var view in views) view.Dispose();
+        return stacked;
     }
 
-    private static void CheckIndex(string op, Tensor index)
+    private void CheckIndex(string op, Tensor index)
     {
+        CheckSameDevice(op, ("input", this), ("index", index));
         if (index.DType != DType.Int64) throw new ArgumentException($"{op}: indices must be int64, not {index.DType.Name()}");
     }
 
@@ -164,7 +169,28 @@ public sealed partial class Tensor
         outShape[a] = index.shape[0];
         var inputShape = shape;
         var y = new Tensor(Backend.IndexSelect(Storage, outer, size, inner, index.Storage), outShape);
-        return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)]);
+        return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)], index);
+    }
+
+    /// <summary>
+    /// This tensor plus <paramref name="source"/>'s entries added at the positions
+    /// <paramref name="index"/> (1-D int64) along <paramref name="axis"/>, repeats adding up, as
+    /// torch.index_add (out of place). The adjoint of <see cref="IndexSelect"/>; differentiable in both.
+    /// </summary>
+    public Tensor IndexAdd(int axis, Tensor index, Tensor source)
+    {
+        CheckIndex("index_add", index);
+        CheckCompatible("index_add", this, source);
+        int a = Shapes.NormalizeAxis("index_add", axis, Rank);
+        var expected = ShapeCopy();
+        if (index.Rank != 1) throw new ArgumentException($"index_add: the index must be 1-D, not {Shapes.Format(index.shape)}");
+        expected[a] = index.shape[0];
+        if (!source.shape.SequenceEqual(expected))
+            throw new ArgumentException($"index_add: source {Shapes.Format(source.shape)} must be {Shapes.Format(expected)} to add {index.shape[0]} entries along axis {axis} of {Shapes.Format(shape)}");
+        var (outer, size, inner) = Shapes.AroundAxis(shape, a);
+        var scattered = new Tensor(Backend.IndexAdd(source.Storage, outer, size, inner, index.Storage), ShapeCopy());
+        var y = new Tensor(Backend.Binary(Backends.BinaryOp.Add, Storage, shape, scattered.Storage, shape, shape), ShapeCopy());
+        return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null], index);
     }
 
     /// <summary>out[i][j] = x[i][index[i][j]] along <paramref name="axis"/>, as torch.gather.</summary>
@@ -176,27 +202,15 @@ public sealed partial class Tensor
             throw new ArgumentException($"gather: index {Shapes.Format(index.shape)} does not fit input {Shapes.Format(shape)} along axis {axis}");
         var inputShape = shape;
         var y = new Tensor(Backend.Gather(Storage, shape, a, index.Storage, index.shape), index.ShapeCopy());
-        return Record("gather", y, [this], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)]);
+        return Record("gather", y, [this], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)], index);
     }
 
     /// <summary>Positions of the true (non-zero) elements as an int64 (count, rank) tensor, as torch.nonzero. Not differentiable.</summary>
     public Tensor Nonzero()
     {
-        var mask = DType == DType.Bool ? ToArray<bool>() : Ne(0).ToArray<bool>();
-        var strides = Backends.Cpu.CpuBackend.ContiguousStrides(shape);
-        var positions = new List<long>();
-        for (long e = 0; e < mask.LongLength; e++)
-        {
-            if (!mask[e]) continue;
-            long rest = e;
-            for (int d = 0; d < Rank; d++)
-            {
-                positions.Add(rest / strides[d]);
-                rest %= strides[d];
-            }
-        }
-        int count = Rank == 0 ? (mask[0] ? 1 : 0) : positions.Count / Rank;
-        return FromArray(positions.ToArray(), count, Rank);
+        var mask = DType == DType.Bool ? this : Ne(0);
+        var (positions, count) = Backend.Nonzero(mask.Storage, shape);
+        return new Tensor(positions, [count, Rank]);
     }
 
     /// <summary>The elements where <paramref name="mask"/> (bool, same shape) is true, as a 1-D tensor; differentiable.</summary>
@@ -220,7 +234,8 @@ public sealed partial class Tensor
     {
         int a = Shapes.NormalizeAxis("sort", axis, Rank);
         var (outer, size, inner) = Shapes.AroundAxis(shape, a);
-        var (_, order) = Backend.Sort(Storage, outer, size, inner, descending);
+        var (sorted, order) = Backend.Sort(Storage, outer, size, inner, descending);
+        sorted.Release(); // the values are gathered below, so that they carry the gradient
         var indices = new Tensor(order, ShapeCopy());
         return (Gather(a, indices), indices);
     }
@@ -230,8 +245,11 @@ public sealed partial class Tensor
     {
         int a = Shapes.NormalizeAxis("topk", axis, Rank);
         if (k < 0 || k > shape[a]) throw new ArgumentOutOfRangeException(nameof(k), $"topk: k={k} is outside 0..{shape[a]} for {Shapes.Format(shape)}");
-        var (_, order) = Sort(a, descending: largest);
-        var indices = order.Narrow(a, 0, k);
+        // One gather: the sort's order is cut to k before the values are picked.
+        var (outer, size, inner) = Shapes.AroundAxis(shape, a);
+        var (sorted, order) = Backend.Sort(Storage, outer, size, inner, largest);
+        sorted.Release();
+        var indices = new Tensor(order, ShapeCopy()).Then(all => all.Narrow(a, 0, k));
         return (Gather(a, indices), indices);
     }
 }

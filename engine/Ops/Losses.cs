@@ -56,9 +56,14 @@ public sealed partial class Tensor
         int classes = logits.shape[1];
         if (weight is not null && (weight.DType != logits.DType || weight.Rank != 1 || weight.shape[0] != classes))
             throw new ArgumentException($"{op}: the class weights must be {logits.DType.Name()} [{classes}], not {weight.DType.Name()} {Shapes.Format(weight.shape)}");
-        foreach (var t in target.ToArray<long>())
-            if ((t < 0 || t >= classes) && t != ignoreIndex)
-                throw new ArgumentOutOfRangeException(nameof(target), $"{op}: target value {t} is out of range for {classes} classes (valid: 0..{classes - 1}, or the ignore index {ignoreIndex})");
+        CheckSameDevice(op, ("logits", logits), ("target", target), ("weight", weight));
+        // Checked on the device; only the count of bad targets (and, on failure, the first one) reaches the host.
+        var bad = target.Lt(0).Or(target.Ge(classes)).And(target.Ne(ignoreIndex)).Reshape(-1).Nonzero();
+        if (bad.Size(0) > 0)
+        {
+            long first = (long)target.Reshape(-1).IndexSelect(0, bad.Narrow(0, 0, 1).Reshape(1)).Item();
+            throw new ArgumentOutOfRangeException(nameof(target), $"{op}: target value {first} is out of range for {classes} classes (valid: 0..{classes - 1}, or the ignore index {ignoreIndex})");
+        }
 
         var ignored = target.Eq(ignoreIndex);
         // Ignored positions look up class 0 (any valid index would do); they are masked out below.

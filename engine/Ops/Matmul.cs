@@ -47,6 +47,7 @@ public sealed partial class Tensor
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
         CheckCompatible("linear", x, weight);
+        if (bias is not null) CheckCompatible("linear", x, bias);
         if (weight.Rank != 2 || x.Rank < 1 || x.Size(-1) != weight.shape[1] || (bias is not null && (bias.Rank != 1 || bias.shape[0] != weight.shape[0])))
             throw new ArgumentException($"linear: input {Shapes.Format(x.shape)}, weight {Shapes.Format(weight.shape)} and bias {(bias is null ? "none" : Shapes.Format(bias.shape))} do not fit (expected (..., in), (out, in), (out))");
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
@@ -54,7 +55,7 @@ public sealed partial class Tensor
         var outShape = x.ShapeCopy();
         outShape[^1] = outFeatures;
         var y = Gemm(x, false, weight, true, 1, rows, outFeatures, inFeatures, false, false);
-        if (bias is not null) y = new Tensor(y.Backend.Binary(Backends.BinaryOp.Add, y.Storage, y.shape, bias.Storage, bias.shape, y.shape), y.shape);
+        if (bias is not null) y = y.Then(product => new Tensor(product.Backend.Binary(Backends.BinaryOp.Add, product.Storage, product.shape, bias.Storage, bias.shape, product.shape), product.shape));
         y = y.Reshape(outShape);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Record("linear", y, inputs, g =>

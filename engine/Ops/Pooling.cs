@@ -12,8 +12,12 @@ public sealed partial class Tensor
     /// Max pooling with -inf padding; <paramref name="stride"/> defaults to the kernel size.
     /// The gradient flows to each window's maximum (the first on ties).
     /// </summary>
-    public static Tensor MaxPool2d(Tensor input, Size2d kernel, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, bool ceilMode = false) =>
-        MaxPool2dWithIndices(input, kernel, stride, padding, dilation, ceilMode).Values;
+    public static Tensor MaxPool2d(Tensor input, Size2d kernel, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, bool ceilMode = false)
+    {
+        var (values, indices) = MaxPool2dWithIndices(input, kernel, stride, padding, dilation, ceilMode);
+        indices.Dispose(); // kept by autograd when the backward pass needs them
+        return values;
+    }
 
     /// <summary>
     /// Max pooling that also returns each maximum's int64 position h·W + w within its input plane,
@@ -25,12 +29,10 @@ public sealed partial class Tensor
         int[] outShape = [geometry.Batch, geometry.Channels, geometry.OutH, geometry.OutW];
         var (values, indices) = input.Backend.MaxPool2d(input.Storage, geometry);
         var indexTensor = new Tensor(indices, outShape);
-        int[] flatOutput = [geometry.Batch, geometry.Channels, geometry.OutH * geometry.OutW];
-        int[] flatInput = [geometry.Batch, geometry.Channels, geometry.Height * geometry.Width];
         var inputShape = input.shape;
-        // The output is a gather of the input at the indices, so its gradient is gather's: scattered back to the winners.
+        // The output is a gather of the input at the indices, so its gradient is scattered back to the winners.
         var y = Record("max_pool2d", new Tensor(values, outShape), [input], g =>
-            [new Tensor(g.Backend.ScatterAdd(g.Storage, flatOutput, 2, indices, flatInput), inputShape)]);
+            [new Tensor(g.Backend.MaxPool2dBackward(g.Storage, indexTensor.Storage, geometry), inputShape)], indexTensor);
         return (y, indexTensor);
     }
 

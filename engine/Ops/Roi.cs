@@ -36,7 +36,7 @@ public sealed partial class Tensor
         int count = rois.shape[0];
         var output = new Tensor(input.Backend.RoiAlign(input.Storage, rois.Storage, count, geometry, samplingRatio, aligned), [count, geometry.Channels, outputHeight, outputWidth]);
         return Record("roi_align", output, [input], g =>
-            [new Tensor(g.Backend.RoiAlignBackward(g.Storage, rois.Storage, count, geometry, samplingRatio, aligned), input.ShapeCopy())]);
+            [new Tensor(g.Backend.RoiAlignBackward(g.Storage, rois.Storage, count, geometry, samplingRatio, aligned), input.ShapeCopy())], rois);
     }
 
     /// <summary>RoIAlign with the RoIs given as one [K_i, 4] box tensor per image (image i's boxes pool from input[i]), as torchvision accepts them.</summary>
@@ -74,6 +74,6 @@ public sealed partial class Tensor
         var (values, argmax) = input.Backend.RoiPool(input.Storage, rois.Storage, count, geometry);
         var output = new Tensor(values, [count, geometry.Channels, outputHeight, outputWidth]);
         return Record("roi_pool", output, [input], g =>
-            [new Tensor(g.Backend.RoiPoolBackward(g.Storage, argmax, rois.Storage, count, geometry), input.ShapeCopy())]);
+            [new Tensor(g.Backend.RoiPoolBackward(g.Storage, argmax, rois.Storage, count, geometry), input.ShapeCopy())], rois);
     }
 }

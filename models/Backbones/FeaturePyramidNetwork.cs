@@ -42,9 +42,13 @@ public sealed class FeaturePyramidNetwork : Module
         {
             var lateral = innerBlocks[level].Forward(features[level]);
             var topDown = Tensor.Interpolate(merged, size: new Size2d(lateral.Size(2), lateral.Size(3)), mode: InterpolateMode.Nearest);
+            merged.Dispose();
             merged = lateral + topDown;
+            lateral.Dispose();
+            topDown.Dispose();
             results[level] = layerBlocks[level].Forward(merged);
         }
+        merged.Dispose();
         results[^1] = Tensor.MaxPool2d(results[last], 1, 2, 0);
         return results;
     }
@@ -81,5 +85,11 @@ public sealed class BackboneWithFpn : Module
     public int OutChannels => Fpn.OutChannels;
 
     /// <summary>The pyramid levels "0".."3" (strides 4..32) and "pool" (stride 64) for a batch.</summary>
-    public Tensor[] Forward(Tensor images) => Fpn.Forward(Body.Forward(images));
+    public Tensor[] Forward(Tensor images)
+    {
+        var stages = Body.Forward(images);
+        var pyramid = Fpn.Forward(stages);
+        foreach (var stage in stages) stage.Dispose();
+        return pyramid;
+    }
 }

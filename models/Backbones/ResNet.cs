@@ -90,8 +90,7 @@ public sealed class ResNet : Module
     /// <summary>The feature maps of layer1..layer4 for a batch [N, 3, H, W].</summary>
     public Tensor[] Forward(Tensor images)
     {
-        var x = bn1.Forward(conv1.Forward(images)).Relu();
-        x = Tensor.MaxPool2d(x, 3, 2, 1);
+        var x = conv1.Forward(images).Then(bn1.Forward).Then(t => t.Relu()).Then(t => Tensor.MaxPool2d(t, 3, 2, 1));
         var outputs = new Tensor[4];
         for (int stage = 0; stage < 4; stage++) outputs[stage] = x = layers[stage].Forward(x);
         return outputs;
@@ -102,6 +101,16 @@ public sealed class ResNet : Module
         var conv = new Conv2d(inChannels, outChannels, kernel, generator, stride, padding, bias: false);
         Init.KaimingNormal(conv.Weight, generator, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
         return conv;
+    }
+
+    /// <summary>relu(residual + shortcut), the shortcut being the input or its projection; disposes the residual and the projection.</summary>
+    internal static Tensor AddShortcut(Tensor residual, Tensor input, Sequential? downsample)
+    {
+        var shortcut = downsample?.Forward(input);
+        var sum = residual + (shortcut ?? input);
+        residual.Dispose();
+        shortcut?.Dispose();
+        return sum.Then(t => t.Relu());
     }
 
     internal static Layer NormLayer(ResNetNorm norm, int channels) =>
@@ -138,10 +147,11 @@ public sealed class Bottleneck : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var x = bn1.Forward(conv1.Forward(input)).Relu();
-        x = bn2.Forward(conv2.Forward(x)).Relu();
-        x = bn3.Forward(conv3.Forward(x));
-        return (x + (downsample?.Forward(input) ?? input)).Relu();
+        // Intermediates are disposed as soon as they are used (autograd keeps what backward needs).
+        var x = conv1.Forward(input).Then(bn1.Forward).Then(t => t.Relu());
+        x = x.Then(conv2.Forward).Then(bn2.Forward).Then(t => t.Relu());
+        x = x.Then(conv3.Forward).Then(bn3.Forward);
+        return ResNet.AddShortcut(x, input, downsample);
     }
 }
 
@@ -166,8 +176,8 @@ public sealed class BasicBlock : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var x = bn1.Forward(conv1.Forward(input)).Relu();
-        x = bn2.Forward(conv2.Forward(x));
-        return (x + (downsample?.Forward(input) ?? input)).Relu();
+        var x = conv1.Forward(input).Then(bn1.Forward).Then(t => t.Relu());
+        x = x.Then(conv2.Forward).Then(bn2.Forward);
+        return ResNet.AddShortcut(x, input, downsample);
     }
 }

@@ -37,36 +37,42 @@ public sealed class AnchorGenerator
     public int[] NumAnchorsPerLocation() => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
 
     /// <summary>
-    /// The anchors ([Σ H_l·W_l·A_l, 4] of <paramref name="dtype"/>, the features' dtype) for a padded
-    /// batch of <paramref name="batchHeight"/> x <paramref name="batchWidth"/> and feature maps of the
-    /// given sizes; the same for every image. The values are whole numbers, exact in any float type.
+    /// The anchors ([Σ H_l·W_l·A_l, 4] of <paramref name="dtype"/>, the features' dtype, on
+    /// <paramref name="device"/>) for a padded batch of <paramref name="batchHeight"/> x
+    /// <paramref name="batchWidth"/> and feature maps of the given sizes; the same for every image.
+    /// The values are whole numbers, exact in any float type. Built with tensor ops on the device and
+    /// cached per sizes, dtype and device, so a run over same-sized batches builds them once.
+    /// The returned tensor is shared: treat it as read-only.
     /// </summary>
-    public Tensor Generate(int batchHeight, int batchWidth, IReadOnlyList<(int H, int W)> featureSizes, DType dtype = DType.Float32)
+    public Tensor Generate(int batchHeight, int batchWidth, IReadOnlyList<(int H, int W)> featureSizes, DType dtype = DType.Float32, Device device = default)
     {
         if (featureSizes.Count != cellAnchors.Length)
             throw new ArgumentException($"anchor_generator: {featureSizes.Count} feature maps but anchors are configured for {cellAnchors.Length}");
-        var levels = new List<Tensor>(featureSizes.Count);
-        for (int level = 0; level < featureSizes.Count; level++)
+        var key = $"{batchHeight}x{batchWidth}/{string.Join(",", featureSizes.Select(f => $"{f.H}x{f.W}"))}/{dtype.Name()}/{device}";
+        lock (cache)
         {
-            var (gridH, gridW) = featureSizes[level];
-            int strideH = batchHeight / gridH, strideW = batchWidth / gridW;
-            var cell = cellAnchors[level];
-            int perCell = cell.Length / 4;
-            var anchors = new float[gridH * gridW * perCell * 4];
-            int o = 0;
-            for (int y = 0; y < gridH; y++)
-                for (int x = 0; x < gridW; x++)
-                    for (int a = 0; a < perCell; a++)
-                    {
-                        anchors[o++] = x * strideW + cell[4 * a];
-                        anchors[o++] = y * strideH + cell[4 * a + 1];
-                        anchors[o++] = x * strideW + cell[4 * a + 2];
-                        anchors[o++] = y * strideH + cell[4 * a + 3];
-                    }
-            levels.Add(Tensor.FromArray(anchors, gridH * gridW * perCell, 4));
+            if (cache.TryGetValue(key, out var cached)) return cached;
+            var levels = new List<Tensor>(featureSizes.Count);
+            for (int level = 0; level < featureSizes.Count; level++)
+            {
+                var (gridH, gridW) = featureSizes[level];
+                int strideH = batchHeight / gridH, strideW = batchWidth / gridW;
+                // Cell (y, x) shifts its base anchors by (x·strideW, y·strideH), y-major, as torchvision's grid_anchors.
+                var shiftX = (Tensor.Arange(gridW, DType.Float32, device) * strideW).Unsqueeze(0).Expand(gridH, gridW).Reshape(-1, 1);
+                var shiftY = (Tensor.Arange(gridH, DType.Float32, device) * strideH).Unsqueeze(1).Expand(gridH, gridW).Reshape(-1, 1);
+                var shifts = Tensor.Cat([shiftX, shiftY, shiftX, shiftY], 1); // [H·W, 4]
+                var cell = Tensor.FromArray(cellAnchors[level], [cellAnchors[level].Length / 4, 4], device);
+                levels.Add((shifts.Unsqueeze(1) + cell.Unsqueeze(0)).Reshape(-1, 4));
+            }
+            if (cache.Count >= MaxCachedSizes) cache.Clear();
+            return cache[key] = Tensor.Cat(levels, 0).To(dtype);
         }
-        return Tensor.Cat(levels, 0).To(dtype);
     }
+
+    /// <summary>Distinct batch sizes whose anchors are kept (training with several min sizes sees a few).</summary>
+    private const int MaxCachedSizes = 16;
+
+    private readonly Dictionary<string, Tensor> cache = new();
 
     /// <summary>Zero-centred anchors (x1, y1, x2, y2) per ratio (outer) and size (inner), computed in float32 as torchvision.</summary>
     private static float[] BaseAnchors(IReadOnlyList<int> sizes, IReadOnlyList<double> ratios)

@@ -18,22 +18,24 @@ public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, doubl
     /// <summary>The largest share of positives in a batch.</summary>
     public double PositiveFraction { get; } = positiveFraction;
 
-    /// <summary>For one image's labels (int64 or float [N]), the masks (bool [N]) of the sampled positives and negatives.</summary>
+    /// <summary>For one image's labels (int64 or float [N]), the masks (bool [N]) of the sampled positives and negatives, on the labels' device.</summary>
     public (Tensor Positive, Tensor Negative) Sample(Tensor labels, Generator generator)
     {
-        var values = labels.To(DType.Float64).ToArray<double>();
-        var positives = Enumerable.Range(0, values.Length).Where(i => values[i] >= 1).ToArray();
-        var negatives = Enumerable.Range(0, values.Length).Where(i => values[i] == 0).ToArray();
-        int numPositive = Math.Min(positives.Length, (int)(BatchSizePerImage * PositiveFraction));
-        int numNegative = Math.Min(negatives.Length, BatchSizePerImage - numPositive);
-        return (Mask(values.Length, positives, numPositive, generator), Mask(values.Length, negatives, numNegative, generator));
+        var positives = labels.Ge(1).Nonzero().Reshape(-1);
+        var negatives = labels.Eq(0).Nonzero().Reshape(-1);
+        int numPositive = Math.Min(positives.Size(0), (int)(BatchSizePerImage * PositiveFraction));
+        int numNegative = Math.Min(negatives.Size(0), BatchSizePerImage - numPositive);
+        int length = labels.Size(0);
+        return (Mask(length, positives, numPositive, generator), Mask(length, negatives, numNegative, generator));
     }
 
-    private static Tensor Mask(int length, int[] candidates, int count, Generator generator)
+    private static Tensor Mask(int length, Tensor candidates, int count, Generator generator)
     {
-        var mask = new bool[length];
-        var order = Tensor.Randperm(candidates.Length, generator).ToArray<long>();
-        for (int i = 0; i < count; i++) mask[candidates[order[i]]] = true;
-        return Tensor.FromArray(mask, length);
+        var device = candidates.Device;
+        // The one inherent host step: the seeded permutation of the candidates, drawn once per image
+        // from the Generator (its state lives on the host); the selection itself stays on the device.
+        var order = Tensor.Randperm(candidates.Size(0), generator).To(device).Narrow(0, 0, count);
+        var chosen = candidates.IndexSelect(0, order);
+        return Tensor.Zeros([length], DType.Int64, device).IndexAdd(0, chosen, Tensor.Ones([count], DType.Int64, device)).Gt(0);
     }
 }

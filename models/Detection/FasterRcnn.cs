@@ -106,6 +106,8 @@ public sealed class FasterRcnn : Detector
         var features = Backbone.Forward(batch.Tensors);
         var (proposals, _) = Rpn.Forward(batch, features, null, null);
         var detections = RoiHeads.Detect(features[..^1], proposals, batch.ImageSizes);
+        batch.Tensors.Dispose();
+        foreach (var level in features) level.Dispose();
         return detections.Select((d, i) => d with
         {
             Boxes = GeneralizedRcnnTransform.ResizeBoxes(d.Boxes, batch.ImageSizes[i], (images[i].Size(1), images[i].Size(2))),

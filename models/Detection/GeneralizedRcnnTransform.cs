@@ -51,7 +51,7 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
             int minSize = training && MinSizes.Count > 1
                 ? MinSizes[(int)((generator ?? throw new ArgumentException("transform: training with several min sizes needs a generator")).NextDouble() * MinSizes.Count)]
                 : MinSizes[^1];
-            var output = Resize(Normalize(image), minSize);
+            var output = Normalize(image).Then(normalized => Resize(normalized, minSize));
             resized.Add(output);
             if (targets is not null)
             {
@@ -59,7 +59,10 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
                 resizedTargets!.Add(t with { Boxes = ResizeBoxes(t.Boxes, (image.Size(1), image.Size(2)), (output.Size(1), output.Size(2))) });
             }
         }
-        return (new ImageList(Batch(resized), resized.Select(r => (r.Size(1), r.Size(2))).ToList()), resizedTargets);
+        var sizes = resized.Select(r => (r.Size(1), r.Size(2))).ToList();
+        var batch = Batch(resized);
+        foreach (var r in resized) r.Dispose();
+        return (new ImageList(batch, sizes), resizedTargets);
     }
 
     /// <summary>Maps boxes from the resized image back to the original image's pixels.</summary>
@@ -67,14 +70,14 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
     {
         // float32 ratios, as torch.tensor(s, float32) / torch.tensor(s_orig, float32).
         float ratioH = (float)to.Height / from.Height, ratioW = (float)to.Width / from.Width;
-        var scale = Tensor.FromArray(new[] { ratioW, ratioH, ratioW, ratioH }, 4).To(boxes.DType);
+        var scale = Tensor.FromArray(new[] { ratioW, ratioH, ratioW, ratioH }, [4], boxes.Device).To(boxes.DType);
         return boxes * scale;
     }
 
     private Tensor Normalize(Tensor image)
     {
-        var mean = Tensor.FromArray(ImageMean.ToArray(), ImageMean.Count, 1, 1).To(image.DType);
-        var std = Tensor.FromArray(ImageStd.ToArray(), ImageStd.Count, 1, 1).To(image.DType);
+        var mean = Tensor.FromArray(ImageMean.ToArray(), [ImageMean.Count, 1, 1], image.Device).To(image.DType);
+        var std = Tensor.FromArray(ImageStd.ToArray(), [ImageStd.Count, 1, 1], image.Device).To(image.DType);
         return (image - mean) / std;
     }
 
@@ -85,8 +88,8 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
         // as size · (1 / tensor), which can land one float below the exact quotient: 160 / 200 gives
         // 0.79999995, so a 200 x 300 image becomes 159 x 239, not 160 x 240.
         float scale = Math.Min(minSize * (1f / Math.Min(height, width)), MaxSize * (1f / Math.Max(height, width)));
-        var batch = Tensor.Interpolate(image.Unsqueeze(0), scaleFactor: (scale, scale), mode: InterpolateMode.Bilinear, recomputeScaleFactor: true);
-        return batch.Squeeze(0);
+        using var batch = image.Unsqueeze(0);
+        return Tensor.Interpolate(batch, scaleFactor: (scale, scale), mode: InterpolateMode.Bilinear, recomputeScaleFactor: true).Then(resized => resized.Squeeze(0));
     }
 
     private Tensor Batch(List<Tensor> images)
@@ -94,12 +97,16 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
         int height = RoundUp(images.Max(i => i.Size(1))), width = RoundUp(images.Max(i => i.Size(2)));
         var padded = images.Select(image =>
         {
-            var right = Tensor.Zeros([image.Size(0), image.Size(1), width - image.Size(2)], image.DType);
+            var right = Tensor.Zeros([image.Size(0), image.Size(1), width - image.Size(2)], image.DType, image.Device);
             var rows = Tensor.Cat([image, right], 2);
-            var bottom = Tensor.Zeros([image.Size(0), height - image.Size(1), width], image.DType);
-            return Tensor.Cat([rows, bottom], 1);
+            var bottom = Tensor.Zeros([image.Size(0), height - image.Size(1), width], image.DType, image.Device);
+            var full = Tensor.Cat([rows, bottom], 1);
+            rows.Dispose();
+            return full;
         }).ToList();
-        return Tensor.Stack(padded, 0);
+        var batch = Tensor.Stack(padded, 0);
+        foreach (var p in padded) p.Dispose();
+        return batch;
     }
 
     private int RoundUp(int size) => (int)Math.Ceiling((double)size / SizeDivisible) * SizeDivisible;

@@ -48,40 +48,17 @@ public class Matcher
             throw new ArgumentException(quality.Rank == 2 && quality.Size(0) == 0
                 ? "matcher: no ground-truth boxes available for one of the images"
                 : $"matcher: expected a non-empty [M, N] quality matrix, got {Shapes.Format(quality.Shape)}");
-        int m = quality.Size(0), n = quality.Size(1);
-        var values = quality.To(DType.Float64).ToArray<double>();
-        // The thresholds in the quality's dtype, as torch compares a tensor with a Python float:
-        // an IoU of 0.7f (0.69999998...) is a match at 0.7.
-        double low = InQualityDType(LowThreshold, quality.DType), high = InQualityDType(HighThreshold, quality.DType);
-        var matches = new long[n];
-        for (int j = 0; j < n; j++)
-        {
-            long arg = BestIndex(values, m, n, j);
-            double best = values[arg * n + j];
-            matches[j] = best < low ? BelowLowThreshold : best < high ? BetweenThresholds : arg;
-        }
-        if (AllowLowQualityMatches)
-            for (int i = 0; i < m; i++)
-            {
-                double highest = double.NegativeInfinity;
-                for (int j = 0; j < n; j++) highest = Math.Max(highest, values[i * n + j]);
-                // Every prediction tied for this box's best IoU gets its own best match back (which
-                // may be another box with the same IoU), as set_low_quality_matches_.
-                for (int j = 0; j < n; j++)
-                    if (values[i * n + j] == highest)
-                        matches[j] = BestIndex(values, m, n, j);
-            }
-        return Tensor.FromArray(matches, n);
-    }
-
-    private static double InQualityDType(double threshold, DType dtype) => dtype == DType.Float32 ? (float)threshold : threshold;
-
-    /// <summary>The ground-truth box with the highest IoU for prediction j; the first of equal maxima, as torch.max(dim=0) on CPU.</summary>
-    private static long BestIndex(double[] values, int m, int n, int j)
-    {
-        int arg = 0;
-        for (int i = 1; i < m; i++)
-            if (values[i * n + j] > values[arg * n + j]) arg = i;
-        return arg;
+        // Tensor ops on the quality's device. The thresholds are compared in the quality's dtype, as
+        // torch compares a tensor with a Python float: an IoU of 0.7f (0.69999998...) is a match at 0.7.
+        // Max(0) returns the first of equal maxima, as torch.max(dim=0) on CPU.
+        var (best, bestIndex) = quality.Max(0);
+        var matches = Tensor.Where(best.Lt(LowThreshold), bestIndex.FullLike(BelowLowThreshold),
+            Tensor.Where(best.Lt(HighThreshold), bestIndex.FullLike(BetweenThresholds), bestIndex));
+        if (!AllowLowQualityMatches) return matches;
+        // Every prediction tied for some box's highest IoU gets its own best match back (which may
+        // be another box with the same IoU), as set_low_quality_matches_.
+        var highestPerBox = quality.Max(1, keepDim: true).Values;
+        var tiedForABest = quality.Eq(highestPerBox).To(DType.Int64).Sum(0).Gt(0);
+        return Tensor.Where(tiedForABest, bestIndex, matches);
     }
 }

@@ -25,22 +25,24 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
         var rois = Tensor.BoxesToRois(boxes);
         var levels = MapLevels(Tensor.Cat(boxes, 0), kMin, kMax);
 
+        // Routing by level on the boxes' device: each level pools its boxes, and the concatenation
+        // is put back into the boxes' order by the inverse of the routing permutation.
         var pooled = new List<Tensor>();
-        var order = new List<long>();
+        var routed = new List<Tensor>();
         for (int level = 0; level < features.Count; level++)
         {
-            var inLevel = Enumerable.Range(0, levels.Length).Where(i => levels[i] == level).Select(i => (long)i).ToArray();
-            if (inLevel.Length == 0) continue;
-            var levelRois = rois.IndexSelect(0, Tensor.FromArray(inLevel, inLevel.Length));
-            pooled.Add(Tensor.RoiAlign(features[level], levelRois, OutputSize, OutputSize, scales[level], SamplingRatio));
-            order.AddRange(inLevel);
+            var inLevel = levels.Eq(level).Nonzero().Reshape(-1);
+            if (inLevel.Size(0) == 0) continue;
+            pooled.Add(Tensor.RoiAlign(features[level], rois.IndexSelect(0, inLevel), OutputSize, OutputSize, scales[level], SamplingRatio));
+            routed.Add(inLevel);
         }
         if (pooled.Count == 0) // no boxes at all, as torchvision's empty [0, C, size, size] result
-            return Tensor.Zeros([0, features[0].Size(1), OutputSize, OutputSize], features[0].DType);
-        // Back to the boxes' order: row order[j] of the concatenation belongs at position order[j].
-        var inverse = new long[order.Count];
-        for (int j = 0; j < order.Count; j++) inverse[order[j]] = j;
-        return Tensor.Cat(pooled, 0).IndexSelect(0, Tensor.FromArray(inverse, inverse.Length));
+            return Tensor.Zeros([0, features[0].Size(1), OutputSize, OutputSize], features[0].DType, features[0].Device);
+        // Row j of the concatenation belongs to box order[j]; sorting order gives, per box, its row.
+        var order = Tensor.Cat(routed, 0);
+        var byLevel = Tensor.Cat(pooled, 0);
+        foreach (var part in pooled) part.Dispose();
+        return byLevel.Then(rows => rows.IndexSelect(0, order.Sort(0).Indices));
     }
 
     /// <summary>2^round(log2(featureSize / imageSize)), the ratio taken in float32 as torchvision.</summary>
@@ -48,25 +50,14 @@ public sealed class MultiScaleRoiAlign(int outputSize = 7, int samplingRatio = 2
         Math.Pow(2, Math.Round(Math.Log2((float)((double)featureSize / imageSize)), MidpointRounding.ToEven));
 
     /// <summary>
-    /// The level index (0 = k_min) of each box, as torchvision's LevelMapper, computed in the boxes'
-    /// own precision as torchvision does: a box near a level boundary must land where torch puts it.
+    /// The level index (int64 [K], 0 = k_min) of each box, as torchvision's LevelMapper, computed in the
+    /// boxes' own precision as torchvision does: near a level boundary the rounding of
+    /// 4 + log2(...) decides the level (in float32, side 111.999916 is level 3, not 2).
     /// </summary>
-    internal int[] MapLevels(Tensor boxes, int kMin, int kMax) => boxes.DType == DType.Float64
-        ? MapLevels(boxes.Detach().ToArray<double>(), kMin, kMax)
-        : MapLevels(boxes.Detach().To(DType.Float32).ToArray<float>(), kMin, kMax);
-
-    private int[] MapLevels<T>(T[] b, int kMin, int kMax) where T : System.Numerics.IFloatingPointIeee754<T>
+    internal Tensor MapLevels(Tensor boxes, int kMin, int kMax)
     {
-        T scale = T.CreateChecked(canonicalScale), level0 = T.CreateChecked(canonicalLevel), eps = T.CreateChecked(1e-6);
-        var levels = new int[b.Length / 4];
-        for (int i = 0; i < levels.Length; i++)
-        {
-            // In T throughout, as torchvision's tensor arithmetic: near a level boundary the rounding
-            // of 4 + log2(...) decides the level (in float32, side 111.999916 is level 3, not 2).
-            T size = T.Sqrt((b[4 * i + 2] - b[4 * i]) * (b[4 * i + 3] - b[4 * i + 1]));
-            double level = double.CreateChecked(T.Floor(level0 + T.Log2(size / scale) + eps));
-            levels[i] = (int)Math.Clamp(level, kMin, kMax) - kMin;
-        }
-        return levels;
+        var size = Tensor.BoxArea(boxes.Detach()).Sqrt();
+        var level = ((size / canonicalScale).Log2() + canonicalLevel + 1e-6).Floor();
+        return level.Clamp(kMin, kMax).To(DType.Int64) - kMin;
     }
 }

@@ -23,8 +23,11 @@ public sealed class RpnHead : Module
     }
 
     /// <summary>Per level, the objectness logits [N, A, H, W] and box codes [N, 4A, H, W].</summary>
-    public (Tensor Logits, Tensor Codes)[] Forward(IReadOnlyList<Tensor> features) =>
-        features.Select(f => conv.Forward(f)).Select(t => (clsLogits.Forward(t), bboxPred.Forward(t))).ToArray();
+    public (Tensor Logits, Tensor Codes)[] Forward(IReadOnlyList<Tensor> features) => features.Select(f =>
+    {
+        using var shared = conv.Forward(f);
+        return (clsLogits.Forward(shared), bboxPred.Forward(shared));
+    }).ToArray();
 
     private static Conv2d Conv(int inChannels, int outChannels, int kernel, int padding, Generator generator)
     {
@@ -107,11 +110,16 @@ public sealed class RegionProposalNetwork : Module
     {
         var head = Head.Forward(features);
         int batch = images.Tensors.Size(0);
-        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType);
+        var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType, features[0].Device);
         var perLevel = head.Select(h => h.Logits.Size(1) * h.Logits.Size(2) * h.Logits.Size(3)).ToArray();
         // [N, Σ H·W·A] logits and [N·Σ H·W·A, 4] codes, ordered (level, y, x, anchor) like the anchors.
-        var objectness = Tensor.Cat(head.Select(h => PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
-        var codes = Tensor.Cat(head.Select(h => PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Reshape(-1, 4);
+        var objectness = CatAndDispose(head.Select(h => PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
+        var codes = CatAndDispose(head.Select(h => PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Reshape(-1, 4);
+        foreach (var (logits, levelCodes) in head)
+        {
+            logits.Dispose();
+            levelCodes.Dispose();
+        }
 
         Tensor[] proposals;
         using (GradMode.NoGrad())
@@ -121,6 +129,8 @@ public sealed class RegionProposalNetwork : Module
             proposals = Enumerable.Range(0, batch)
                 .Select(i => FilterProposals(decoded.Narrow(0, i, 1).Squeeze(0), objectness.Detach().Narrow(0, i, 1).Squeeze(0), perLevel, images.ImageSizes[i]))
                 .ToArray();
+            decoded.Dispose();
+            allAnchors.Dispose();
         }
         var losses = new Dictionary<string, Tensor>();
         if (targets is null) return (proposals, losses);
@@ -146,11 +156,20 @@ public sealed class RegionProposalNetwork : Module
         return (proposals, losses);
     }
 
+    /// <summary>The parts joined along <paramref name="axis"/>; the parts are disposed.</summary>
+    private static Tensor CatAndDispose(List<Tensor> parts, int axis)
+    {
+        var joined = Tensor.Cat(parts, axis);
+        foreach (var part in parts) part.Dispose();
+        return joined;
+    }
+
     /// <summary>[N, A·C, H, W] to [N, H·W·A, C], as torchvision's permute_and_flatten.</summary>
     private static Tensor PermuteAndFlatten(Tensor layer, int channels)
     {
         int n = layer.Size(0), h = layer.Size(2), w = layer.Size(3);
-        return layer.Reshape(n, -1, channels, h, w).Permute(0, 3, 4, 1, 2).Reshape(n, -1, channels);
+        // Views are disposed too: an undisposed view would keep the storage out of the pool.
+        return layer.Reshape(n, -1, channels, h, w).Then(v => v.Permute(0, 3, 4, 1, 2)).Then(p => p.Reshape(n, -1, channels));
     }
 
     /// <summary>One image's proposals from its decoded boxes [A, 4] and logits [A].</summary>
@@ -166,7 +185,7 @@ public sealed class RegionProposalNetwork : Module
             var levelLogits = logits.Narrow(0, offset, perLevel[level]);
             var (_, top) = levelLogits.TopK(Math.Min(preNms, perLevel[level]));
             picked.Add(top + offset);
-            levels.Add(Tensor.Full([top.Size(0)], level, DType.Int64));
+            levels.Add(top.FullLike(level));
             offset += perLevel[level];
         }
         var index = Tensor.Cat(picked, 0);
@@ -198,7 +217,7 @@ public sealed class RegionProposalNetwork : Module
             Tensor label, matchedBoxes;
             if (gt.Size(0) == 0)
             {
-                label = Tensor.Zeros([anchors.Size(0)], anchors.DType);
+                label = Tensor.Zeros([anchors.Size(0)], anchors.DType, anchors.Device);
                 matchedBoxes = anchors.ZerosLike();
             }
             else
@@ -209,8 +228,8 @@ public sealed class RegionProposalNetwork : Module
                 var matches = matcher.Match(iou);
                 matchedBoxes = gt.IndexSelect(0, matches.Clamp(min: 0));
                 // Matched: 1; background (below the low threshold): 0; between the thresholds: -1.
-                var values = matches.ToArray<long>().Select(m => m >= 0 ? 1f : m == Matcher.BetweenThresholds ? -1f : 0f).ToArray();
-                label = Tensor.FromArray(values, values.Length).To(anchors.DType);
+                var one = Tensor.Scalar(1, anchors.DType, anchors.Device);
+                label = Tensor.Where(matches.Ge(0), one, Tensor.Where(matches.Eq(Matcher.BetweenThresholds), -one, one * 0));
             }
             if (inside is not null) label = Tensor.Where(inside, label, label.FullLike(-1));
             labels.Add(label);

@@ -17,7 +17,7 @@ public sealed class TwoMlpHead : Layer
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => fc7.Forward(fc6.Forward(input.Flatten(1)).Relu()).Relu();
+    public override Tensor Forward(Tensor input) => input.Flatten(1).Then(fc6.Forward).Then(t => t.Relu()).Then(fc7.Forward).Then(t => t.Relu());
 }
 
 /// <summary>Class logits (cls_score) and per-class box codes (bbox_pred), as torchvision's <c>FastRCNNPredictor</c>.</summary>
@@ -117,24 +117,23 @@ public sealed class RoiHeads : Module
                 labels.Add(l);
                 regressionTargets.Add(t);
             }
-        var (logits, codes) = BoxPredictor.Forward(BoxHead.Forward(BoxRoiPool.Forward(features, sampledProposals, imageSizes)));
+        var (logits, codes) = BoxPredictor.Forward(BoxRoiPool.Forward(features, sampledProposals, imageSizes).Then(BoxHead.Forward));
 
         var allLabels = Tensor.Cat(labels, 0);
         var classLoss = Tensor.CrossEntropy(logits, allLabels);
         // Each positive's codes for its own class: row r·C + label of the [K·C, 4] code matrix.
-        var labelValues = allLabels.ToArray<long>();
-        var positives = Enumerable.Range(0, labelValues.Length).Where(r => labelValues[r] > 0).ToArray();
-        var rows = Tensor.FromArray(positives.Select(r => (long)r * NumClasses + labelValues[r]).ToArray(), positives.Length);
+        var positives = allLabels.Gt(0).Nonzero().Reshape(-1);
+        var rows = positives * NumClasses + allLabels.IndexSelect(0, positives);
         var positiveCodes = codes.Reshape(-1, 4).IndexSelect(0, rows);
-        var positiveTargets = Tensor.Cat(regressionTargets, 0).IndexSelect(0, Tensor.FromArray(positives.Select(r => (long)r).ToArray(), positives.Length));
-        var boxLoss = Tensor.SmoothL1(positiveCodes, positiveTargets, 1.0 / 9, Reduction.Sum) / labelValues.Length;
+        var positiveTargets = Tensor.Cat(regressionTargets, 0).IndexSelect(0, positives);
+        var boxLoss = Tensor.SmoothL1(positiveCodes, positiveTargets, 1.0 / 9, Reduction.Sum) / allLabels.Size(0);
         return new() { ["loss_classifier"] = classLoss, ["loss_box_reg"] = boxLoss };
     }
 
     /// <summary>Detections per image (in the resized image's pixels).</summary>
     public Detection[] Detect(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(int Height, int Width)> imageSizes)
     {
-        var (logits, codes) = BoxPredictor.Forward(BoxHead.Forward(BoxRoiPool.Forward(features, proposals, imageSizes)));
+        var (logits, codes) = BoxPredictor.Forward(BoxRoiPool.Forward(features, proposals, imageSizes).Then(BoxHead.Forward));
         var boxes = boxCoder.Decode(codes, Tensor.Cat(proposals, 0)); // [K, C, 4]
         var scores = Tensor.Softmax(logits, -1);
         var result = new Detection[proposals.Count];
@@ -153,7 +152,7 @@ public sealed class RoiHeads : Module
         int count = boxes.Size(0), foreground = NumClasses - 1;
         boxes = Tensor.ClipBoxesToImage(boxes, imageSize.Height, imageSize.Width).Narrow(1, 1, foreground).Reshape(-1, 4);
         scores = scores.Narrow(1, 1, foreground).Reshape(-1);
-        var labels = Tensor.Arange(1, NumClasses).Unsqueeze(0).Expand(count, foreground).Reshape(-1);
+        var labels = Tensor.Arange(1, NumClasses, device: boxes.Device).Unsqueeze(0).Expand(count, foreground).Reshape(-1);
 
         var confident = scores.Gt(Options.ScoreThresh).Nonzero().Reshape(-1);
         (boxes, scores, labels) = (boxes.IndexSelect(0, confident), scores.IndexSelect(0, confident), labels.IndexSelect(0, confident));
@@ -170,31 +169,27 @@ public sealed class RoiHeads : Module
         var gt = target.Boxes.Detach().To(proposals.DType);
         var candidates = Tensor.Cat([proposals, gt], 0);
         int n = candidates.Size(0);
-        long[] matched, labels;
+        Tensor matched, labels;
         if (gt.Size(0) == 0)
         {
-            matched = new long[n];
-            labels = new long[n];
+            matched = Tensor.Zeros([n], DType.Int64, proposals.Device);
+            labels = matched;
         }
         else
         {
             var iou = Tensor.BoxIou(gt, candidates);
-            var matches = matcher.Match(iou).ToArray<long>();
-            var best = iou.Max(0).Values.To(DType.Float64).ToArray<double>();
-            var gtLabels = target.Labels.ToArray<long>();
-            matched = matches.Select(m => Math.Max(m, 0)).ToArray();
-            labels = new long[n];
-            for (int j = 0; j < n; j++)
-                labels[j] = matches[j] >= 0 ? gtLabels[matches[j]]
-                    : matches[j] == Matcher.BetweenThresholds || best[j] < Options.BgIouLow ? -1 // ignored by the sampler
-                    : 0;
+            var matches = matcher.Match(iou);
+            matched = matches.Clamp(min: 0);
+            // Matched: the box's class; between the thresholds or below py-faster-rcnn's background
+            // floor: -1, ignored by the sampler; otherwise background 0.
+            var ignored = matches.Eq(Matcher.BetweenThresholds).Or(iou.Max(0).Values.Lt(Options.BgIouLow));
+            var zero = Tensor.Scalar(0, DType.Int64, proposals.Device);
+            labels = Tensor.Where(matches.Ge(0), target.Labels.IndexSelect(0, matched), Tensor.Where(ignored, zero - 1, zero));
         }
-        var labelTensor = Tensor.FromArray(labels, n);
-        var (pos, neg) = sampler.Sample(labelTensor, generator);
+        var (pos, neg) = sampler.Sample(labels, generator);
         var sampled = pos.Or(neg).Nonzero().Reshape(-1);
-        var sampledIdx = sampled.ToArray<long>();
-        var matchedGt = (gt.Size(0) == 0 ? Tensor.Zeros([1, 4], proposals.DType) : gt).IndexSelect(0, Tensor.FromArray(sampledIdx.Select(j => matched[j]).ToArray(), sampledIdx.Length));
+        var matchedGt = (gt.Size(0) == 0 ? Tensor.Zeros([1, 4], proposals.DType, proposals.Device) : gt).IndexSelect(0, matched.IndexSelect(0, sampled));
         var sampledProposals = candidates.IndexSelect(0, sampled);
-        return (sampledProposals, labelTensor.IndexSelect(0, sampled), boxCoder.Encode(matchedGt, sampledProposals));
+        return (sampledProposals, labels.IndexSelect(0, sampled), boxCoder.Encode(matchedGt, sampledProposals));
     }
 }

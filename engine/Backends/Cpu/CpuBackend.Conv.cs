@@ -52,30 +52,58 @@ public sealed partial class CpuBackend
     private static T[] ConvForward<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g) where T : struct, INumber<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
-        var output = new T[(long)g.Batch * g.OutChannels * plane];
+        var output = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.OutChannels * plane);
         if (bias is not null)
             for (long image = 0; image < g.Batch; image++)
                 for (int o = 0; o < g.OutChannels; o++)
                     output.AsSpan((int)((image * g.OutChannels + o) * plane), plane).Fill(bias[o]);
 
-        var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
+        if (g.IsPointwise)
+        {
+            for (int image = 0; image < g.Batch; image++)
+                for (int group = 0; group < g.Groups; group++)
+                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, input, InputOffset(g, image, group), false,
+                        output, OutputOffset(g, image, group), g.OutPerGroup, plane, patch);
+            return output;
+        }
+        // The columns of a band of output rows at a time, so the im2col buffer stays within
+        // ColumnBudget elements whatever the image size (a 3x3 256-channel conv at stride 4 of an
+        // 800x1088 image would otherwise unroll to 500 MB). Each band's products go to a scratch
+        // block and are added into the output rows (already holding the bias).
+        int bandRows = Math.Clamp(ColumnBudget / Math.Max(1, patch * g.OutW), 1, g.OutH), bandPlane = bandRows * g.OutW;
+        var columns = ArrayPool<T>.Shared.Rent(patch * bandPlane);
+        var band = bandRows < g.OutH ? ArrayPool<T>.Shared.Rent(g.OutPerGroup * bandPlane) : null;
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
             {
-                long inputOffset = InputOffset(g, image, group);
-                if (columns is not null) Im2Col(input, inputOffset, g, columns);
-                GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false,
-                    columns ?? input, columns is null ? inputOffset : 0, false,
-                    output, OutputOffset(g, image, group), g.OutPerGroup, plane, patch);
+                long inputOffset = InputOffset(g, image, group), outputOffset = OutputOffset(g, image, group);
+                for (int firstRow = 0; firstRow < g.OutH; firstRow += bandRows)
+                {
+                    int rows = Math.Min(bandRows, g.OutH - firstRow), n = rows * g.OutW;
+                    Im2Col(input, inputOffset, g, columns, firstRow, rows);
+                    if (band is null)
+                    {
+                        GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, output, outputOffset, g.OutPerGroup, plane, patch);
+                        continue;
+                    }
+                    Array.Clear(band, 0, g.OutPerGroup * n);
+                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, band, 0, g.OutPerGroup, n, patch);
+                    for (int o = 0; o < g.OutPerGroup; o++)
+                        AddInto<T>(output.AsSpan((int)(outputOffset + (long)o * plane + (long)firstRow * g.OutW), n), band.AsSpan(o * n, n));
+                }
             }
-        if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        ArrayPool<T>.Shared.Return(columns);
+        if (band is not null) ArrayPool<T>.Shared.Return(band);
         return output;
     }
+
+    /// <summary>The most elements one forward im2col buffer holds (8M: 32 MB of float32, a few hundred output columns of a wide layer).</summary>
+    private const int ColumnBudget = 8 << 20;
 
     private static T[] ConvBackwardData<T>(T[] gradOutput, T[] weight, Conv2dGeometry g) where T : struct, INumber<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
-        var gradInput = new T[(long)g.Batch * g.InChannels * g.Height * g.Width];
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.InChannels * g.Height * g.Width);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
@@ -95,13 +123,13 @@ public sealed partial class CpuBackend
     private static T[] ConvBackwardFilter<T>(T[] gradOutput, T[] input, Conv2dGeometry g) where T : struct, INumber<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
-        var gradWeight = new T[(long)g.OutChannels * patch];
+        var gradWeight = CpuBufferPool.RentZeroed<T>((long)g.OutChannels * patch);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
             {
                 long inputOffset = InputOffset(g, image, group);
-                if (columns is not null) Im2Col(input, inputOffset, g, columns);
+                if (columns is not null) Im2Col(input, inputOffset, g, columns, 0, g.OutH);
                 GemmAccumulate(gradOutput, OutputOffset(g, image, group), false,
                     columns ?? input, columns is null ? inputOffset : 0, true,
                     gradWeight, (long)group * g.OutPerGroup * patch, g.OutPerGroup, patch, plane);
@@ -119,13 +147,14 @@ public sealed partial class CpuBackend
         ((long)image * g.OutChannels + (long)group * g.OutPerGroup) * g.OutH * g.OutW;
 
     /// <summary>
-    /// Unrolls the receptive fields of one group of one image: row (c, ki, kj) of
-    /// <paramref name="columns"/> holds, for every output position (oh, ow), the input element
-    /// (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
+    /// Unrolls the receptive fields of one group of one image for output rows
+    /// [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>): row (c, ki, kj) of
+    /// <paramref name="columns"/> holds, for every output position (oh, ow) of the band, the input
+    /// element (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
     /// </summary>
-    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns) where T : struct, INumber<T>
+    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows) where T : struct, INumber<T>
     {
-        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W;
+        int outW = g.OutW, plane = rows * outW, taps = g.Kernel.H * g.Kernel.W;
         ParallelRange(g.PatchSize, plane, (first, end) =>
         {
             for (long row = first; row < end; row++)
@@ -133,9 +162,9 @@ public sealed partial class CpuBackend
                 int channel = (int)(row / taps), ki = (int)(row % taps) / g.Kernel.W, kj = (int)(row % taps) % g.Kernel.W;
                 long source = inputOffset + (long)channel * g.Height * g.Width;
                 int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
-                for (int oh = 0; oh < outH; oh++)
+                for (int oh = firstRow; oh < firstRow + rows; oh++)
                 {
-                    var target = columns.AsSpan((int)row * plane + oh * outW, outW);
+                    var target = columns.AsSpan((int)row * plane + (oh - firstRow) * outW, outW);
                     int ih = oh * g.Stride.H + rowShift;
                     if ((uint)ih >= (uint)g.Height)
                     {

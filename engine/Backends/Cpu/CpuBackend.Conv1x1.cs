@@ -23,7 +23,7 @@ public sealed partial class CpuBackend
     internal static float[] PointwiseConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g)
     {
         int plane = g.OutH * g.OutW, cg = g.InPerGroup, og = g.OutPerGroup;
-        var output = new float[(long)g.Batch * g.OutChannels * plane];
+        var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * plane);
         ParallelRange((long)g.Batch * g.Groups, (long)og * cg * plane, (first, end) =>
         {
             var picked = IsStrided(g) ? ArrayPool<float>.Shared.Rent(cg * plane) : null;
@@ -48,7 +48,7 @@ public sealed partial class CpuBackend
     internal static float[] PointwiseConvBackwardData(float[] gradOutput, float[] weight, Conv2dGeometry g)
     {
         int plane = g.OutH * g.OutW, cg = g.InPerGroup, og = g.OutPerGroup;
-        var gradInput = new float[(long)g.Batch * g.InChannels * g.Height * g.Width];
+        var gradInput = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.InChannels * g.Height * g.Width);
         ParallelRange((long)g.Batch * g.Groups, (long)og * cg * plane, (first, end) =>
         {
             var picked = IsStrided(g) ? ArrayPool<float>.Shared.Rent(cg * plane) : null;
@@ -77,7 +77,7 @@ public sealed partial class CpuBackend
         int slicesPerImage = Math.Clamp((Environment.ProcessorCount + g.Batch - 1) / g.Batch, 1, Math.Max(1, plane / 256));
         int sliceLength = (plane + slicesPerImage - 1) / slicesPerImage;
         int weights = g.OutChannels * cg;
-        var gradWeight = new float[weights];
+        var gradWeight = CpuBufferPool.RentZeroed<float>(weights);
         var partials = new SortedList<long, float[]>(); // keyed by the first unit: added in a fixed order, so the result is deterministic
         ParallelRange((long)g.Batch * slicesPerImage, (long)og * cg * sliceLength * g.Groups, (first, end) =>
         {

@@ -26,6 +26,7 @@ public sealed partial class CpuBackend
                 case UnaryOp.Neg: for (int i = 0; i < src.Length; i++) dst[i] = -src[i]; break;
                 case UnaryOp.Exp: for (int i = 0; i < src.Length; i++) dst[i] = T.Exp(src[i]); break;
                 case UnaryOp.Log: for (int i = 0; i < src.Length; i++) dst[i] = T.Log(src[i]); break;
+                case UnaryOp.Log2: for (int i = 0; i < src.Length; i++) dst[i] = T.Log2(src[i]); break;
                 case UnaryOp.Sqrt: for (int i = 0; i < src.Length; i++) dst[i] = T.Sqrt(src[i]); break;
                 case UnaryOp.Abs: for (int i = 0; i < src.Length; i++) dst[i] = T.Abs(src[i]); break;
                 // NaN stays NaN, as in PyTorch: (NaN > 0) is false but we must not turn it into 0.
@@ -38,6 +39,30 @@ public sealed partial class CpuBackend
             }
         });
         return y;
+    }
+
+    /// <inheritdoc />
+    public Storage ActivationBackward(UnaryOp activation, Storage gradOutput, Storage output) => (activation, gradOutput.DType) switch
+    {
+        (UnaryOp.Relu or UnaryOp.Sigmoid or UnaryOp.Tanh, DType.Float32) => Wrap(ActivationBackwardOf(activation, Data<float>(gradOutput), Data<float>(output))),
+        (UnaryOp.Relu or UnaryOp.Sigmoid or UnaryOp.Tanh, DType.Float64) => Wrap(ActivationBackwardOf(activation, Data<double>(gradOutput), Data<double>(output))),
+        _ => throw new ArgumentException($"{activation.ToString().ToLowerInvariant()} backward: not defined for {gradOutput.DType.Name()} tensors"),
+    };
+
+    private static T[] ActivationBackwardOf<T>(UnaryOp activation, T[] g, T[] y) where T : struct, IFloatingPointIeee754<T>
+    {
+        var dx = NewArray<T>(g.Length);
+        ParallelRange(g.Length, 2, (start, end) =>
+        {
+            // The products in the order the composed tensor ops used, so results are unchanged.
+            switch (activation)
+            {
+                case UnaryOp.Relu: for (long i = start; i < end; i++) dx[i] = y[i] > T.Zero ? g[i] : T.Zero; break;
+                case UnaryOp.Sigmoid: for (long i = start; i < end; i++) dx[i] = g[i] * y[i] * (T.One - y[i]); break;
+                default: for (long i = start; i < end; i++) dx[i] = g[i] * (T.One - y[i] * y[i]); break;
+            }
+        });
+        return dx;
     }
 
     // Written so that neither branch overflows: e^-|x| is at most 1.
@@ -83,6 +108,25 @@ public sealed partial class CpuBackend
             _ => throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: not defined for {a.DType.Name()} tensors"),
         };
     }
+
+    /// <inheritdoc />
+    public Storage BinaryScalar(BinaryOp op, Storage x, double scalar, bool scalarFirst)
+    {
+        // The scalar is the repeated operand of the same broadcast row kernels: a one-element
+        // array, no storage and no tensor, and the results are those of a broadcast scalar tensor.
+        int[] shape = [checked((int)x.Length)];
+        var plan = scalarFirst ? new BroadcastPlan(shape, [], shape) : new BroadcastPlan(shape, shape, []);
+        return (op, x.DType) switch
+        {
+            (_, DType.Float32) => Wrap(WithScalar(op, Data<float>(x), (float)scalar, scalarFirst, plan, true)),
+            (_, DType.Float64) => Wrap(WithScalar(op, Data<double>(x), scalar, scalarFirst, plan, true)),
+            (not BinaryOp.Pow, DType.Int64) => Wrap(WithScalar(op, Data<long>(x), (long)scalar, scalarFirst, plan, false)),
+            _ => throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: not defined for {x.DType.Name()} tensors and a scalar"),
+        };
+    }
+
+    private static T[] WithScalar<T>(BinaryOp op, T[] x, T scalar, bool scalarFirst, BroadcastPlan plan, bool floating) where T : struct, INumber<T> =>
+        scalarFirst ? BinaryNumeric(op, plan, [scalar], x, floating) : BinaryNumeric(op, plan, x, [scalar], floating);
 
     private static T[] BinaryNumeric<T>(BinaryOp op, BroadcastPlan plan, T[] a, T[] b, bool floating) where T : struct, INumber<T> => op switch
     {

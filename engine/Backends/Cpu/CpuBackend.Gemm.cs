@@ -37,7 +37,7 @@ public sealed partial class CpuBackend
 
     private static T[] BatchedGemm<T>(T[] a, long aBatchStride, bool transA, T[] b, long bBatchStride, bool transB, int batch, int m, int n, int k)
     {
-        var c = new T[(long)batch * m * n];
+        var c = CpuBufferPool.RentZeroed<T>((long)batch * m * n);
         for (int i = 0; i < batch; i++)
             GemmAccumulate(a, i * aBatchStride, transA, b, i * bBatchStride, transB, c, (long)i * m * n, m, n, k);
         return c;

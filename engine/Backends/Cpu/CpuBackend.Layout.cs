@@ -111,7 +111,7 @@ public sealed partial class CpuBackend
     {
         var dtype = parts[0].DType;
         long total = (long)outer * sizes.Sum() * inner;
-        var result = Array.CreateInstance(dtype.ClrType(), total);
+        var result = NewArrayOf(dtype, total);
         long offset = 0;
         for (int o = 0; o < outer; o++)
         {
@@ -170,7 +170,7 @@ public sealed partial class CpuBackend
 
     private static T[] IndexAddOf<T>(T[] source, int outer, int size, int inner, long[] index) where T : struct, System.Numerics.INumber<T>
     {
-        var result = new T[(long)outer * size * inner];
+        var result = CpuBufferPool.RentZeroed<T>((long)outer * size * inner);
         for (long o = 0; o < outer; o++)
             for (int j = 0; j < index.Length; j++)
                 AddInto<T>(result.AsSpan((int)((o * size + index[j]) * inner), inner), source.AsSpan((int)((o * index.Length + j) * inner), inner));
@@ -229,9 +229,32 @@ public sealed partial class CpuBackend
 
     private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape) where T : System.Numerics.INumber<T>
     {
-        var result = new T[outShape.Aggregate(1L, (p, n) => p * n)];
+        var result = CpuBufferPool.RentZeroed<T>(outShape.Aggregate(1L, (p, n) => p * n));
         ForEachGatherPosition(outShape, dim, index, indexShape, "scatter_add", (e, position) => result[position] += source[e]);
         return result;
+    }
+
+    /// <inheritdoc />
+    public (Storage Positions, int Count) Nonzero(Storage mask, int[] shape)
+    {
+        if (mask.DType != DType.Bool) throw new ArgumentException($"nonzero: the mask must be bool, not {mask.DType.Name()}");
+        var values = Data<bool>(mask);
+        int count = 0;
+        for (long e = 0; e < mask.Length; e++) if (values[e]) count++;
+        var strides = ContiguousStrides(shape);
+        var positions = NewArray<long>((long)count * shape.Length);
+        long o = 0;
+        for (long e = 0; e < mask.Length; e++)
+        {
+            if (!values[e]) continue;
+            long rest = e;
+            for (int d = 0; d < shape.Length; d++)
+            {
+                positions[o++] = rest / strides[d];
+                rest %= strides[d];
+            }
+        }
+        return (Wrap(positions), count);
     }
 
     /// <inheritdoc />

@@ -124,6 +124,12 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
+    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) =>
+        // Per plane, a scatter-add of the output gradient at the winners' positions (windows that
+        // overlap add up, in output order as PyTorch does).
+        ScatterAdd(gradOutput, [geometry.Planes, geometry.OutH * geometry.OutW], 1, indices, [geometry.Planes, geometry.Height * geometry.Width]);
+
+    /// <inheritdoc />
     public Storage AvgPool2dBackward(Storage gradOutput, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)
     {
         var (rows, columns) = AvgPoolWindows(geometry, countIncludePad);
@@ -185,7 +191,7 @@ public sealed partial class CpuBackend
     private static T[] SpreadOverWindows<T>(T[] gradOutput, int planes, int height, int width, WindowSpan[] rows, WindowSpan[] columns, int[] divisors) where T : struct, INumber<T>
     {
         int inPlane = height * width, outPlane = rows.Length * columns.Length;
-        var gradInput = new T[(long)planes * inPlane];
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)planes * inPlane);
         ParallelRange(planes, inPlane + outPlane, (first, end) =>
         {
             for (long p = first; p < end; p++)

@@ -34,7 +34,7 @@ public sealed partial class CpuBackend
 
     private static T[] SumAxis<T>(T[] x, int outer, int size, int inner) where T : struct, INumber<T>
     {
-        var result = new T[(long)outer * inner];
+        var result = CpuBufferPool.RentZeroed<T>((long)outer * inner);
         ParallelRange(outer, (long)size * inner, (first, end) =>
         {
             for (long o = first; o < end; o++)
@@ -55,7 +55,7 @@ public sealed partial class CpuBackend
 
     private static float[] SumAxisInDouble(float[] x, int outer, int size, int inner)
     {
-        var result = new float[(long)outer * inner];
+        var result = CpuBufferPool.RentZeroed<float>((long)outer * inner);
         ParallelRange(outer, (long)size * inner, (first, end) =>
         {
             var accumulator = new double[inner];

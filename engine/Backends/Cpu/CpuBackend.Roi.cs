@@ -67,7 +67,7 @@ public sealed partial class CpuBackend
     internal static T[] RoiAlignBackwardOf<T>(T[] gradOutput, T[] rois, int roiCount, RoiGeometry g, int samplingRatio, bool aligned) where T : struct, IFloatingPointIeee754<T>
     {
         int bins = g.OutputHeight * g.OutputWidth, plane = g.Height * g.Width;
-        var gradInput = new T[(long)g.Batch * g.Channels * plane];
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.Channels * plane);
         ParallelRange(g.Channels, (long)roiCount * bins * 4, (firstChannel, endChannel) =>
         {
             for (int r = 0; r < roiCount; r++)
@@ -256,7 +256,7 @@ public sealed partial class CpuBackend
     private static T[] RoiPoolBackwardOf<T>(T[] gradOutput, long[] argmax, T[] rois, int roiCount, RoiGeometry g) where T : struct, IFloatingPointIeee754<T>
     {
         int bins = g.OutputHeight * g.OutputWidth, plane = g.Height * g.Width;
-        var gradInput = new T[(long)g.Batch * g.Channels * plane];
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.Channels * plane);
         ParallelRange(g.Channels, (long)roiCount * bins, (firstChannel, endChannel) =>
         {
             for (int r = 0; r < roiCount; r++)

@@ -25,10 +25,26 @@ public sealed partial class CpuBackend : IBackend
 
     internal static T[] Data<T>(Storage storage) => ((CpuStorage)storage).As<T>();
 
-    internal static T[] NewArray<T>(long length) => GC.AllocateUninitializedArray<T>(checked((int)length));
+    /// <summary>A kernel's output array (contents unspecified), from the pool: every kernel allocates its result here.</summary>
+    internal static T[] NewArray<T>(long length) => CpuBufferPool.Rent<T>(length);
+
+    /// <summary>A pooled output array of <paramref name="dtype"/>'s element type (contents unspecified).</summary>
+    internal static Array NewArrayOf(DType dtype, long length) => dtype switch
+    {
+        DType.Float32 => NewArray<float>(length),
+        DType.Float64 => NewArray<double>(length),
+        DType.Int64 => NewArray<long>(length),
+        DType.Bool => NewArray<bool>(length),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
 
     /// <inheritdoc />
-    public Storage Zeros(DType dtype, long length) => new CpuStorage(Array.CreateInstance(dtype.ClrType(), length), dtype);
+    public Storage Zeros(DType dtype, long length)
+    {
+        var data = NewArrayOf(dtype, length);
+        Array.Clear(data);
+        return new CpuStorage(data, dtype);
+    }
 
     /// <inheritdoc />
     public Storage FromArray(Array data)
@@ -41,7 +57,9 @@ public sealed partial class CpuBackend : IBackend
             bool[] => DType.Bool,
             _ => throw new ArgumentException($"cannot make a tensor from {data.GetType().Name}; use float[], double[], long[] or bool[]"),
         };
-        return new CpuStorage((Array)data.Clone(), dtype);
+        var copy = NewArrayOf(dtype, data.LongLength);
+        Array.Copy(data, copy, data.LongLength);
+        return new CpuStorage(copy, dtype);
     }
 
     /// <inheritdoc />
@@ -87,7 +105,13 @@ public sealed partial class CpuBackend : IBackend
         };
     }
 
-    private static Array CloneArray(Storage source) => (Array)((CpuStorage)source).Data.Clone();
+    private static Array CloneArray(Storage source)
+    {
+        var data = ((CpuStorage)source).Data;
+        var copy = NewArrayOf(source.DType, data.LongLength);
+        Array.Copy(data, copy, data.LongLength);
+        return copy;
+    }
 
     /// <inheritdoc />
     public Storage Arange(DType dtype, double start, double step, long count) => dtype switch

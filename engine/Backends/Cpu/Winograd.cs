@@ -71,7 +71,7 @@ public sealed partial class CpuBackend
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
         int maxTiles = rowsPerChunk * tilesW;
 
-        var output = new float[(long)g.Batch * g.OutChannels * outH * outW];
+        var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
         var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
         // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
@@ -156,7 +156,7 @@ public sealed partial class CpuBackend
         int cg = g.InPerGroup, og = g.OutPerGroup;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
         int maxTiles = rowsPerChunk * tilesW;
-        var gradWeight = new float[(long)g.OutChannels * cg * 9];
+        var gradWeight = CpuBufferPool.RentZeroed<float>((long)g.OutChannels * cg * 9);
         var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
         var transformedGrad = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles);
         // Slack of one vector: the inverse transform loads whole vectors past the last channel.

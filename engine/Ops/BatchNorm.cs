@@ -30,12 +30,12 @@ public sealed partial class Tensor
             // which cancels catastrophically when |mean| >> std.
             var mean = input.Mean(axes, keepDim: true);
             var centered = input - mean;
-            var variance = (centered * centered).Mean(axes, keepDim: true);
+            var variance = (centered * centered).Then(squares => squares.Mean(axes, keepDim: true));
             invStd = 1.0 / (variance + eps).Sqrt();
-            normalized = centered * invStd;
-            y = normalized;
-            if (weight is not null) y = y * weight.Reshape(channelShape);
-            if (bias is not null) y = y + bias.Reshape(channelShape);
+            normalized = centered.Then(c => c * invStd);
+            // normalized is saved for backward; the full-size steps after it are disposed as they are used.
+            y = weight is null ? normalized : normalized * weight.Reshape(channelShape);
+            if (bias is not null) y = ReferenceEquals(y, normalized) ? y + bias.Reshape(channelShape) : y.Then(scaled => scaled + bias.Reshape(channelShape));
             if (runningMean is not null && runningVar is not null)
             {
                 runningMean.CopyFrom(runningMean * (1 - momentum) + mean.Reshape(channels) * momentum);
@@ -77,15 +77,26 @@ public sealed partial class Tensor
         return NormalizeWithStatistics(input, runningMean, runningVar, weight, bias, eps);
     }
 
-    /// <summary>x·scale + shift per channel with scale = weight / sqrt(var + eps), shift = bias - mean·scale (the eval-mode formula), as differentiable tensor ops.</summary>
+    /// <summary>
+    /// x·scale + shift per channel with scale = weight / sqrt(var + eps), shift = bias - mean·scale
+    /// (the eval-mode formula): the per-channel vectors are small differentiable tensor ops, the
+    /// full-size step is one backend pass (ChannelAffine), as is its input gradient g·scale.
+    /// </summary>
     private static Tensor NormalizeWithStatistics(Tensor input, Tensor mean, Tensor variance, Tensor? weight, Tensor? bias, double eps)
     {
         var scale = 1.0 / (variance + eps).Sqrt();
         if (weight is not null) scale = weight * scale;
         var shift = -mean * scale;
         if (bias is not null) shift = bias + shift;
-        var channelShape = ChannelShape(input);
-        return input * scale.Reshape(channelShape) + shift.Reshape(channelShape);
+        var (outer, channels, inner) = Shapes.AroundAxis(input.shape, 1);
+        var y = new Tensor(input.Backend.ChannelAffine(input.Storage, scale.Storage, shift.Storage, outer, channels, inner), input.ShapeCopy());
+        var others = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
+        return Record("batch_norm", y, [input, scale, shift], g =>
+        [
+            input.requiresGrad ? new Tensor(g.Backend.ChannelAffine(g.Storage, scale.Storage, null, outer, channels, inner), g.ShapeCopy()) : null,
+            scale.requiresGrad ? (g * input).Then(product => product.Sum(others)) : null,
+            shift.requiresGrad ? g.Sum(others) : null,
+        ]);
     }
 
     /// <summary>[1, C, 1, ...]: a per-channel vector shaped to broadcast against the input.</summary>

@@ -9,6 +9,8 @@ public enum UnaryOp
     Exp,
     /// <summary>natural logarithm</summary>
     Log,
+    /// <summary>base-2 logarithm</summary>
+    Log2,
     /// <summary>square root</summary>
     Sqrt,
     /// <summary>|x|</summary>
