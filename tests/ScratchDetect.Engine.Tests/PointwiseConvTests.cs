@@ -28,6 +28,8 @@ public class PointwiseConvTests
         { 2, 8, 6, 6, 12, 2, 2, 2 },      // two groups
         { 1, 33, 40, 40, 31, 1, 1, 1 },   // one image, 1600 pixels: the weight gradient splits the pixel axis
         { 2, 64, 28, 28, 64, 2, 2, 1 },   // ResNet's downsampling shape, small
+        { 2, 1024, 19, 19, 1024, 1, 1, 1 }, // SSD300's conv7: long reductions (1024) in all three passes
+        { 2, 512, 10, 10, 128, 1, 1, 1 },   // SSD300's extra conv9_1
     };
 
     [Theory]
