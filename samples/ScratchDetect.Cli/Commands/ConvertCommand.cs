@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine.IO;
 
 namespace ScratchDetect.Cli.Commands;
@@ -19,19 +20,14 @@ internal static class ConvertCommand
         command.Arguments.Add(output);
         command.SetAction(parseResult =>
         {
-            string from = parseResult.GetValue(input)!.FullName, to = parseResult.GetValue(output)!.FullName;
-            try
-            {
-                var tensors = PyTorchCheckpoint.Load(from);
-                SafeTensors.Save(to, tensors);
-                Console.WriteLine($"wrote {tensors.Count} tensors ({tensors.Values.Sum(t => t.Numel):N0} values) from {from} to {to}");
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            // Both paths are checked before the (possibly large) checkpoint is read.
+            string from = UserPaths.InputFile(parseResult.GetValue(input)!.FullName, "IN.pth");
+            string to = UserPaths.OutputFile(parseResult.GetValue(output)!.FullName, "OUT.safetensors", [from]);
+            // A damaged or refused checkpoint throws InvalidDataException naming the file; the top-level handler reports it.
+            var tensors = PyTorchCheckpoint.Load(from);
+            SafeTensors.Save(to, tensors);
+            Console.WriteLine($"wrote {tensors.Count} tensors ({tensors.Values.Sum(t => t.Numel):N0} values) from {from} to {to}");
+            return 0;
         });
         return command;
     }

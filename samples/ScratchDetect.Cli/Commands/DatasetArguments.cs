@@ -21,12 +21,14 @@ internal sealed class DatasetArguments
     }
 
     /// <summary>Opens the dataset at <paramref name="root"/>; a missing folder or a bad labels file is a user error.</summary>
-    public VocDataset Open(ParseResult parseResult, string root)
+    public VocDataset Open(ParseResult parseResult, string root) => Open(root, parseResult.GetValue(Year), parseResult.GetValue(Labels)?.FullName);
+
+    /// <summary>Opens the dataset at <paramref name="root"/> with the class list in <paramref name="labelsPath"/> (given as --labels) when set; a missing folder or a bad labels file is a user error.</summary>
+    public static VocDataset Open(string root, string? year, string? labelsPath)
     {
         try
         {
-            var labels = parseResult.GetValue(Labels);
-            return VocDataset.Open(root, parseResult.GetValue(Year), labels is null ? null : VocClasses.ReadLabelsFile(UserPaths.InputFile(labels.FullName, "--labels")));
+            return VocDataset.Open(root, year, labelsPath is null ? null : VocClasses.ReadLabelsFile(UserPaths.InputFile(labelsPath, "--labels")));
         }
         catch (FormatException e)
         {

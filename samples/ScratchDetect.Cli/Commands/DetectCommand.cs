@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Imaging;
@@ -25,9 +24,6 @@ namespace ScratchDetect.Cli.Commands;
 /// </summary>
 internal static class DetectCommand
 {
-    /// <summary>Keys of each kind a weight-file error names before it only counts the rest.</summary>
-    private const int KeysShown = 8;
-
     /// <summary>Detections per image the summary shows.</summary>
     private const int SummaryTop = 3;
 
@@ -84,7 +80,7 @@ internal static class DetectCommand
         var results = ConsoleProgress.Run(summary, progress =>
         {
             var loading = progress.Step($"loading {modelName} weights {Path.GetFileName(weightsPath)}");
-            var detector = LoadDetector(modelName, weightsPath, settings);
+            var detector = TrainedModelLoader.FromFile(modelName, weightsPath, settings);
             loading.Complete();
 
             var results = new List<ImageDetections>();
@@ -111,8 +107,7 @@ internal static class DetectCommand
             return results;
         });
 
-        // One line per image: a valid JSON array that stays readable and greppable.
-        string text = $"[{Environment.NewLine}{string.Join("," + Environment.NewLine, results.Select(r => JsonSerializer.Serialize(r, JsonOptions)))}{Environment.NewLine}]";
+        string text = ImageDetections.ToJson(results);
         if (jsonFile is null)
             Console.WriteLine(text);
         else
@@ -144,25 +139,6 @@ internal static class DetectCommand
         return (SampleTensors.Image(rgb, divisor: 255f), rgb);
     }
 
-    /// <summary>The detector with the weights loaded; a weights file that does not fit is a user error naming it.</summary>
-    internal static Detector LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
-    {
-        try
-        {
-            return TrainedModelLoader.Load(modelName, settings, WeightFiles.Load(weightsPath));
-        }
-        catch (StateDictMismatchException e)
-        {
-            throw new UserErrorException($"'{weightsPath}' does not fit {modelName} with {settings.NumClasses} classes " +
-                $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(KeysShown)}", e);
-        }
-        catch (ArgumentException e)
-        {
-            // The registry's own checks of the settings (sizes, threshold) for this architecture.
-            throw new UserErrorException(e.Message, e);
-        }
-    }
-
     /// <summary>Writes the image with its detections drawn to DIR/NAME.png (atomically).</summary>
     private static void WriteDrawing(string directory, string imagePath, RgbImage rgb, ImageDetections result, IReadOnlyList<string>? classes)
     {
@@ -181,25 +157,4 @@ internal static class DetectCommand
         return string.Create(CultureInfo.InvariantCulture,
             $"{result.Image} ({result.Width}x{result.Height}): {result.Detections.Length} detections in {elapsed.TotalSeconds:F1} s{best}");
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>
-    /// One image's entry in the JSON output: the layout `eval --detections` reads, although eval
-    /// takes boxes in the VOC devkit's 1-based frame rather than this continuous one.
-    /// </summary>
-    private sealed record ImageDetections(string Image, int Width, int Height, DetectionEntry[] Detections)
-    {
-        public static ImageDetections From(string path, int width, int height, Detection detection)
-        {
-            var boxes = detection.Boxes.ToArray<float>();
-            var labels = detection.Labels.ToArray<long>();
-            var scores = detection.Scores.ToArray<float>();
-            var entries = labels.Select((label, i) => new DetectionEntry(boxes[(4 * i)..(4 * i + 4)], label, scores[i])).ToArray();
-            return new ImageDetections(path, width, height, entries);
-        }
-    }
-
-    /// <summary>One detection: box [x1, y1, x2, y2] in the original image's pixels, class index, score.</summary>
-    private sealed record DetectionEntry(float[] Box, long Label, float Score);
 }

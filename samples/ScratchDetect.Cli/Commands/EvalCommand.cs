@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Evaluation;
@@ -78,20 +77,11 @@ internal static class EvalCommand
     {
         var ids = voc.ReadSplit(split);
         string? jsonFile = jsonPath is null ? null : UserPaths.OutputFile(jsonPath, "--json", [weightsPath]);
-        var detector = DetectCommand.LoadDetector(modelName, weightsPath, settings);
+        var detector = TrainedModelLoader.FromFile(modelName, weightsPath, settings);
         var scores = DetectorEvaluation.Run(detector, voc, ids);
         foreach (var problem in scores.Unreadable) Console.Error.WriteLine($"warning: skipped an unreadable image: {problem}");
         if (jsonFile is not null)
-        {
-            var entries = scores.Detections.Select(d =>
-            {
-                var boxes = d.Detections.Boxes.ToArray<float>();
-                var labels = d.Detections.Labels.ToArray<long>();
-                var scoresOf = d.Detections.Scores.ToArray<float>();
-                return new { image = d.Id, width = d.Width, height = d.Height, detections = labels.Select((l, i) => new { box = boxes[(4 * i)..(4 * i + 4)], label = l, score = scoresOf[i] }).ToArray() };
-            });
-            AtomicFile.WriteAllText(jsonFile, JsonSerializer.Serialize(entries) + Environment.NewLine);
-        }
+            AtomicFile.WriteAllText(jsonFile, ImageDetections.ToJson(scores.Detections.Select(d => ImageDetections.From(d.Id, d.Width, d.Height, d.Detections))) + Environment.NewLine);
         return scores.Images;
     }
 }

@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine.Cuda;
 using ScratchDetect.Engine.Cuda.Diagnostics;
 using ScratchDetect.Engine.Cuda.Kernels;
@@ -33,10 +34,8 @@ internal static class SelftestCommand
     private static int Run(string device, bool emulated)
     {
         if (!TryParseDevice(device, out int ordinal))
-        {
-            Console.Error.WriteLine($"selftest: unknown device '{device}'; expected cuda or cuda:N");
-            return 2;
-        }
+            throw new UserErrorException($"--device: unknown device '{device}'; expected cuda or cuda:N");
+        // Without a usable GPU the check ran and found the problem: exit 1 with one line (not a user error).
         if (!emulated && CudaEnvironment.UnavailableReason() is { } reason)
         {
             Console.Error.WriteLine($"selftest: {reason}");
