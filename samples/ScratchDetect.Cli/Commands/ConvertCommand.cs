@@ -14,7 +14,7 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var input = new Argument<FileInfo>("IN.pth") { Description = "PyTorch checkpoint written by torch.save (a state dict; or a dict holding one under 'model' or 'state_dict')" };
-        var output = new Argument<FileInfo>("OUT.safetensors") { Description = "safetensors file to write (replaced atomically)" };
+        var output = new Argument<FileInfo>("OUT.safetensors") { Description = "Safetensors file to write; an existing one is replaced only by a complete one" };
         var command = new Command("convert", "Convert a PyTorch .pth checkpoint to safetensors, refusing anything but tensors.");
         command.Arguments.Add(input);
         command.Arguments.Add(output);

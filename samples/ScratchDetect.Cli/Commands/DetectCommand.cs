@@ -30,12 +30,12 @@ internal static class DetectCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names (for SSD also ssd.pytorch's): safetensors, or a PyTorch .pth", Required = true };
-        var weightsFormat = new Option<string?>("--weights-format") { Description = $"Whose key names the weights use: {string.Join(" or ", DetectorRegistry.WeightsFormats)} (default: told from the keys). ssd.pytorch's SSD300 also gets its BGR input and PriorBox default boxes" };
+        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names (for SSD also ssd.pytorch's), safetensors or a PyTorch .pth", Required = true };
+        var weightsFormat = new Option<string?>("--weights-format") { Description = $"Whose key names the weights use: {string.Join(" or ", DetectorRegistry.WeightsFormats)}; ssd.pytorch's SSD300 also gets its BGR input and PriorBox default boxes (default: told from the keys)" };
         weightsFormat.AcceptOnlyFromAmong([.. DetectorRegistry.WeightsFormats]);
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800; SSD always resizes to 300x300)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (Faster R-CNN default 1333)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing, in pixels (default: Faster R-CNN 800; SSD always resizes to 300x300)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer image side after resizing, in pixels (default: Faster R-CNN 1333)" };
         var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (default: Faster R-CNN 0.05, SSD 0.01)" };
         var images = new Option<string[]>("--image") { Description = "Image files (JPEG or PNG); repeat the option or list several", Required = true, AllowMultipleArgumentsPerToken = true };
         var json = new Option<FileInfo?>("--json") { Description = "Write the JSON here and a summary to standard output (default: JSON to standard output, summary to standard error)" };
@@ -47,18 +47,7 @@ internal static class DetectCommand
         command.SetAction(parseResult =>
         {
             var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold), parseResult.GetValue(weightsFormat));
-            IReadOnlyList<string>? classes = null;
-            if (parseResult.GetValue(labels) is { } labelsFile)
-            {
-                try
-                {
-                    classes = VocClasses.ReadLabelsFile(UserPaths.InputFile(labelsFile.FullName, "--labels"));
-                }
-                catch (FormatException e)
-                {
-                    throw new UserErrorException(e.Message, e);
-                }
-            }
+            var classes = parseResult.GetValue(labels) is { } labelsFile ? DatasetArguments.ReadLabels(labelsFile.FullName) : null;
             return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName,
                 parseResult.GetValue(draw)?.FullName, classes);
         });

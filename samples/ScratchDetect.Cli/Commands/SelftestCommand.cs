@@ -24,9 +24,9 @@ internal static class SelftestCommand
 
     public static Command Create()
     {
-        var deviceOption = new Option<string>("--device") { Description = "The device to check: cuda or cuda:N.", DefaultValueFactory = _ => "cuda" };
-        var emulatedOption = new Option<bool>("--emulated") { Description = "Run the kernels on ILGPU's CPU accelerator instead of a GPU (checks the kernels without one)." };
-        var command = new Command("selftest", "Compare every CUDA kernel and cuBLAS/cuDNN call with the CPU backend, op by op; exit 1 on a mismatch or without a usable GPU.") { deviceOption, emulatedOption };
+        var deviceOption = new Option<string>("--device") { Description = "Device to check: cuda or cuda:N", DefaultValueFactory = _ => "cuda" };
+        var emulatedOption = new Option<bool>("--emulated") { Description = "Run the kernels on ILGPU's CPU accelerator instead of a GPU, which checks them without one" };
+        var command = new Command("selftest", "Compare every CUDA kernel and cuBLAS/cuDNN call with the CPU backend, op by op. Exit status 1 on a mismatch, or without a usable GPU after one line saying what is missing.") { deviceOption, emulatedOption };
         command.SetAction(parseResult => Run(parseResult.GetValue(deviceOption)!, parseResult.GetValue(emulatedOption)));
         return command;
     }

@@ -21,12 +21,12 @@ internal static class SummaryCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Detector: {string.Join(", ", TrainableModels.Names)}", Required = true };
-        var input = new Option<string>("--input") { Description = "Image as CxHxW (3 channels), before the model's own resizing", DefaultValueFactory = _ => "3x600x800" };
+        var model = new Option<string>("--model") { Description = $"Detector to summarise: {string.Join(", ", TrainableModels.Names)}", Required = true };
+        var input = new Option<string>("--input") { Description = "Image size as 3xHxW, in pixels, before the model's own resizing", DefaultValueFactory = _ => "3x600x800" };
         var depth = new Option<int>("--depth") { Description = "Levels of the module tree to show", DefaultValueFactory = _ => 3 };
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background", DefaultValueFactory = _ => 91 };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (model default)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (model default)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing, in pixels (default: the model's)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer image side after resizing, in pixels (default: the model's)" };
         var command = new Command("summary", "Show a detector's module tree, parameter counts, and each stage's output shapes, FLOPs and time for one image.");
         foreach (var option in new Option[] { model, input, depth, numClasses, minSize, maxSize }) command.Options.Add(option);
         command.SetAction(parseResult =>

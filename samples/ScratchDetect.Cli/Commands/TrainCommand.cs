@@ -29,36 +29,37 @@ internal static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = $"Detector to train: {string.Join(", ", TrainableModels.All.Select(m => $"{m.Name} ({m.Description})"))}" };
-        var data = new Option<string?>("--data") { Description = "The VOC-format dataset folder (Annotations/, JPEGImages/, ImageSets/Main/; labels.txt for custom classes)" };
-        var year = new Option<string?>("--year") { Description = "When --data is a VOCdevkit folder: the VOC{year} sub-folder" };
+        var data = new Option<string?>("--data") { Description = "VOC-format dataset folder (Annotations/, JPEGImages/, ImageSets/Main/), or a VOCdevkit folder with --year" };
+        var year = new Option<string?>("--year") { Description = "When the dataset folder is a VOCdevkit folder: the VOC{year} sub-folder to use, such as 2007 or 2012" };
         var labels = new Option<string?>("--labels") { Description = "Class list, one name per line (default: labels.txt in the dataset, else the 20 VOC classes)" };
-        var split = new Option<string?>("--split") { Description = "Split to train on (default trainval)" };
-        var valSplit = new Option<string?>("--val-split") { Description = "Split to evaluate on (VOC07 and VOC12 mAP); none by default" };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs (Faster R-CNN recipe: 26)" };
-        var batchSize = new Option<int?>("--batch-size") { Description = "Images per iteration (Faster R-CNN recipe: 2)" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (Faster R-CNN recipe: 0.02 per 16 images, scaled to the batch size)" };
-        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (Faster R-CNN recipe: 0.9)" };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay (Faster R-CNN recipe: 1e-4)" };
-        var warmupIters = new Option<int?>("--warmup-iters") { Description = "Linear warm-up from lr/1000 over min(this, iterations per epoch - 1) iterations of epoch 0 (Faster R-CNN recipe: 1000)" };
-        var lrSteps = new Option<int[]?>("--lr-steps") { Description = "Epochs at which the learning rate is multiplied by --lr-gamma (Faster R-CNN recipe: 16 22)", AllowMultipleArgumentsPerToken = true };
-        var lrGamma = new Option<double?>("--lr-gamma") { Description = "Decay factor at each --lr-steps epoch (Faster R-CNN recipe: 0.1)" };
+        var split = new Option<string?>("--split") { Description = "ImageSets/Main split to train on (default: trainval)" };
+        var valSplit = new Option<string?>("--val-split") { Description = "ImageSets/Main split to evaluate on, VOC07 and VOC12 mAP (default: none)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the model's recipe; Faster R-CNN 26)" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per iteration (default: the model's recipe; Faster R-CNN 2)" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model's recipe, scaled to the batch size; Faster R-CNN 0.02 per 16 images)" };
+        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (default: the model's recipe; Faster R-CNN 0.9)" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay (default: the model's recipe; Faster R-CNN 1e-4)" };
+        var warmupIters = new Option<int?>("--warmup-iters") { Description = "Iterations of linear warm-up from lr/1000 in epoch 0, at most the epoch's iterations - 1 (default: the model's recipe; Faster R-CNN 1000)" };
+        var lrSteps = new Option<int[]?>("--lr-steps") { Description = "Epochs at which the learning rate is multiplied by --lr-gamma (default: the model's recipe; Faster R-CNN 16 22)", AllowMultipleArgumentsPerToken = true };
+        var lrGamma = new Option<double?>("--lr-gamma") { Description = "Learning-rate factor at each --lr-steps epoch (default: the model's recipe; Faster R-CNN 0.1)" };
         var workers = new Option<int?>("--workers") { Description = "Threads loading and augmenting images (default: min(4, cores))" };
-        var seed = new Option<int?>("--seed") { Description = "Seeds the weights, the order, the augmentation and the samplers (default 0)" };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing (model default)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer side after resizing (model default)" };
-        var output = new Option<string?>("--out") { Description = "Run folder: config.json, metrics.csv, checkpoint.safetensors, model.safetensors" };
-        var backboneWeights = new Option<string?>("--backbone-weights") { Description = "ImageNet classifier weights for the backbone (torchvision names; safetensors or .pth)" };
-        var weights = new Option<string?>("--weights") { Description = "Whole-detector weights to start from (torchvision names; safetensors or .pth)" };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the weights, the order, the augmentation and the samplers (default: 0)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing, in pixels (default: the model's)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer image side after resizing, in pixels (default: the model's)" };
+        var output = new Option<string?>("--out") { Description = "Run folder to write: config.json, metrics.csv, plots, checkpoint.safetensors, model.safetensors" };
+        var backboneWeights = new Option<string?>("--backbone-weights") { Description = "ImageNet classifier weights for the backbone under torchvision's key names, safetensors or a PyTorch .pth" };
+        var weights = new Option<string?>("--weights") { Description = "Whole-detector weights to start from under torchvision's key names, safetensors or a PyTorch .pth" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its checkpoint left off; options given here override its config.json" };
         var config = new Option<string?>("--config") { Description = "JSON file with any of these options (names without the dashes); options given here override it" };
-        var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate every N iterations (default 0: after each epoch)" };
-        var evalImages = new Option<int?>("--eval-images") { Description = "Evaluate on the first N images of --val-split only (default 0: all)" };
-        var printEvery = new Option<int?>("--print-every") { Description = "Print progress every N iterations (default 20)" };
+        var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate every N iterations; 0 after each epoch (default: 0)" };
+        var evalImages = new Option<int?>("--eval-images") { Description = "Evaluate on the first N images of --val-split only; 0 all of them (default: 0)" };
+        var printEvery = new Option<int?>("--print-every") { Description = "Off a terminal, print a progress line every N iterations (default: 20)" };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N iterations of this invocation, with a checkpoint (resume later with --resume)" };
-        var device = new Option<string?>("--device") { Description = "Device to train on (cpu)" };
+        var device = new Option<string?>("--device") { Description = "Device to train on: cpu, the only one so far (default: cpu)" };
         var strict = new Option<bool>("--strict") { Description = "Stop at the first unusable sample instead of skipping it" };
 
-        var command = new Command("train", "Train a detector on a VOC-format dataset with torchvision's detection recipe; checkpoints, metrics and exact resume.");
+        var command = new Command("train", "Train a detector on a VOC-format dataset with torchvision's detection recipe; checkpoints, metrics and exact resume. " +
+            "Exit status 1 when a loss becomes NaN or infinite, 130 when stopped by Ctrl-C (after a checkpoint).");
         foreach (var option in new Option[] { model, data, year, labels, split, valSplit, epochs, batchSize, lr, momentum, weightDecay, warmupIters, lrSteps, lrGamma,
                      workers, seed, minSize, maxSize, output, backboneWeights, weights, resume, config, evalEvery, evalImages, printEvery, stopAfter, device, strict })
             command.Options.Add(option);

@@ -127,16 +127,16 @@ internal sealed class ConsoleProgress
             task.Description = Markup.Escape(detail);
         }
 
-        /// <summary>The step is finished; plain output says how long it took.</summary>
-        public void Complete()
+        /// <summary>The step is finished (<paramref name="how"/>: "done", or "stopped" for one cut short); plain output says how long it took.</summary>
+        public void Complete(string how = "done")
         {
             string seconds = watch.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture);
             if (task is null)
             {
-                owner.plain.WriteLine($"{description}: done in {seconds} s");
+                owner.plain.WriteLine($"{description}: {how} in {seconds} s");
                 return;
             }
-            task.Description = Markup.Escape($"{description}: done in {seconds} s");
+            task.Description = Markup.Escape($"{description}: {how} in {seconds} s");
             task.IsIndeterminate = false;
             task.Value = task.MaxValue;
             task.StopTask();

@@ -46,7 +46,7 @@ internal sealed class ProgressHook(ConsoleProgress progress, int printEvery) : I
     }
 
     /// <inheritdoc/>
-    public void AfterTraining(Trainer trainer, TrainingOutcome outcome) => step?.Complete();
+    public void AfterTraining(Trainer trainer, TrainingOutcome outcome) => step?.Complete(outcome == TrainingOutcome.Completed ? "done" : "stopped");
 
     private static string Format(TimeSpan span) => span.TotalHours >= 1 ? $"{(int)span.TotalHours}:{span:mm\\:ss}" : $"{span:mm\\:ss}";
 }
