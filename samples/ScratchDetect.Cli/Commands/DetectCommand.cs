@@ -5,11 +5,9 @@ using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
-using ScratchDetect.Data.Voc;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.IO;
-using ScratchDetect.Engine.NN;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;

@@ -3,7 +3,6 @@ using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Evaluation;
 using ScratchDetect.Engine.IO;
-using ScratchDetect.Engine.NN;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;

@@ -111,11 +111,12 @@ internal sealed class ConsoleProgress
 
         /// <summary>
         /// <paramref name="units"/> units are done (a resumed run starts past 0) and <paramref name="detail"/>
-        /// says how it goes. The live display always shows it; plain output prints the line only
-        /// when <paramref name="print"/> is set, so a step of thousands of fast units (training
-        /// iterations) can print every Nth.
+        /// says how it goes. Plain output prints it only when <paramref name="print"/> is set, so a
+        /// step of thousands of fast units (training iterations) can print every Nth; the live
+        /// display shows every report, as <paramref name="brief"/> when given (one row beside the
+        /// bar has less room than a log line).
         /// </summary>
-        public void Report(long units, string detail, bool print)
+        public void Report(long units, string detail, bool print, string? brief = null)
         {
             done = units;
             if (task is null)
@@ -124,7 +125,7 @@ internal sealed class ConsoleProgress
                 return;
             }
             task.Value = Math.Min(units, task.MaxValue);
-            task.Description = Markup.Escape(detail);
+            task.Description = Markup.Escape(brief ?? detail);
         }
 
         /// <summary>The step is finished (<paramref name="how"/>: "done", or "stopped" for one cut short); plain output says how long it took.</summary>

@@ -40,9 +40,11 @@ internal sealed class ProgressHook(ConsoleProgress progress, int printEvery) : I
         bool epochEnd = result.Batch == trainer.BatchesPerEpoch - 1;
         var terms = string.Join(" ", result.Losses.Select(l => $"{l.Key} {l.Value:F4}"));
         var eta = TimeSpan.FromSeconds(seconds / iterations * (trainer.TotalIterations - trainer.Iteration));
+        string where = $"epoch {result.Epoch} [{result.Batch + 1}/{trainer.BatchesPerEpoch}]";
         step?.Report(trainer.Iteration, string.Create(CultureInfo.InvariantCulture,
-            $"epoch {result.Epoch} [{result.Batch + 1}/{trainer.BatchesPerEpoch}] iter {result.Iteration} loss {result.Loss:F4} ({terms}) lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"),
-            print: iterations == 1 || result.Iteration % printEvery == 0 || epochEnd);
+            $"{where} iter {result.Iteration} loss {result.Loss:F4} ({terms}) lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"),
+            print: iterations == 1 || result.Iteration % printEvery == 0 || epochEnd,
+            brief: string.Create(CultureInfo.InvariantCulture, $"{where} loss {result.Loss:F4} lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"));
     }
 
     /// <inheritdoc/>
