@@ -35,7 +35,8 @@ internal static class CommandCatalog
     public static RootCommand CreateRoot()
     {
         // The detectors come from the registry, so the help lists exactly what `detect` accepts.
-        var root = new RootCommand($"ScratchDetect: a from-scratch object-detection engine in C#. Detectors: {string.Join(", ", DetectorRegistry.Names)}.");
+        var root = new RootCommand($"ScratchDetect: a from-scratch object-detection engine in C#. Detectors: {string.Join(", ", DetectorRegistry.Names)}. " +
+            "Exit status 2 for bad input (one line, error: ...), 3 for a bug.");
         foreach (var command in All())
             root.Subcommands.Add(command);
         root.Options.Add(Verbose);

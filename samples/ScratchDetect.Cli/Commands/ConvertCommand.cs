@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine.IO;
 
 namespace ScratchDetect.Cli.Commands;
@@ -13,25 +14,20 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var input = new Argument<FileInfo>("IN.pth") { Description = "PyTorch checkpoint written by torch.save (a state dict; or a dict holding one under 'model' or 'state_dict')" };
-        var output = new Argument<FileInfo>("OUT.safetensors") { Description = "safetensors file to write (replaced atomically)" };
+        var output = new Argument<FileInfo>("OUT.safetensors") { Description = "Safetensors file to write; an existing one is replaced only by a complete one" };
         var command = new Command("convert", "Convert a PyTorch .pth checkpoint to safetensors, refusing anything but tensors.");
         command.Arguments.Add(input);
         command.Arguments.Add(output);
         command.SetAction(parseResult =>
         {
-            string from = parseResult.GetValue(input)!.FullName, to = parseResult.GetValue(output)!.FullName;
-            try
-            {
-                var tensors = PyTorchCheckpoint.Load(from);
-                SafeTensors.Save(to, tensors);
-                Console.WriteLine($"wrote {tensors.Count} tensors ({tensors.Values.Sum(t => t.Numel):N0} values) from {from} to {to}");
-                return 0;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            // Both paths are checked before the (possibly large) checkpoint is read.
+            string from = UserPaths.InputFile(parseResult.GetValue(input)!.FullName, "IN.pth");
+            string to = UserPaths.OutputFile(parseResult.GetValue(output)!.FullName, "OUT.safetensors", [from]);
+            // A damaged or refused checkpoint throws InvalidDataException naming the file; the top-level handler reports it.
+            var tensors = PyTorchCheckpoint.Load(from);
+            SafeTensors.Save(to, tensors);
+            Console.WriteLine($"wrote {tensors.Count} tensors ({tensors.Values.Sum(t => t.Numel):N0} values) from {from} to {to}");
+            return 0;
         });
         return command;
     }

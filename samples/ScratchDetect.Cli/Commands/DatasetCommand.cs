@@ -17,7 +17,7 @@ internal static class DatasetCommand
 
     static Command CreateCheck()
     {
-        var root = new Argument<string>("ROOT") { Description = "A VOC folder holding Annotations/, JPEGImages/ and ImageSets/ (or a VOCdevkit folder with --year)" };
+        var root = new Argument<string>("ROOT") { Description = "VOC-format dataset folder (Annotations/, JPEGImages/, ImageSets/Main/), or a VOCdevkit folder with --year" };
         var dataset = new DatasetArguments();
         var json = new Option<bool>("--json") { Description = "Print a machine-readable JSON report instead of tables" };
         var command = new Command("check",

@@ -1,16 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
-using ScratchDetect.Data.Voc;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.IO;
-using ScratchDetect.Engine.NN;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;
@@ -25,21 +22,18 @@ namespace ScratchDetect.Cli.Commands;
 /// </summary>
 internal static class DetectCommand
 {
-    /// <summary>Keys of each kind a weight-file error names before it only counts the rest.</summary>
-    private const int KeysShown = 8;
-
     /// <summary>Detections per image the summary shows.</summary>
     private const int SummaryTop = 3;
 
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names (for SSD also ssd.pytorch's): safetensors, or a PyTorch .pth", Required = true };
-        var weightsFormat = new Option<string?>("--weights-format") { Description = $"Whose key names the weights use: {string.Join(" or ", DetectorRegistry.WeightsFormats)} (default: told from the keys). ssd.pytorch's SSD300 also gets its BGR input and PriorBox default boxes" };
+        var weights = new Option<FileInfo>("--weights") { Description = "State dict under torchvision's key names (for SSD also ssd.pytorch's), safetensors or a PyTorch .pth", Required = true };
+        var weightsFormat = new Option<string?>("--weights-format") { Description = $"Whose key names the weights use: {string.Join(" or ", DetectorRegistry.WeightsFormats)}; ssd.pytorch's SSD300 also gets its BGR input and PriorBox default boxes (default: told from the keys)" };
         weightsFormat.AcceptOnlyFromAmong([.. DetectorRegistry.WeightsFormats]);
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background, as the weights were trained", DefaultValueFactory = _ => new DetectorSettings().NumClasses };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (Faster R-CNN default 800; SSD always resizes to 300x300)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (Faster R-CNN default 1333)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing, in pixels (default: Faster R-CNN 800; SSD always resizes to 300x300)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer image side after resizing, in pixels (default: Faster R-CNN 1333)" };
         var scoreThreshold = new Option<double?>("--score-threshold") { Description = "Drop detections scoring at or below this (default: Faster R-CNN 0.05, SSD 0.01)" };
         var images = new Option<string[]>("--image") { Description = "Image files (JPEG or PNG); repeat the option or list several", Required = true, AllowMultipleArgumentsPerToken = true };
         var json = new Option<FileInfo?>("--json") { Description = "Write the JSON here and a summary to standard output (default: JSON to standard output, summary to standard error)" };
@@ -51,18 +45,7 @@ internal static class DetectCommand
         command.SetAction(parseResult =>
         {
             var settings = new DetectorSettings(parseResult.GetValue(numClasses), parseResult.GetValue(minSize), parseResult.GetValue(maxSize), parseResult.GetValue(scoreThreshold), parseResult.GetValue(weightsFormat));
-            IReadOnlyList<string>? classes = null;
-            if (parseResult.GetValue(labels) is { } labelsFile)
-            {
-                try
-                {
-                    classes = VocClasses.ReadLabelsFile(UserPaths.InputFile(labelsFile.FullName, "--labels"));
-                }
-                catch (FormatException e)
-                {
-                    throw new UserErrorException(e.Message, e);
-                }
-            }
+            var classes = parseResult.GetValue(labels) is { } labelsFile ? DatasetArguments.ReadLabels(labelsFile.FullName) : null;
             return Run(parseResult.GetValue(model)!, parseResult.GetValue(weights)!.FullName, settings, parseResult.GetValue(images)!, parseResult.GetValue(json)?.FullName,
                 parseResult.GetValue(draw)?.FullName, classes);
         });
@@ -84,7 +67,7 @@ internal static class DetectCommand
         var results = ConsoleProgress.Run(summary, progress =>
         {
             var loading = progress.Step($"loading {modelName} weights {Path.GetFileName(weightsPath)}");
-            var detector = LoadDetector(modelName, weightsPath, settings);
+            var detector = TrainedModelLoader.FromFile(modelName, weightsPath, settings);
             loading.Complete();
 
             var results = new List<ImageDetections>();
@@ -111,8 +94,7 @@ internal static class DetectCommand
             return results;
         });
 
-        // One line per image: a valid JSON array that stays readable and greppable.
-        string text = $"[{Environment.NewLine}{string.Join("," + Environment.NewLine, results.Select(r => JsonSerializer.Serialize(r, JsonOptions)))}{Environment.NewLine}]";
+        string text = ImageDetections.ToJson(results);
         if (jsonFile is null)
             Console.WriteLine(text);
         else
@@ -144,25 +126,6 @@ internal static class DetectCommand
         return (SampleTensors.Image(rgb, divisor: 255f), rgb);
     }
 
-    /// <summary>The detector with the weights loaded; a weights file that does not fit is a user error naming it.</summary>
-    internal static Detector LoadDetector(string modelName, string weightsPath, DetectorSettings settings)
-    {
-        try
-        {
-            return TrainedModelLoader.Load(modelName, settings, WeightFiles.Load(weightsPath));
-        }
-        catch (StateDictMismatchException e)
-        {
-            throw new UserErrorException($"'{weightsPath}' does not fit {modelName} with {settings.NumClasses} classes " +
-                $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(KeysShown)}", e);
-        }
-        catch (ArgumentException e)
-        {
-            // The registry's own checks of the settings (sizes, threshold) for this architecture.
-            throw new UserErrorException(e.Message, e);
-        }
-    }
-
     /// <summary>Writes the image with its detections drawn to DIR/NAME.png (atomically).</summary>
     private static void WriteDrawing(string directory, string imagePath, RgbImage rgb, ImageDetections result, IReadOnlyList<string>? classes)
     {
@@ -181,25 +144,4 @@ internal static class DetectCommand
         return string.Create(CultureInfo.InvariantCulture,
             $"{result.Image} ({result.Width}x{result.Height}): {result.Detections.Length} detections in {elapsed.TotalSeconds:F1} s{best}");
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>
-    /// One image's entry in the JSON output: the layout `eval --detections` reads, although eval
-    /// takes boxes in the VOC devkit's 1-based frame rather than this continuous one.
-    /// </summary>
-    private sealed record ImageDetections(string Image, int Width, int Height, DetectionEntry[] Detections)
-    {
-        public static ImageDetections From(string path, int width, int height, Detection detection)
-        {
-            var boxes = detection.Boxes.ToArray<float>();
-            var labels = detection.Labels.ToArray<long>();
-            var scores = detection.Scores.ToArray<float>();
-            var entries = labels.Select((label, i) => new DetectionEntry(boxes[(4 * i)..(4 * i + 4)], label, scores[i])).ToArray();
-            return new ImageDetections(path, width, height, entries);
-        }
-    }
-
-    /// <summary>One detection: box [x1, y1, x2, y2] in the original image's pixels, class index, score.</summary>
-    private sealed record DetectionEntry(float[] Box, long Label, float Score);
 }

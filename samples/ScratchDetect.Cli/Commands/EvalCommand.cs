@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
 using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Evaluation;
 using ScratchDetect.Engine.IO;
-using ScratchDetect.Engine.NN;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Cli.Commands;
@@ -19,19 +17,19 @@ internal static class EvalCommand
     {
         var detections = new Option<FileInfo?>("--detections") { Description = "Detections in the `detect` JSON format (or give --model and --weights to run a model)" };
         var model = new Option<string?>("--model") { Description = $"Run this detector on the split: {string.Join(", ", TrainedModelLoader.Names)}" };
-        var weights = new Option<FileInfo?>("--weights") { Description = "With --model: its weights (torchvision names; safetensors or .pth), e.g. RUN_DIR/model.safetensors" };
-        var minSize = new Option<int?>("--min-size") { Description = "With --model: shorter side after resizing (as in training; model default otherwise)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "With --model: longest allowed longer side after resizing" };
+        var weights = new Option<FileInfo?>("--weights") { Description = "With --model: its weights under torchvision's key names, safetensors or a PyTorch .pth, such as RUN_DIR/model.safetensors" };
+        var minSize = new Option<int?>("--min-size") { Description = "With --model: shorter image side after resizing, in pixels, as in training (default: the model's)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "With --model: upper bound on the longer image side after resizing, in pixels (default: the model's)" };
         var json = new Option<FileInfo?>("--json") { Description = "With --model: write its detections here in the `detect` JSON format (continuous frame)" };
         var boxFrame = new Option<string>("--box-frame")
         {
-            Description = "voc: boxes in the devkit's 1-based frame, as its result files (default); continuous: torchvision's frame, as `detect` writes",
+            Description = "Frame of the boxes: voc, the devkit's 1-based one, as its result files; continuous, torchvision's, as `detect` writes",
             DefaultValueFactory = _ => "voc",
         };
         boxFrame.AcceptOnlyFromAmong("voc", "continuous");
-        var data = new Option<string>("--data") { Description = "The VOC dataset folder (or VOCdevkit folder with --year)", Required = true };
+        var data = new Option<string>("--data") { Description = "VOC-format dataset folder (Annotations/, JPEGImages/, ImageSets/Main/), or a VOCdevkit folder with --year", Required = true };
         var dataset = new DatasetArguments();
-        var metric = new Option<string>("--metric") { Description = "voc07 (11-point), voc12 (area under the envelope) or coco (AP@[.50:.95], AP50, AP75)", DefaultValueFactory = _ => "voc07" };
+        var metric = new Option<string>("--metric") { Description = "AP metric: voc07 (11-point), voc12 (area under the envelope) or coco (AP@[.50:.95], AP50, AP75)", DefaultValueFactory = _ => "voc07" };
         metric.AcceptOnlyFromAmong("voc07", "voc12", "coco");
 
         var command = new Command("eval", "Evaluate a model, or precomputed detections, against a VOC split: per-class AP table and mean.");
@@ -78,20 +76,20 @@ internal static class EvalCommand
     {
         var ids = voc.ReadSplit(split);
         string? jsonFile = jsonPath is null ? null : UserPaths.OutputFile(jsonPath, "--json", [weightsPath]);
-        var detector = DetectCommand.LoadDetector(modelName, weightsPath, settings);
-        var scores = DetectorEvaluation.Run(detector, voc, ids);
+        // Progress lines go to standard error: standard output holds the AP table.
+        var scores = ConsoleProgress.Run(Console.Error, progress =>
+        {
+            var loading = progress.Step($"loading {modelName} weights {Path.GetFileName(weightsPath)}");
+            var detector = TrainedModelLoader.FromFile(modelName, weightsPath, settings);
+            loading.Complete();
+            var detecting = progress.Step($"detecting on '{split}'", ids.Count);
+            var scores = DetectorEvaluation.Run(detector, voc, ids, detecting);
+            detecting.Complete();
+            return scores;
+        });
         foreach (var problem in scores.Unreadable) Console.Error.WriteLine($"warning: skipped an unreadable image: {problem}");
         if (jsonFile is not null)
-        {
-            var entries = scores.Detections.Select(d =>
-            {
-                var boxes = d.Detections.Boxes.ToArray<float>();
-                var labels = d.Detections.Labels.ToArray<long>();
-                var scoresOf = d.Detections.Scores.ToArray<float>();
-                return new { image = d.Id, width = d.Width, height = d.Height, detections = labels.Select((l, i) => new { box = boxes[(4 * i)..(4 * i + 4)], label = l, score = scoresOf[i] }).ToArray() };
-            });
-            AtomicFile.WriteAllText(jsonFile, JsonSerializer.Serialize(entries) + Environment.NewLine);
-        }
+            AtomicFile.WriteAllText(jsonFile, ImageDetections.ToJson(scores.Detections.Select(d => ImageDetections.From(d.Id, d.Width, d.Height, d.Detections))) + Environment.NewLine);
         return scores.Images;
     }
 }

@@ -12,8 +12,8 @@ internal static class GradCheckCommand
 {
     public static Command Create()
     {
-        var opOption = new Option<string?>("--op") { Description = "Check only this op or layer (e.g. conv2d, roi_align)." };
-        var command = new Command("gradcheck", "Check every op's and layer's gradients against central differences in float64.") { opOption };
+        var opOption = new Option<string?>("--op") { Description = "Check only this op or layer, such as conv2d or roi_align (default: all)" };
+        var command = new Command("gradcheck", "Check every op's and layer's gradients against central differences in float64. Exit status 1 when any check fails.") { opOption };
         command.SetAction(parseResult => Run(parseResult.GetValue(opOption)));
         return command;
     }

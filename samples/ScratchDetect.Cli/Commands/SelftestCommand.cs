@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine.Cuda;
 using ScratchDetect.Engine.Cuda.Diagnostics;
 using ScratchDetect.Engine.Cuda.Kernels;
@@ -23,9 +24,9 @@ internal static class SelftestCommand
 
     public static Command Create()
     {
-        var deviceOption = new Option<string>("--device") { Description = "The device to check: cuda or cuda:N.", DefaultValueFactory = _ => "cuda" };
-        var emulatedOption = new Option<bool>("--emulated") { Description = "Run the kernels on ILGPU's CPU accelerator instead of a GPU (checks the kernels without one)." };
-        var command = new Command("selftest", "Compare every CUDA kernel and cuBLAS/cuDNN call with the CPU backend, op by op; exit 1 on a mismatch or without a usable GPU.") { deviceOption, emulatedOption };
+        var deviceOption = new Option<string>("--device") { Description = "Device to check: cuda or cuda:N", DefaultValueFactory = _ => "cuda" };
+        var emulatedOption = new Option<bool>("--emulated") { Description = "Run the kernels on ILGPU's CPU accelerator instead of a GPU, which checks them without one" };
+        var command = new Command("selftest", "Compare every CUDA kernel and cuBLAS/cuDNN call with the CPU backend, op by op. Exit status 1 on a mismatch, or without a usable GPU after one line saying what is missing.") { deviceOption, emulatedOption };
         command.SetAction(parseResult => Run(parseResult.GetValue(deviceOption)!, parseResult.GetValue(emulatedOption)));
         return command;
     }
@@ -33,10 +34,8 @@ internal static class SelftestCommand
     private static int Run(string device, bool emulated)
     {
         if (!TryParseDevice(device, out int ordinal))
-        {
-            Console.Error.WriteLine($"selftest: unknown device '{device}'; expected cuda or cuda:N");
-            return 2;
-        }
+            throw new UserErrorException($"--device: unknown device '{device}'; expected cuda or cuda:N");
+        // Without a usable GPU the check ran and found the problem: exit 1 with one line (not a user error).
         if (!emulated && CudaEnvironment.UnavailableReason() is { } reason)
         {
             Console.Error.WriteLine($"selftest: {reason}");

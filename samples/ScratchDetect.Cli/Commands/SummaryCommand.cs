@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Cli.Training;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
@@ -20,23 +21,23 @@ internal static class SummaryCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Detector: {string.Join(", ", TrainableModels.Names)}", Required = true };
-        var input = new Option<string>("--input") { Description = "Image as CxHxW (3 channels), before the model's own resizing", DefaultValueFactory = _ => "3x600x800" };
+        var model = new Option<string>("--model") { Description = $"Detector to summarise: {string.Join(", ", TrainableModels.Names)}", Required = true };
+        var input = new Option<string>("--input") { Description = "Image size as 3xHxW, in pixels, before the model's own resizing", DefaultValueFactory = _ => "3x600x800" };
         var depth = new Option<int>("--depth") { Description = "Levels of the module tree to show", DefaultValueFactory = _ => 3 };
         var numClasses = new Option<int>("--num-classes") { Description = "Classes including the background", DefaultValueFactory = _ => 91 };
-        var minSize = new Option<int?>("--min-size") { Description = "Shorter side after resizing (model default)" };
-        var maxSize = new Option<int?>("--max-size") { Description = "Longest allowed longer side after resizing (model default)" };
+        var minSize = new Option<int?>("--min-size") { Description = "Shorter image side after resizing, in pixels (default: the model's)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "Upper bound on the longer image side after resizing, in pixels (default: the model's)" };
         var command = new Command("summary", "Show a detector's module tree, parameter counts, and each stage's output shapes, FLOPs and time for one image.");
         foreach (var option in new Option[] { model, input, depth, numClasses, minSize, maxSize }) command.Options.Add(option);
         command.SetAction(parseResult =>
         {
             string name = parseResult.GetValue(model)!;
             if (TrainableModels.Find(name) is not { } entry)
-                return Fail($"unknown model '{name}' (known: {string.Join(", ", TrainableModels.Names)})");
+                throw new UserErrorException($"unknown model '{name}' (known: {string.Join(", ", TrainableModels.Names)})");
             var shape = Regex.Match(parseResult.GetValue(input)!, @"^3x(\d+)x(\d+)$");
             if (!shape.Success || int.Parse(shape.Groups[1].Value) < 1 || int.Parse(shape.Groups[2].Value) < 1)
-                return Fail($"--input '{parseResult.GetValue(input)}' is not 3xHxW, such as 3x600x800");
-            if (parseResult.GetValue(numClasses) < 2) return Fail($"--num-classes {parseResult.GetValue(numClasses)} must count the background and at least one class");
+                throw new UserErrorException($"--input '{parseResult.GetValue(input)}' is not 3xHxW, such as 3x600x800");
+            if (parseResult.GetValue(numClasses) < 2) throw new UserErrorException($"--num-classes {parseResult.GetValue(numClasses)} must count the background and at least one class");
             var detector = entry.Build(new ModelBuild(parseResult.GetValue(numClasses), parseResult.GetValue(minSize) ?? entry.Recipe.MinSize,
                 parseResult.GetValue(maxSize) ?? entry.Recipe.MaxSize, false, 0));
             Console.WriteLine($"{name}: {detector.GetType().Name}");
@@ -140,10 +141,4 @@ internal static class SummaryCommand
     private static double Positions(Tensor map) => (double)map.Size(0) * map.Size(2) * map.Size(3);
 
     private static string Shape(Tensor tensor) => Shapes.Format(tensor.Shape);
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine($"error: {message}");
-        return 2;
-    }
 }

@@ -1,3 +1,4 @@
+using ScratchDetect.Cli.Training;
 using ScratchDetect.Data.Evaluation;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Voc;
@@ -23,11 +24,11 @@ internal static class ErrorHandler
 
     /// <summary>
     /// Whether <paramref name="exception"/> reports bad input rather than a bug. The file-format
-    /// exceptions name the file and the rule (DatasetException: an unusable training sample); InvalidDataException is the data library's (an empty
+    /// exceptions name the file and the rule (TrainConfigException: a train option or config.json entry; DatasetException: an unusable training sample); InvalidDataException is the data library's (an empty
     /// split file); IOException covers SafeTensorsFormatException and files that cannot be read or
     /// written (.NET's messages name the path).
     /// </summary>
-    public static bool IsUserError(Exception exception) => exception is UserErrorException
+    public static bool IsUserError(Exception exception) => exception is UserErrorException or TrainConfigException
         or ImageDecodeException or VocAnnotationException or DatasetException or EvaluationInputException or StateDictMismatchException
         or InvalidDataException or IOException or UnauthorizedAccessException;
 

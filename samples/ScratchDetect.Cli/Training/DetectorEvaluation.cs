@@ -1,3 +1,4 @@
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Evaluation;
 using ScratchDetect.Data.Imaging;
 using ScratchDetect.Data.Samples;
@@ -26,8 +27,11 @@ internal sealed record DetectorScores(EvaluationResult Voc07, EvaluationResult V
 /// </summary>
 internal static class DetectorEvaluation
 {
-    /// <summary>Evaluates <paramref name="detector"/> on <paramref name="ids"/> of <paramref name="dataset"/>; the detector is left in the mode it had.</summary>
-    public static DetectorScores Run(Detector detector, VocDataset dataset, IReadOnlyList<string> ids)
+    /// <summary>
+    /// Evaluates <paramref name="detector"/> on <paramref name="ids"/> of <paramref name="dataset"/>; the
+    /// detector is left in the mode it had. <paramref name="step"/>, when given, advances one unit per image.
+    /// </summary>
+    public static DetectorScores Run(Detector detector, VocDataset dataset, IReadOnlyList<string> ids, ConsoleProgress.ProgressStep? step = null)
     {
         bool training = detector.Training;
         detector.Eval();
@@ -38,6 +42,7 @@ internal static class DetectorEvaluation
             using var _ = GradMode.NoGrad();
             foreach (var id in ids)
             {
+                step?.Begin(id);
                 RgbImage rgb;
                 try
                 {
@@ -47,11 +52,13 @@ internal static class DetectorEvaluation
                 catch (Exception e) when (e is ImageDecodeException or IOException)
                 {
                     unreadable.Add($"{dataset.ImagePath(id)}: {e.Message}");
+                    step?.Advance();
                     continue;
                 }
                 // Divided, not multiplied by 1/255, as torchvision's ConvertImageDtype and `detect`.
-                var image = SampleTensors.Image(FloatImage.FromRgb(rgb)) / 255.0;
+                var image = SampleTensors.Image(rgb, divisor: 255f);
                 results.Add(new SplitDetections(id, rgb.Width, rgb.Height, detector.Detect([image])[0]));
+                step?.Advance();
             }
         }
         finally

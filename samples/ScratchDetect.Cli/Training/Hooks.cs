@@ -1,4 +1,5 @@
 using System.Globalization;
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Data.Loading;
 using ScratchDetect.Data.Voc;
 
@@ -12,18 +13,23 @@ internal sealed class MetricsHook(RunMetrics metrics) : ITrainingHook
 }
 
 /// <summary>
-/// Prints progress every <c>printEvery</c> iterations and at the end of each epoch: the loss and its
-/// terms, the learning rate, images per second and the time left (at this invocation's average
-/// pace). Lines go to <paramref name="output"/> as plain text, which stays readable in logs and pipes.
+/// Shows training progress as a step of <see cref="ConsoleProgress"/>: the loss and its terms, the
+/// learning rate, images per second and the time left (at this invocation's average pace). A
+/// terminal's live bar shows every iteration; plain output prints the same line every
+/// <c>printEvery</c> iterations and at the end of each epoch, which stays readable in logs and pipes.
 /// </summary>
-internal sealed class ProgressHook(TextWriter output, int printEvery) : ITrainingHook
+internal sealed class ProgressHook(ConsoleProgress progress, int printEvery) : ITrainingHook
 {
+    private ConsoleProgress.ProgressStep? step;
     private double seconds;
     private int images, iterations;
 
     /// <inheritdoc/>
-    public void BeforeTraining(Trainer trainer) =>
-        output.WriteLine($"training {trainer.Epochs} epochs of {trainer.BatchesPerEpoch} iterations from epoch {trainer.Position.Epoch}, batch {trainer.Position.Batch}");
+    public void BeforeTraining(Trainer trainer)
+    {
+        step = progress.Step($"training {trainer.Epochs} epochs of {trainer.BatchesPerEpoch} iterations from epoch {trainer.Position.Epoch}, batch {trainer.Position.Batch}", trainer.TotalIterations);
+        if (trainer.Iteration > 0) step.Report(trainer.Iteration, "resuming", print: false);
+    }
 
     /// <inheritdoc/>
     public void AfterIteration(Trainer trainer, IterationResult result)
@@ -32,12 +38,17 @@ internal sealed class ProgressHook(TextWriter output, int printEvery) : ITrainin
         images += result.ImageIds.Count;
         iterations++;
         bool epochEnd = result.Batch == trainer.BatchesPerEpoch - 1;
-        if (iterations != 1 && result.Iteration % printEvery != 0 && !epochEnd) return;
         var terms = string.Join(" ", result.Losses.Select(l => $"{l.Key} {l.Value:F4}"));
         var eta = TimeSpan.FromSeconds(seconds / iterations * (trainer.TotalIterations - trainer.Iteration));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {result.Epoch} [{result.Batch + 1}/{trainer.BatchesPerEpoch}] iter {result.Iteration} loss {result.Loss:F4} ({terms}) lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"));
+        string where = $"epoch {result.Epoch} [{result.Batch + 1}/{trainer.BatchesPerEpoch}]";
+        step?.Report(trainer.Iteration, string.Create(CultureInfo.InvariantCulture,
+            $"{where} iter {result.Iteration} loss {result.Loss:F4} ({terms}) lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"),
+            print: iterations == 1 || result.Iteration % printEvery == 0 || epochEnd,
+            brief: string.Create(CultureInfo.InvariantCulture, $"{where} loss {result.Loss:F4} lr {result.LearningRate:G4} {images / seconds:F1} img/s eta {Format(eta)}"));
     }
+
+    /// <inheritdoc/>
+    public void AfterTraining(Trainer trainer, TrainingOutcome outcome) => step?.Complete(outcome == TrainingOutcome.Completed ? "done" : "stopped");
 
     private static string Format(TimeSpan span) => span.TotalHours >= 1 ? $"{(int)span.TotalHours}:{span:mm\\:ss}" : $"{span:mm\\:ss}";
 }

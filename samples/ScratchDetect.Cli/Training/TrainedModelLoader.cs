@@ -1,3 +1,4 @@
+using ScratchDetect.Cli.Support;
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.NN;
 using ScratchDetect.Models;
@@ -29,5 +30,29 @@ internal static class TrainedModelLoader
         var detector = model.Build(new ModelBuild(settings.NumClasses, settings.MinSize ?? model.Recipe.MinSize, settings.MaxSize ?? model.Recipe.MaxSize, frozen, 0, settings.ScoreThreshold));
         detector.LoadStateDict(state);
         return detector.Eval();
+    }
+
+    /// <summary>
+    /// The detector <paramref name="name"/> with the weights file <paramref name="weightsPath"/>
+    /// (given as --weights) loaded, for `detect` and `eval`: weights that do not fit, or a setting
+    /// the architecture refuses, are a user error naming the file.
+    /// </summary>
+    public static Detector FromFile(string name, string weightsPath, DetectorSettings settings)
+    {
+        var state = WeightFiles.Load(weightsPath, "--weights");
+        try
+        {
+            return Load(name, settings, state);
+        }
+        catch (StateDictMismatchException e)
+        {
+            throw new UserErrorException($"'{weightsPath}' does not fit {name} with {settings.NumClasses} classes " +
+                $"(a different model, or trained with another --num-classes?):\n{e.Result.Describe(WeightFiles.KeysShown)}", e);
+        }
+        catch (ArgumentException e)
+        {
+            // The registry's own checks of the settings (sizes, threshold) for this architecture.
+            throw new UserErrorException(e.Message, e);
+        }
     }
 }
