@@ -25,7 +25,7 @@ internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int Epoc
     /// </summary>
     public static DemoSettings Default { get; } = new(
         new ShapesOptions { Train = 2000, Test = 200, MinSize = 128, MaxSize = 160, MinObjects = 1, MaxObjects = 4, MinObjectScale = 0.08, MaxObjectScale = 0.4 },
-        "ssd_tiny", Epochs: 4, BatchSize: 32, Lr: 0.05, WarmupIters: 50, DrawnImages: 4);
+        "ssd_tiny", Epochs: 4, BatchSize: 32, Lr: 0.01, WarmupIters: 50, DrawnImages: 4);
 
     /// <summary>The epoch at which the learning rate drops (the last quarter of the run).</summary>
     public int LrStep => Math.Max(1, (int)Math.Ceiling(Epochs * 0.75));

@@ -86,13 +86,15 @@ internal static class TrainableModels
 
     /// <summary>
     /// <see cref="SsdConfig.Small"/> with every width halved (base 16..128 channels, conv6/conv7 and
-    /// extras 128/32): a quarter of its multiply-adds, for the demo. Its default boxes, loss and
+    /// extras 128/32): a quarter of its multiply-adds, for the demo. conv6 is not dilated: at 128 px
+    /// conv5 is 8 x 8, where a dilation of 6 would reach mostly padding. Its default boxes, loss and
     /// postprocess are the small variant's (SSD300's kind).
     /// </summary>
     public static SsdConfig TinySsd(int numClasses, int imageSize) => SsdConfig.Small(numClasses, imageSize) with
     {
         Base = "16 M 32 M 64 64 C 128 128 M 128",
         FcChannels = 128,
+        FcDilation = 1,
         Extras = [new(32, 64), new(32, 64)],
     };
 
