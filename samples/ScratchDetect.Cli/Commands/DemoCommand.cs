@@ -23,14 +23,18 @@ internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int Inpu
     /// The demo's settings, sized for about ten minutes on two cores: 96..128 px images with one to
     /// three shapes of 0.12..0.4 of the shorter side (so that the 96 px network sees them at 20 px and
     /// more: today's engine trains ssd_tiny at 96 px about twice as fast as at 128 px), the tiny SSD,
-    /// and the learning rate decayed by 10 for the last quarter of the epochs.
+    /// and the learning rate decayed by 10 at half-way and again for the last sixth of the epochs.
     /// </summary>
     public static DemoSettings Default { get; } = new(
         new ShapesOptions { Train = 2000, Test = 200, MinSize = 96, MaxSize = 128, MinObjects = 1, MaxObjects = 3, MinObjectScale = 0.12, MaxObjectScale = 0.4 },
         "ssd_tiny", InputSize: 96, Epochs: 6, BatchSize: 32, Lr: 0.01, WarmupIters: 50, DrawnImages: 4);
 
-    /// <summary>The epoch at which the learning rate drops (the last quarter of the run).</summary>
-    public int LrStep => Math.Max(1, (int)Math.Ceiling(Epochs * 0.75));
+    /// <summary>
+    /// The epochs at which the learning rate drops by 10: half-way and for the last sixth. A measured run
+    /// with one drop at three quarters learnt most after the drop (mAP 0.006 before, 0.025 after), so
+    /// the low rates get half of the run.
+    /// </summary>
+    public int[] LrSteps => Epochs < 2 ? [] : [.. new[] { (int)Math.Ceiling(Epochs / 2.0), (int)Math.Ceiling(Epochs * 5 / 6.0) }.Where(e => e < Epochs).Distinct()];
 }
 
 /// <summary>
@@ -51,7 +55,7 @@ internal static class DemoCommand
         var output = new Option<string>("--out") { Description = $"New or empty folder for everything the demo writes (default ./{DefaultFolder})", DefaultValueFactory = _ => DefaultFolder };
         var trainImages = new Option<int>("--train-images") { Description = $"Generated training images (default {defaults.Shapes.Train})", DefaultValueFactory = _ => defaults.Shapes.Train };
         var testImages = new Option<int>("--test-images") { Description = $"Generated held-out images, evaluated at the end of each epoch (default {defaults.Shapes.Test})", DefaultValueFactory = _ => defaults.Shapes.Test };
-        var epochs = new Option<int>("--epochs") { Description = $"Epochs over the training images (default {defaults.Epochs}); the learning rate drops by 10 for the last quarter", DefaultValueFactory = _ => defaults.Epochs };
+        var epochs = new Option<int>("--epochs") { Description = $"Epochs over the training images (default {defaults.Epochs}); the learning rate drops by 10 half-way and for the last sixth", DefaultValueFactory = _ => defaults.Epochs };
         var seed = new Option<int>("--seed") { Description = "Seeds the data, the weights and the training order; the same seed gives the same run (default 0)", DefaultValueFactory = _ => 0 };
 
         var command = new Command("demo", "Generate shapes data, train a small SSD on it from scratch on the CPU, evaluate it and draw detections (about ten minutes on two cores).");
@@ -88,11 +92,11 @@ internal static class DemoCommand
         var config = new TrainConfig
         {
             Model = settings.Model, Data = data, Split = "train", ValSplit = "test", Epochs = settings.Epochs, BatchSize = settings.BatchSize,
-            Lr = settings.Lr, WarmupIters = settings.WarmupIters, LrSteps = [settings.LrStep], Seed = settings.Shapes.Seed, Out = run, PrintEvery = 10,
+            Lr = settings.Lr, WarmupIters = settings.WarmupIters, LrSteps = settings.LrSteps, Seed = settings.Shapes.Seed, Out = run, PrintEvery = 10,
             MinSize = settings.InputSize,
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --lr {config.Lr} --warmup-iters {config.WarmupIters} --lr-steps {settings.LrStep} --seed {config.Seed} --out {run}"));
+            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --lr {config.Lr} --warmup-iters {config.WarmupIters} --lr-steps {string.Join(' ', settings.LrSteps)} --seed {config.Seed} --out {run}"));
         int status = TrainCommand.Run(config, configPath: null, resumeDirectory: null, output);
         if (status != 0) return status;
 
