@@ -22,8 +22,6 @@ public sealed class FasterRcnnTransform(bool train, double flipProbability = 0.5
             image = ImageOps.FlipHorizontal(image);
             targets = targets with { Boxes = ImageOps.FlipBoxesHorizontal(targets.Boxes, image.Width) };
         }
-        var scaled = new float[image.Data.Length];
-        for (int i = 0; i < scaled.Length; i++) scaled[i] = image.Data[i] / 255f;
-        return sample with { Image = new FloatImage(image.Width, image.Height, scaled), Targets = targets };
+        return sample with { Image = ImageOps.ToUnitRange(image), Targets = targets };
     }
 }

@@ -5,6 +5,18 @@ namespace ScratchDetect.Data.Augmentation;
 /// <summary>Geometric operations on float HWC images and their continuous-frame boxes.</summary>
 public static class ImageOps
 {
+    /// <summary>
+    /// Values 0..255 scaled to [0, 1] (torchvision's ConvertImageDtype), as a new image; with
+    /// <paramref name="clamp"/>, values outside 0..255 (after photometric distortion) are clamped first.
+    /// </summary>
+    public static FloatImage ToUnitRange(FloatImage image, bool clamp = false)
+    {
+        var scaled = new float[image.Data.Length];
+        for (int i = 0; i < scaled.Length; i++)
+            scaled[i] = clamp ? Math.Clamp(image.Data[i], 0f, 255f) / 255f : image.Data[i] / 255f;
+        return new FloatImage(image.Width, image.Height, scaled);
+    }
+
     /// <summary>Mirrors the image left-right.</summary>
     public static FloatImage FlipHorizontal(FloatImage image)
     {

@@ -22,6 +22,27 @@ public sealed record ShapesOptions
     /// <summary>Everything written depends on this seed alone.</summary>
     public int Seed { get; init; }
 
+    /// <summary>Fewest objects drawn in an image (every tenth image still has none).</summary>
+    public int MinObjects { get; init; } = 1;
+
+    /// <summary>Most objects drawn in an image (before occlusion hides any).</summary>
+    public int MaxObjects { get; init; } = 6;
+
+    /// <summary>
+    /// Smallest object radius as a fraction of the image's shorter side; radii are log-uniform
+    /// between this and <see cref="MaxObjectScale"/>, and never under <see cref="MinObjectRadius"/> pixels.
+    /// </summary>
+    public double MinObjectScale { get; init; }
+
+    /// <summary>Largest object radius as a fraction of the image's shorter side (0.3).</summary>
+    public double MaxObjectScale { get; init; } = 0.3;
+
+    /// <summary>Smallest object radius in pixels, whatever the scale.</summary>
+    public const double MinObjectRadius = 6;
+
+    /// <summary>Most objects per image.</summary>
+    public const int MaxObjectsLimit = 50;
+
     /// <summary>Most images one split may hold.</summary>
     public const int MaxImagesPerSplit = 1_000_000;
 
@@ -38,6 +59,12 @@ public sealed record ShapesOptions
             throw new ArgumentException("train and test images are both 0; a dataset needs at least one image");
         if (MinSize < MinSide || MaxSize > MaxSide || MaxSize < MinSize)
             throw new ArgumentException($"image sizes {MinSize}..{MaxSize}: need {MinSide} <= min <= max <= {MaxSide}");
+        if (MinObjects < 0 || MaxObjects < MinObjects || MaxObjects > MaxObjectsLimit)
+            throw new ArgumentException($"objects per image {MinObjects}..{MaxObjects}: need 0 <= min <= max <= {MaxObjectsLimit}");
+        if (!(MinObjectScale >= 0 && MinObjectScale <= MaxObjectScale && MaxObjectScale <= 0.5))
+            throw new ArgumentException($"object scale {MinObjectScale}..{MaxObjectScale}: need 0 <= min <= max <= 0.5 (radius as a fraction of the shorter side)");
+        if (MaxObjectScale * MinSize < MinObjectRadius)
+            throw new ArgumentException($"object scale up to {MaxObjectScale} of {MinSize} px is under the {MinObjectRadius} px smallest radius; raise the scale or the image size");
     }
 }
 
@@ -97,14 +124,16 @@ public static class ShapesDataset
         var rng = new Random(SeedMix.Of(options.Seed, index, 0));
         int width = rng.Next(options.MinSize, options.MaxSize + 1), height = rng.Next(options.MinSize, options.MaxSize + 1);
         var pixels = Background(width, height, rng);
-        int count = index % 10 == 9 ? 0 : rng.Next(1, 7);
+        int count = index % 10 == 9 ? 0 : rng.Next(options.MinObjects, options.MaxObjects + 1);
         var owner = new int[width * height]; // 1 + index of the shape on top at each pixel, 0 for background
         var shapes = new List<(int Class, int Drawn, bool Truncated)>();
         for (int s = 0; s < count; s++)
         {
             int cls = rng.Next(Classes.Count);
             double minSide = Math.Min(width, height);
-            double radius = Math.Exp(rng.NextDouble() * Math.Log(0.3 * minSide / 6)) * 6; // log-uniform, 6 .. 0.3 side
+            // Log-uniform between the smallest and largest radius (by default 6 px .. 0.3 of the side).
+            double smallest = Math.Max(ShapesOptions.MinObjectRadius, options.MinObjectScale * minSide), largest = Math.Max(smallest, options.MaxObjectScale * minSide);
+            double radius = Math.Exp(rng.NextDouble() * Math.Log(largest / smallest)) * smallest;
             double cx = rng.NextDouble() * width, cy = rng.NextDouble() * height, angle = rng.NextDouble() * 2 * Math.PI;
             var colour = new[] { (byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256) };
             var (drawn, truncated) = Draw(pixels, owner, width, height, s + 1, cls, cx, cy, radius, angle, colour);

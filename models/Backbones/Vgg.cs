@@ -78,9 +78,28 @@ public sealed class SsdVggBackbone : Module
     /// <summary>The sources for a normalised batch [N, 3, H, W], largest first.</summary>
     public IReadOnlyList<Tensor> Forward(Tensor images)
     {
+        var sources = ForwardVgg(images).ToList();
+        sources.AddRange(ForwardExtras(sources[^1]));
+        return sources;
+    }
+
+    /// <summary>
+    /// The VGG part alone: "features" (up to conv4_3 in VGG16), its L2Norm-scaled output (the first
+    /// source), and "extra.0" (conv5, pool5, conv6, conv7; the second source).
+    /// <see cref="Forward"/> is this followed by <see cref="ForwardExtras"/>; `summary` times them apart.
+    /// </summary>
+    public IReadOnlyList<Tensor> ForwardVgg(Tensor images)
+    {
         var x = features.Forward(images);
-        var sources = new List<Tensor> { L2Norm.Apply(x, ScaleWeight, l2NormStyle) };
-        foreach (var block in extra)
+        return [L2Norm.Apply(x, ScaleWeight, l2NormStyle), extra[0].Forward(x)];
+    }
+
+    /// <summary>The extra blocks ("extra.1" ..) on conv7's output: one source each.</summary>
+    public IReadOnlyList<Tensor> ForwardExtras(Tensor conv7)
+    {
+        var sources = new List<Tensor>();
+        var x = conv7;
+        foreach (var block in extra.Skip(1))
         {
             x = block.Forward(x);
             sources.Add(x);

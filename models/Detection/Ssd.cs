@@ -114,9 +114,10 @@ public sealed class Ssd : Detector
     /// One image's detections in the network input's pixels, as torchvision's
     /// postprocess_detections: decode and clip every default box, then per class the boxes scoring
     /// above the threshold, the best <see cref="SsdConfig.TopKCandidates"/> of them, NMS per class
-    /// and the best <see cref="SsdConfig.DetectionsPerImage"/> overall.
+    /// and the best <see cref="SsdConfig.DetectionsPerImage"/> overall. <paramref name="codes"/> [P, 4] and
+    /// <paramref name="scores"/> [P, classes] (softmax) are one image's rows of <see cref="Forward"/>.
     /// </summary>
-    private Detection Postprocess(Tensor codes, Tensor scores, Tensor defaultBoxes, (int Height, int Width) imageSize)
+    public Detection Postprocess(Tensor codes, Tensor scores, Tensor defaultBoxes, (int Height, int Width) imageSize)
     {
         var boxes = Tensor.ClipBoxesToImage(BoxCoder.Decode(codes, defaultBoxes).Reshape(-1, 4), imageSize.Height, imageSize.Width);
         var (keptBoxes, keptScores, keptLabels) = (new List<Tensor>(), new List<Tensor>(), new List<Tensor>());

@@ -12,6 +12,7 @@ internal static class CommandCatalog
     /// <summary>The sub-commands, in the order `--help` shows them.</summary>
     public static IEnumerable<Command> All()
     {
+        yield return DemoCommand.Create();
         yield return GradCheckCommand.Create();
         yield return DatasetCommand.Create();
         yield return DetectCommand.Create();

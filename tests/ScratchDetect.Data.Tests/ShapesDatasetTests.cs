@@ -63,4 +63,40 @@ public class ShapesDatasetTests
         });
         Assert.Empty(set.Problems);
     }
+
+    /// <summary>
+    /// --objects and --object-scale bound what is drawn: at most 2 objects per image, and no box wider
+    /// or taller than the largest shape, whose radius is 0.25 of the shorter side (every shape fits in
+    /// the square of twice its radius; +2 px for the VOC 1-based inclusive frame and anti-aliasing).
+    /// </summary>
+    [Fact]
+    public void ObjectCountAndScaleOptionsBoundTheShapes()
+    {
+        using var dir = new TempDir();
+        var options = Small with { Train = 20, Test = 0, MinObjects = 2, MaxObjects = 2, MinObjectScale = 0.2, MaxObjectScale = 0.25 };
+        ShapesDataset.Write(dir.Path, options);
+        int annotated = 0;
+        foreach (var file in Directory.GetFiles(Path.Combine(dir.Path, "Annotations")))
+        {
+            var annotation = VocAnnotationParser.Parse(file);
+            Assert.InRange(annotation.Objects.Count, 0, 2);
+            annotated += annotation.Objects.Count;
+            double limit = 2 * 0.25 * Math.Min(annotation.Width!.Value, annotation.Height!.Value) + 2;
+            Assert.All(annotation.Objects, o => Assert.True(o.XMax - o.XMin <= limit && o.YMax - o.YMin <= limit, $"{file}: {o} exceeds {limit}"));
+        }
+        Assert.True(annotated >= 30, $"only {annotated} objects in 20 images of two each (18 with objects)");
+    }
+
+    [Theory]
+    [InlineData(3, 2, 0.0, 0.3)]    // fewer maximum than minimum objects
+    [InlineData(1, 51, 0.0, 0.3)]   // more than 50 objects
+    [InlineData(1, 6, 0.3, 0.2)]    // scale range reversed
+    [InlineData(1, 6, 0.0, 0.6)]    // radius beyond half the side
+    [InlineData(1, 6, 0.0, 0.05)]   // largest radius 0.05 x 64 px is under the 6 px smallest
+    public void BadObjectOptionsAreRefusedByName(int min, int max, double minScale, double maxScale)
+    {
+        var options = Small with { MinObjects = min, MaxObjects = max, MinObjectScale = minScale, MaxObjectScale = maxScale };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(min > max || max > 50 ? "objects per image" : "object scale", error.Message);
+    }
 }

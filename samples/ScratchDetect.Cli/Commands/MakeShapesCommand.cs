@@ -8,7 +8,7 @@ using ScratchDetect.Data.Voc;
 namespace ScratchDetect.Cli.Commands;
 
 /// <summary>
-/// `scratchdetect make-shapes --out DIR [--train N --test M --size 128..512 --seed S] [--force]`.
+/// `scratchdetect make-shapes --out DIR [--train N --test M --size 128..512 --objects 1..6 --object-scale 0..0.3 --seed S] [--force]`.
 /// Every setting is checked before anything is written; the dataset is written into a temporary
 /// folder and renamed into place, so a failure leaves no half-made dataset and the user's folder
 /// as it was. A non-empty --out is refused unless --force, which replaces the whole dataset.
@@ -25,40 +25,78 @@ internal static class MakeShapesCommand
         var train = new Option<int>("--train") { Description = $"Images in train.txt (0..{ShapesOptions.MaxImagesPerSplit}; 0 writes no train split)", DefaultValueFactory = _ => defaults.Train };
         var test = new Option<int>("--test") { Description = $"Images in test.txt (0..{ShapesOptions.MaxImagesPerSplit}; 0 writes no test split)", DefaultValueFactory = _ => defaults.Test };
         var size = new Option<string>("--size") { Description = $"Image side range in pixels, MIN..MAX within {ShapesOptions.MinSide}..{ShapesOptions.MaxSide}", DefaultValueFactory = _ => $"{defaults.MinSize}..{defaults.MaxSize}" };
+        var objects = new Option<string>("--objects") { Description = $"Objects drawn per image, MIN..MAX within 0..{ShapesOptions.MaxObjectsLimit} (every tenth image has none)", DefaultValueFactory = _ => $"{defaults.MinObjects}..{defaults.MaxObjects}" };
+        var objectScale = new Option<string>("--object-scale") { Description = $"Object radius as a fraction of the image's shorter side, MIN..MAX within 0..0.5, log-uniform, at least {ShapesOptions.MinObjectRadius} px", DefaultValueFactory = _ => Invariant($"{defaults.MinObjectScale}..{defaults.MaxObjectScale}") };
         var seed = new Option<int>("--seed") { Description = "Seed; the same seed writes the same dataset", DefaultValueFactory = _ => defaults.Seed };
         var force = new Option<bool>("--force") { Description = "Replace the dataset already in --out (everything in it)" };
 
         var command = new Command("make-shapes", $"Write a synthetic VOC-format dataset of coloured shapes ({string.Join(", ", ShapesDataset.Classes)}).");
-        foreach (var option in new Option[] { output, train, test, size, seed, force }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, train, test, size, objects, objectScale, seed, force }) command.Options.Add(option);
         command.SetAction(parseResult =>
         {
             var (minSize, maxSize) = ParseSize(parseResult.GetValue(size)!);
+            var (minObjects, maxObjects) = ParseRange(parseResult.GetValue(objects)!, "--objects", $"0..{ShapesOptions.MaxObjectsLimit}", int.Parse);
+            var (minScale, maxScale) = ParseRange(parseResult.GetValue(objectScale)!, "--object-scale", "0..0.5", double.Parse);
             var options = new ShapesOptions
             {
                 Train = parseResult.GetValue(train),
                 Test = parseResult.GetValue(test),
                 MinSize = minSize,
                 MaxSize = maxSize,
+                MinObjects = minObjects,
+                MaxObjects = maxObjects,
+                MinObjectScale = minScale,
+                MaxObjectScale = maxScale,
                 Seed = parseResult.GetValue(seed),
             };
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UserErrorException($"make-shapes: {e.Message}", e);
-            }
-            string directory = parseResult.GetValue(output)!;
-            CheckOutput(directory, parseResult.GetValue(force));
-
-            var summary = AtomicFolder.Write(directory, replace: true, temporary => ShapesDataset.Write(temporary, options));
-            Console.WriteLine($"wrote {summary.Images} images ({options.Train} train, {options.Test} test) to {Path.GetFullPath(directory)}");
-            Console.WriteLine($"objects: {string.Join(", ", ShapesDataset.Classes.Select((c, i) => $"{c} {summary.ObjectsPerClass[i]}"))}");
-            Console.WriteLine($"{summary.Difficult} difficult, {summary.ImagesWithoutObjects} images without objects");
+            Write(parseResult.GetValue(output)!, options, parseResult.GetValue(force), Console.Out);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="options"/> and the folder, then writes the dataset atomically and prints
+    /// what it holds (`make-shapes` and `demo` both write data this way). Throws <see cref="UserErrorException"/>
+    /// for a bad setting or an unusable folder, before anything is written.
+    /// </summary>
+    public static ShapesSummary Write(string directory, ShapesOptions options, bool force, TextWriter output)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserErrorException($"make-shapes: {e.Message}", e);
+        }
+        CheckOutput(directory, force);
+
+        var summary = AtomicFolder.Write(directory, replace: true, temporary => ShapesDataset.Write(temporary, options));
+        output.WriteLine($"wrote {summary.Images} images ({options.Train} train, {options.Test} test) to {Path.GetFullPath(directory)}");
+        output.WriteLine($"objects: {string.Join(", ", ShapesDataset.Classes.Select((c, i) => $"{c} {summary.ObjectsPerClass[i]}"))}");
+        output.WriteLine($"{summary.Difficult} difficult, {summary.ImagesWithoutObjects} images without objects");
+        return summary;
+    }
+
+    /// <summary>The make-shapes options that reproduce <paramref name="options"/>, for printing.</summary>
+    public static string Describe(ShapesOptions options) => Invariant(
+        $"--train {options.Train} --test {options.Test} --size {options.MinSize}..{options.MaxSize} --objects {options.MinObjects}..{options.MaxObjects} --object-scale {options.MinObjectScale}..{options.MaxObjectScale} --seed {options.Seed}");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>MIN..MAX of numbers <paramref name="parse"/> reads (invariant culture); anything else is a user error naming <paramref name="option"/>.</summary>
+    private static (T Min, T Max) ParseRange<T>(string text, string option, string allowed, Func<string, IFormatProvider, T> parse)
+    {
+        var range = Regex.Match(text, @"^(\d+(?:\.\d+)?)\.\.(\d+(?:\.\d+)?)$");
+        try
+        {
+            if (range.Success) return (parse(range.Groups[1].Value, CultureInfo.InvariantCulture), parse(range.Groups[2].Value, CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+        }
+        throw new UserErrorException($"make-shapes: {option} '{text}' is not MIN..MAX with MIN and MAX in {allowed}");
     }
 
     /// <summary>MIN..MAX as two integers; anything else (including values beyond int) is a user error.</summary>

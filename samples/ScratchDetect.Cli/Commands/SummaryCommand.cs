@@ -45,12 +45,12 @@ internal static class SummaryCommand
             Console.WriteLine(ModuleTree(detector, parseResult.GetValue(depth)));
             Console.WriteLine();
             var image = Tensor.Uniform([3, int.Parse(shape.Groups[1].Value), int.Parse(shape.Groups[2].Value)], 0, 1, new Generator(0));
-            if (detector is not FasterRcnn frcnn)
+            Console.WriteLine(detector switch
             {
-                Console.WriteLine($"(a stage-by-stage pass is not written for {detector.GetType().Name} yet)");
-                return 0;
-            }
-            Console.WriteLine(Stages(frcnn, image));
+                FasterRcnn frcnn => Stages(frcnn, image),
+                Ssd ssd => Stages(ssd, image),
+                _ => $"(a stage-by-stage pass is not written for {detector.GetType().Name} yet)",
+            });
             return 0;
         });
         return command;
@@ -121,7 +121,84 @@ internal static class SummaryCommand
 
         GeneralizedRcnnTransform.ResizeBoxes(detections[0].Boxes, batch.ImageSizes[0], (image.Size(1), image.Size(2)));
         rows.Add(("postprocess (boxes to the input's pixels)", Shape(detections[0].Boxes), 0, Lap()));
+        return Table(image, rows);
+    }
 
+    /// <summary>
+    /// One forward pass of SSD split at its stages: transform, the VGG base (features, L2Norm, conv5,
+    /// pool5, conv6, conv7), the extra blocks, the two heads, and the postprocess. FLOPs count the
+    /// convolutions as in the Faster R-CNN pass: a convolution's weight count times its output
+    /// positions, with each layer's output resolution taken from the map it runs at (base layers at
+    /// the resolution after the pools before them).
+    /// </summary>
+    private static string Stages(Ssd model, Tensor image)
+    {
+        using var noGrad = GradMode.NoGrad();
+        model.Eval();
+        model.Detect([image]); // warm-up
+        var rows = new List<(string Stage, string Output, double Flops, double Milliseconds)>();
+        var watch = Stopwatch.StartNew();
+        double Lap()
+        {
+            double ms = watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            return ms;
+        }
+
+        var (batch, _) = model.Transform.Apply([image], null);
+        rows.Add(($"transform (resize to {model.Config.ImageSize}x{model.Config.ImageSize}, normalise)", Shape(batch.Tensors), 0, Lap()));
+
+        var vgg = model.Backbone.ForwardVgg(batch.Tensors);
+        rows.Add(("backbone VGG (features, L2Norm, conv5..conv7)", string.Join(" ", vgg.Select(Shape)), 2 * VggFlops(model, batch.Tensors), Lap()));
+
+        var extras = model.Backbone.ForwardExtras(vgg[^1]);
+        var extraFlops = Enumerable.Range(0, extras.Count).Sum(j => Weights(model.Backbone, $"extra.{j + 1}") * Positions(extras[j]));
+        // The 1x1 convolution of each block runs at the block's input resolution.
+        extraFlops += Enumerable.Range(0, extras.Count).Sum(j => Weights(model.Backbone, $"extra.{j + 1}.0") * (Positions(j == 0 ? vgg[^1] : extras[j - 1]) - Positions(extras[j])));
+        rows.Add(($"backbone extras ({extras.Count} blocks)", string.Join(" ", extras.Select(Shape)), 2 * extraFlops, Lap()));
+
+        var sources = vgg.Concat(extras).ToList();
+        var (regression, logits) = model.Head.Forward(sources);
+        double headFlops = Enumerable.Range(0, sources.Count).Sum(k =>
+            (Weights(model.Head, $"classification_head.module_list.{k}") + Weights(model.Head, $"regression_head.module_list.{k}")) * Positions(sources[k]));
+        rows.Add(("head (class logits and box codes)", $"{Shape(logits)} {Shape(regression)}", 2 * headFlops, Lap()));
+
+        var defaultBoxes = model.Config.DefaultBoxes.Generate(sources.Select(x => (x.Size(2), x.Size(3))).ToList(), (batch.Tensors.Size(2), batch.Tensors.Size(3)), regression.DType);
+        var detection = model.Postprocess(regression.Squeeze(0), Tensor.Softmax(logits, -1).Squeeze(0), defaultBoxes, batch.ImageSizes[0]);
+        GeneralizedRcnnTransform.ResizeBoxes(detection.Boxes, batch.ImageSizes[0], (image.Size(1), image.Size(2)));
+        rows.Add(($"postprocess ({defaultBoxes.Size(0)} default boxes, softmax, NMS)", $"{detection.Boxes.Size(0)} detections", 0, Lap()));
+        return Table(image, rows);
+    }
+
+    /// <summary>
+    /// Multiply-adds of the VGG base and conv6/conv7: each convolution's weights times the positions
+    /// of its output, which halve (rounding as the pool does) after each pool of the base.
+    /// </summary>
+    private static double VggFlops(Ssd model, Tensor input)
+    {
+        // Base convolutions in order, then conv6 and conv7 (batch-norm weights are rank 1).
+        var convs = model.Backbone.NamedParameters()
+            .Where(p => (p.Key.StartsWith("features.", StringComparison.Ordinal) || p.Key.StartsWith("extra.0.", StringComparison.Ordinal)) && p.Key.EndsWith(".weight", StringComparison.Ordinal) && p.Value.Rank == 4)
+            .Select(p => (double)p.Value.Numel).ToArray();
+        int h = input.Size(2), w = input.Size(3), conv = 0;
+        double flops = 0;
+        foreach (var token in model.Config.Base.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (token is "M" or "C")
+            {
+                (h, w) = token == "C" ? ((h + 1) / 2, (w + 1) / 2) : (h / 2, w / 2);
+                continue;
+            }
+            flops += convs[conv++] * h * w;
+        }
+        // pool5 keeps the size; conv6 and conv7 run at it.
+        for (; conv < convs.Length; conv++) flops += convs[conv] * h * w;
+        return flops * input.Size(0);
+    }
+
+    /// <summary>The stage table both passes print.</summary>
+    private static string Table(Tensor image, List<(string Stage, string Output, double Flops, double Milliseconds)> rows)
+    {
         int width = rows.Max(r => r.Stage.Length);
         var lines = new List<string> { $"one image {Shape(image)}, evaluation mode, after one warm-up pass:", "" };
         lines.Add($"{"stage".PadRight(width)}  {"GFLOPs",8}  {"ms",9}  output");

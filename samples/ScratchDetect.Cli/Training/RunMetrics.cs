@@ -43,7 +43,18 @@ internal sealed class RunMetrics
     /// Keeps the rows of the iterations before <paramref name="iteration"/> (and the evaluations up to it),
     /// dropping those an interrupted run wrote after its last checkpoint, and reads them back for the plots.
     /// </summary>
-    public void ResumeAt(long iteration)
+    public void ResumeAt(long iteration) => Load(iteration, rewrite: true);
+
+    /// <summary>The metrics a run wrote, read back for reporting (the file is left as it is).</summary>
+    public static RunMetrics Read(string runDirectory)
+    {
+        var metrics = new RunMetrics(runDirectory);
+        metrics.Load(long.MaxValue, rewrite: false);
+        return metrics;
+    }
+
+    /// <summary>Reads the rows before <paramref name="iteration"/> back; with <paramref name="rewrite"/>, drops the later ones from the file.</summary>
+    private void Load(long iteration, bool rewrite)
     {
         if (!File.Exists(path)) return;
         var lines = File.ReadAllLines(path);
@@ -66,7 +77,7 @@ internal sealed class RunMetrics
                 Evaluations.Add(new EvalPoint(at, int.Parse(cells[2], CultureInfo.InvariantCulture), Number(cells[^2]), Number(cells[^1])));
             }
         }
-        File.WriteAllLines(path, kept);
+        if (rewrite) File.WriteAllLines(path, kept);
     }
 
     /// <summary>Records an iteration.</summary>

@@ -40,8 +40,8 @@ internal sealed record TrainableModel(
     Func<bool, ISampleTransform> Augmentation, Func<Detector, IReadOnlyDictionary<string, Tensor>, StateDictLoadResult> LoadBackbone);
 
 /// <summary>
-/// The models `train` knows. Adding a detector to training is one entry here (SSD300 joins with
-/// its own recipe, augmentation and VGG backbone mapping).
+/// The models `train` knows. Adding a detector to training is one entry here: its recipe, builder,
+/// augmentation and backbone mapping.
 /// </summary>
 internal static class TrainableModels
 {
@@ -49,6 +49,23 @@ internal static class TrainableModels
     private static readonly TrainingRecipe FasterRcnnRecipe = new(
         LearningRate: 0.02, ReferenceBatchSize: 16, BatchSize: 2, Epochs: 26, LrSteps: [16, 22],
         Momentum: 0.9, WeightDecay: 1e-4, MinSize: 800, MaxSize: 1333);
+
+    /// <summary>
+    /// torchvision's SSD300 recipe (references/detection/README.md): lr 0.002 for 32 images (8 GPUs x 4),
+    /// 120 epochs, decay at 80 and 110, weight decay 5e-4, ssd.pytorch's augmentation; 300 x 300 input.
+    /// </summary>
+    private static readonly TrainingRecipe Ssd300Recipe = new(
+        LearningRate: 0.002, ReferenceBatchSize: 32, BatchSize: 4, Epochs: 120, LrSteps: [80, 110],
+        Momentum: 0.9, WeightDecay: 5e-4, MinSize: 300, MaxSize: 300);
+
+    /// <summary>
+    /// The small batch-norm SSD trained from scratch: batch norm tolerates a learning rate ten times
+    /// SSD300's (0.02 per 32 images) with a short warm-up, which is what training in minutes needs.
+    /// </summary>
+    private static readonly TrainingRecipe SsdSmallRecipe = Ssd300Recipe with
+    {
+        LearningRate = 0.02, BatchSize = 32, MinSize = 150, MaxSize = 150, WarmupIterations = 100,
+    };
 
     /// <summary>Every model, in the order --help lists them.</summary>
     public static IReadOnlyList<TrainableModel> All { get; } =
@@ -59,7 +76,27 @@ internal static class TrainableModels
             ResNetDepth.ResNet18, FasterRcnnRecipe with { MinSize = 512, MaxSize = 853 }, fpnChannels: 256, light: false),
         FasterRcnnModel("fasterrcnn_resnet18_fpn_lite", "ResNet-18-FPN with 64 FPN channels and a lighter RPN and RoI head (fewer proposals and samples), 192..320 px",
             ResNetDepth.ResNet18, FasterRcnnRecipe with { MinSize = 192, MaxSize = 320, BatchSize = 8 }, fpnChannels: 64, light: true),
+        SsdModel("ssd300_vgg16", "torchvision's SSD300 with a VGG16 base, 300 x 300 px (--min-size sets the square input)",
+            Ssd300Recipe, build => SsdConfig.Ssd300 with { NumClasses = build.NumClasses, ImageSize = build.MinSize }),
+        SsdModel("ssd_small", "a small batch-norm SSD for training from scratch (SsdConfig.Small: 32..256 channels, four sources), 150 x 150 px",
+            SsdSmallRecipe, build => SsdConfig.Small(build.NumClasses, build.MinSize)),
+        SsdModel("ssd_tiny", "the small SSD at half its widths (16..128 channels), 128 x 128 px: the demo's model, trains on a CPU in minutes",
+            SsdSmallRecipe with { MinSize = 128, MaxSize = 128 }, build => TinySsd(build.NumClasses, build.MinSize)),
     ];
+
+    /// <summary>
+    /// <see cref="SsdConfig.Small"/> with every width halved (base 16..128 channels, conv6/conv7 and
+    /// extras 128/32): a quarter of its multiply-adds, for the demo. conv6 is not dilated: at 128 px
+    /// conv5 is 8 x 8, where a dilation of 6 would reach mostly padding. Its default boxes, loss and
+    /// postprocess are the small variant's (SSD300's kind).
+    /// </summary>
+    public static SsdConfig TinySsd(int numClasses, int imageSize) => SsdConfig.Small(numClasses, imageSize) with
+    {
+        Base = "16 M 32 M 64 64 C 128 128 M 128",
+        FcChannels = 128,
+        FcDilation = 1,
+        Extras = [new(32, 64), new(32, 64)],
+    };
 
     /// <summary>The names, for --help and error messages.</summary>
     public static IEnumerable<string> Names => All.Select(m => m.Name);
@@ -72,6 +109,38 @@ internal static class TrainableModels
         build => BuildFasterRcnn(depth, build, fpnChannels, light),
         train => new FasterRcnnTransform(train),
         LoadResNetBackbone);
+
+    /// <summary>
+    /// An SSD whose square input side is the build's MinSize (MaxSize is unused: SSD resizes to a fixed
+    /// square); the score threshold, when given, replaces the configuration's.
+    /// </summary>
+    private static TrainableModel SsdModel(string name, string description, TrainingRecipe recipe, Func<ModelBuild, SsdConfig> config) => new(
+        name, description, recipe,
+        build =>
+        {
+            var ssd = config(build);
+            return new Ssd(build.ScoreThreshold is { } threshold ? ssd with { ScoreThreshold = threshold } : ssd, build.Seed);
+        },
+        train => new SsdTrainingTransform(train),
+        LoadVggBackbone);
+
+    /// <summary>
+    /// ssd.pytorch's ImageNet VGG (vgg16_reducedfc.pth: keys N.weight and N.bias of its flat vgg
+    /// list, conv6 and conv7 included) into the SSD's base. Its keys are ssd.pytorch's vgg.N without
+    /// the prefix, so <see cref="SsdStateDict.FromSsdPytorch"/> names them: N below the last pool
+    /// before conv5 is backbone.features.N, conv5, conv6 and conv7 are in backbone.extra.0. Only the
+    /// base is loaded; the L2Norm scale, extras and heads keep their initialisation.
+    /// </summary>
+    private static StateDictLoadResult LoadVggBackbone(Detector detector, IReadOnlyDictionary<string, Tensor> vgg)
+    {
+        var ssd = (Ssd)detector;
+        var renamed = SsdStateDict.FromSsdPytorch(vgg.ToDictionary(e => "vgg." + e.Key, e => e.Value), ssd.Config);
+        var result = ssd.LoadStateDict(renamed, strict: false);
+        // Only the base (backbone.features and backbone.extra.0) must be complete; the rest is not in a classifier's file.
+        return result with { MissingKeys = result.MissingKeys.Where(IsVggBase).ToArray() };
+
+        static bool IsVggBase(string key) => key.StartsWith("backbone.features.", StringComparison.Ordinal) || key.StartsWith("backbone.extra.0.", StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// A Faster R-CNN as torchvision composes one. The light variant keeps torchvision's structure and
