@@ -137,23 +137,10 @@ public sealed class SafeTensorsMutationTests(ITestOutputHelper output)
         long headerLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(original);
         int Position(int length) => random.Next(2) == 0 ? random.Next(Math.Min(length, 8 + (int)headerLength)) : random.Next(length);
         var data = (byte[])original.Clone();
-        switch (random.Next(8))
+        int kind = random.Next(8);
+        if (kind < ByteDamage.Kinds) return ByteDamage.Apply(kind, data, random, Position, maxFlips: 3);
+        switch (kind)
         {
-            case 0:
-                int flips = random.Next(1, 4);
-                for (int f = 0; f < flips; f++) data[Position(data.Length)] ^= (byte)(1 << random.Next(8));
-                return (data, $"{flips} bit flips");
-            case 1:
-                int keep = Position(data.Length);
-                return (data[..keep], $"truncated to {keep}");
-            case 2:
-                int at = Position(data.Length), count = random.Next(1, 9);
-                var inserted = new byte[count];
-                random.NextBytes(inserted);
-                return ([.. data[..at], .. inserted, .. data[at..]], $"{count} bytes inserted at {at}");
-            case 3:
-                int from = Position(data.Length), removed = Math.Min(random.Next(1, 17), data.Length - from);
-                return ([.. data[..from], .. data[(from + removed)..]], $"{removed} bytes deleted at {from}");
             case 4:
                 ulong[] lengths = [0, 1, 2, (ulong)headerLength - 1, (ulong)headerLength + 1, (ulong)data.Length, 1UL << 40, 100_000_001, ulong.MaxValue, (ulong)random.NextInt64()];
                 ulong length = lengths[random.Next(lengths.Length)];

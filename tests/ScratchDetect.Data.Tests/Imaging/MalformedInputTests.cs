@@ -232,28 +232,12 @@ public sealed class MalformedInputTests(ITestOutputHelper output)
         // Half of the damage lands in the first 600 bytes, where the headers are.
         int Position(int length) => random.Next(2) == 0 ? random.Next(Math.Min(length, 600)) : random.Next(length);
         var data = (byte[])original.Clone();
-        switch (random.Next(isPng ? 5 : 4))
-        {
-            case 0:
-                int flips = random.Next(1, 5);
-                for (int f = 0; f < flips; f++) data[Position(data.Length)] ^= (byte)(1 << random.Next(8));
-                return (data, $"{flips} bit flips");
-            case 1:
-                int keep = Position(data.Length);
-                return (data[..keep], $"truncated to {keep}");
-            case 2:
-                int at = Position(data.Length), count = random.Next(1, 9);
-                var inserted = new byte[count];
-                random.NextBytes(inserted);
-                return ([.. data[..at], .. inserted, .. data[at..]], $"{count} bytes inserted at {at}");
-            case 3:
-                int from = Position(data.Length), removed = Math.Min(random.Next(1, 17), data.Length - from);
-                return ([.. data[..from], .. data[(from + removed)..]], $"{removed} bytes deleted at {from}");
-            default:
-                int changes = random.Next(1, 4);
-                for (int c = 0; c < changes; c++) data[8 + random.Next(data.Length - 8)] = (byte)random.Next(256);
-                FixPngCrcs(data);
-                return (data, $"{changes} bytes changed, CRCs repaired");
-        }
+        int kind = random.Next(isPng ? ByteDamage.Kinds + 1 : ByteDamage.Kinds);
+        if (kind < ByteDamage.Kinds) return ByteDamage.Apply(kind, data, random, Position, maxFlips: 4);
+        // PNG only: changed bytes behind repaired CRCs, so the damage reaches the decoder past its checksums.
+        int changes = random.Next(1, 4);
+        for (int c = 0; c < changes; c++) data[8 + random.Next(data.Length - 8)] = (byte)random.Next(256);
+        FixPngCrcs(data);
+        return (data, $"{changes} bytes changed, CRCs repaired");
     }
 }
