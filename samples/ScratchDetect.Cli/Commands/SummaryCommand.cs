@@ -87,41 +87,32 @@ internal static class SummaryCommand
     private static string Stages(FasterRcnn model, Tensor image)
     {
         using var noGrad = GradMode.NoGrad();
-        model.Eval();
-        model.Detect([image]); // warm-up
-        var rows = new List<(string Stage, string Output, double Flops, double Milliseconds)>();
-        var watch = Stopwatch.StartNew();
-        double Lap()
-        {
-            double ms = watch.Elapsed.TotalMilliseconds;
-            watch.Restart();
-            return ms;
-        }
+        var rows = new StageRows(model, image);
 
         var (batch, _) = model.Transform.Apply([image], null, training: false);
-        rows.Add(("transform (resize, normalise, batch)", Shape(batch.Tensors), 0, Lap()));
+        rows.Add("transform (resize, normalise, batch)", Shape(batch.Tensors), 0);
 
         var body = model.Backbone.Body;
         var stages = body.Forward(batch.Tensors);
         double stem = Weights(body, "conv1") * Positions(stages[0]) * 4; // conv1 outputs at twice layer1's resolution (before the max pool)
         double bodyFlops = stem + Enumerable.Range(0, 4).Sum(s => Weights(body, $"layer{s + 1}") * Positions(stages[s]));
-        rows.Add(("backbone.body (ResNet layer1..4)", string.Join(" ", stages.Select(Shape)), 2 * bodyFlops, Lap()));
+        rows.Add("backbone.body (ResNet layer1..4)", string.Join(" ", stages.Select(Shape)), 2 * bodyFlops);
 
         var features = model.Backbone.Fpn.Forward(stages);
         double fpnFlops = Enumerable.Range(0, 4).Sum(l => (Weights(model.Backbone.Fpn, $"inner_blocks.{l}") + Weights(model.Backbone.Fpn, $"layer_blocks.{l}")) * Positions(features[l]));
-        rows.Add(("backbone.fpn (levels 0..3, pool)", string.Join(" ", features.Select(Shape)), 2 * fpnFlops, Lap()));
+        rows.Add("backbone.fpn (levels 0..3, pool)", string.Join(" ", features.Select(Shape)), 2 * fpnFlops);
 
         var (proposals, _) = model.Rpn.Forward(batch, features, null, null);
         double rpnFlops = Weights(model.Rpn, "head") * features.Sum(Positions);
-        rows.Add(("rpn (head, anchors, top-n, NMS)", $"{proposals[0].Size(0)} proposals", 2 * rpnFlops, Lap()));
+        rows.Add("rpn (head, anchors, top-n, NMS)", $"{proposals[0].Size(0)} proposals", 2 * rpnFlops);
 
         var detections = model.RoiHeads.Detect(features[..^1], proposals, batch.ImageSizes);
         double roiFlops = (double)proposals.Sum(p => p.Size(0)) * (Weights(model.RoiHeads, "box_head") + Weights(model.RoiHeads, "box_predictor"));
-        rows.Add(("roi_heads (RoIAlign 7x7, box head, predictor, NMS)", $"{detections[0].Boxes.Size(0)} detections", 2 * roiFlops, Lap()));
+        rows.Add("roi_heads (RoIAlign 7x7, box head, predictor, NMS)", $"{detections[0].Boxes.Size(0)} detections", 2 * roiFlops);
 
         GeneralizedRcnnTransform.ResizeBoxes(detections[0].Boxes, batch.ImageSizes[0], (image.Size(1), image.Size(2)));
-        rows.Add(("postprocess (boxes to the input's pixels)", Shape(detections[0].Boxes), 0, Lap()));
-        return Table(image, rows);
+        rows.Add("postprocess (boxes to the input's pixels)", Shape(detections[0].Boxes), 0);
+        return Table(image, rows.Rows);
     }
 
     /// <summary>
@@ -134,40 +125,31 @@ internal static class SummaryCommand
     private static string Stages(Ssd model, Tensor image)
     {
         using var noGrad = GradMode.NoGrad();
-        model.Eval();
-        model.Detect([image]); // warm-up
-        var rows = new List<(string Stage, string Output, double Flops, double Milliseconds)>();
-        var watch = Stopwatch.StartNew();
-        double Lap()
-        {
-            double ms = watch.Elapsed.TotalMilliseconds;
-            watch.Restart();
-            return ms;
-        }
+        var rows = new StageRows(model, image);
 
         var (batch, _) = model.Transform.Apply([image], null);
-        rows.Add(($"transform (resize to {model.Config.ImageSize}x{model.Config.ImageSize}, normalise)", Shape(batch.Tensors), 0, Lap()));
+        rows.Add($"transform (resize to {model.Config.ImageSize}x{model.Config.ImageSize}, normalise)", Shape(batch.Tensors), 0);
 
         var vgg = model.Backbone.ForwardVgg(batch.Tensors);
-        rows.Add(("backbone VGG (features, L2Norm, conv5..conv7)", string.Join(" ", vgg.Select(Shape)), 2 * VggFlops(model, batch.Tensors), Lap()));
+        rows.Add("backbone VGG (features, L2Norm, conv5..conv7)", string.Join(" ", vgg.Select(Shape)), 2 * VggFlops(model, batch.Tensors));
 
         var extras = model.Backbone.ForwardExtras(vgg[^1]);
         var extraFlops = Enumerable.Range(0, extras.Count).Sum(j => Weights(model.Backbone, $"extra.{j + 1}") * Positions(extras[j]));
         // The 1x1 convolution of each block runs at the block's input resolution.
         extraFlops += Enumerable.Range(0, extras.Count).Sum(j => Weights(model.Backbone, $"extra.{j + 1}.0") * (Positions(j == 0 ? vgg[^1] : extras[j - 1]) - Positions(extras[j])));
-        rows.Add(($"backbone extras ({extras.Count} blocks)", string.Join(" ", extras.Select(Shape)), 2 * extraFlops, Lap()));
+        rows.Add($"backbone extras ({extras.Count} blocks)", string.Join(" ", extras.Select(Shape)), 2 * extraFlops);
 
         var sources = vgg.Concat(extras).ToList();
         var (regression, logits) = model.Head.Forward(sources);
         double headFlops = Enumerable.Range(0, sources.Count).Sum(k =>
             (Weights(model.Head, $"classification_head.module_list.{k}") + Weights(model.Head, $"regression_head.module_list.{k}")) * Positions(sources[k]));
-        rows.Add(("head (class logits and box codes)", $"{Shape(logits)} {Shape(regression)}", 2 * headFlops, Lap()));
+        rows.Add("head (class logits and box codes)", $"{Shape(logits)} {Shape(regression)}", 2 * headFlops);
 
         var defaultBoxes = model.Config.DefaultBoxes.Generate(sources.Select(x => (x.Size(2), x.Size(3))).ToList(), (batch.Tensors.Size(2), batch.Tensors.Size(3)), regression.DType);
         var detection = model.Postprocess(regression.Squeeze(0), Tensor.Softmax(logits, -1).Squeeze(0), defaultBoxes, batch.ImageSizes[0]);
         GeneralizedRcnnTransform.ResizeBoxes(detection.Boxes, batch.ImageSizes[0], (image.Size(1), image.Size(2)));
-        rows.Add(($"postprocess ({defaultBoxes.Size(0)} default boxes, softmax, NMS)", $"{detection.Boxes.Size(0)} detections", 0, Lap()));
-        return Table(image, rows);
+        rows.Add($"postprocess ({defaultBoxes.Size(0)} default boxes, softmax, NMS)", $"{detection.Boxes.Size(0)} detections", 0);
+        return Table(image, rows.Rows);
     }
 
     /// <summary>
@@ -194,6 +176,31 @@ internal static class SummaryCommand
         // pool5 keeps the size; conv6 and conv7 run at it.
         for (; conv < convs.Length; conv++) flops += convs[conv] * h * w;
         return flops * input.Size(0);
+    }
+
+    /// <summary>
+    /// The rows of a stage table, each timed from the one before. Made after one warm-up pass of the
+    /// model in evaluation mode, so the times leave out the JIT's first compilation.
+    /// </summary>
+    private sealed class StageRows
+    {
+        private readonly Stopwatch watch;
+
+        public StageRows(Detector model, Tensor image)
+        {
+            model.Eval();
+            model.Detect([image]); // warm-up
+            watch = Stopwatch.StartNew();
+        }
+
+        public List<(string Stage, string Output, double Flops, double Milliseconds)> Rows { get; } = [];
+
+        /// <summary>A row for the stage that has just run: the time since the previous row.</summary>
+        public void Add(string stage, string output, double flops)
+        {
+            Rows.Add((stage, output, flops, watch.Elapsed.TotalMilliseconds));
+            watch.Restart();
+        }
     }
 
     /// <summary>The stage table both passes print.</summary>
