@@ -93,16 +93,16 @@ public sealed partial class CpuBackend
         return rows;
     }
 
-    /// <summary>target[i] += scale · values[i], vectorised.</summary>
-    private static void MultiplyAddInto(Span<double> target, double scale, ReadOnlySpan<double> values)
+    /// <summary>target[i] += scale · values[i] (the product rounded, then the sum: no fused multiply-add), vectorised.</summary>
+    internal static void MultiplyAddInto<T>(Span<T> target, T scale, ReadOnlySpan<T> values) where T : struct, System.Numerics.INumber<T>
     {
         int i = 0;
-        if (IsVectorizable<double>())
+        if (IsVectorizable<T>())
         {
-            var factor = new System.Numerics.Vector<double>(scale);
-            int width = System.Numerics.Vector<double>.Count;
+            var factor = new System.Numerics.Vector<T>(scale);
+            int width = System.Numerics.Vector<T>.Count;
             for (; i <= target.Length - width; i += width)
-                (new System.Numerics.Vector<double>(target.Slice(i, width)) + factor * new System.Numerics.Vector<double>(values.Slice(i, width))).CopyTo(target.Slice(i, width));
+                (new System.Numerics.Vector<T>(target.Slice(i, width)) + factor * new System.Numerics.Vector<T>(values.Slice(i, width))).CopyTo(target.Slice(i, width));
         }
         for (; i < target.Length; i++) target[i] += scale * values[i];
     }
