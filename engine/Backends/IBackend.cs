@@ -102,6 +102,14 @@ public partial interface IBackend
     /// <summary>The adjoint of <see cref="IndexSelect"/>: a zero (outer, size, inner) tensor into which the rows of <paramref name="source"/> are added at the indexed positions (repeats add up).</summary>
     Storage IndexAdd(Storage source, int outer, int size, int inner, Storage index);
 
+    /// <summary>
+    /// A copy of the (outer, size, inner) tensor <paramref name="x"/> with entry index[j] of the middle
+    /// axis replaced by entry j of <paramref name="source"/> (outer, index.Length, inner), as torch's
+    /// index_put_ / index_copy_; where an index repeats, the last write in index order wins (torch on
+    /// CPU). Indices are checked.
+    /// </summary>
+    Storage IndexPut(Storage x, int outer, int size, int inner, Storage index, Storage source);
+
     /// <summary>out[..., j, ...] = x[..., index[..., j, ...], ...] along <paramref name="dim"/>; index has the output's shape, which may be smaller than x's in every axis.</summary>
     Storage Gather(Storage x, int[] xShape, int dim, Storage index, int[] indexShape);
 

@@ -193,6 +193,28 @@ public sealed partial class Tensor
         return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null], index);
     }
 
+    /// <summary>
+    /// This tensor with its entries at <paramref name="index"/> (1-D int64) along <paramref name="axis"/>
+    /// replaced by <paramref name="source"/>'s, as torch's index_put_ (x[index] = source, out of place);
+    /// where an index repeats, the last one wins, as torch on CPU. Not differentiable: it assigns
+    /// labels and matches, which carry no gradient.
+    /// </summary>
+    public Tensor IndexPut(int axis, Tensor index, Tensor source)
+    {
+        CheckIndex("index_put", index);
+        CheckCompatible("index_put", this, source);
+        if (Autograd.GradMode.IsEnabled && (requiresGrad || source.requiresGrad))
+            throw new ArgumentException("index_put: not differentiable; detach the tensor and the source (or run under no-grad)");
+        if (index.Rank != 1) throw new ArgumentException($"index_put: the index must be 1-D, not {Shapes.Format(index.shape)}");
+        int a = Shapes.NormalizeAxis("index_put", axis, Rank);
+        var expected = ShapeCopy();
+        expected[a] = index.shape[0];
+        if (!source.shape.SequenceEqual(expected))
+            throw new ArgumentException($"index_put: source {Shapes.Format(source.shape)} must be {Shapes.Format(expected)} to put {index.shape[0]} entries along axis {axis} of {Shapes.Format(shape)}");
+        var (outer, size, inner) = Shapes.AroundAxis(shape, a);
+        return new Tensor(Backend.IndexPut(Storage, outer, size, inner, index.Storage, source.Storage), ShapeCopy());
+    }
+
     /// <summary>out[i][j] = x[i][index[i][j]] along <paramref name="axis"/>, as torch.gather.</summary>
     public Tensor Gather(int axis, Tensor index)
     {

@@ -14,11 +14,11 @@ public sealed class SsdMatcher(double threshold = 0.5) : Matcher(threshold, thre
     /// <inheritdoc/>
     public override Tensor Match(Tensor quality)
     {
-        var matches = base.Match(quality).ToArray<long>();
+        using var matches = base.Match(quality);
         // The first of equal maxima, as torch.max(dim=1) on CPU.
-        var bestPrediction = quality.Argmax(1).ToArray<long>();
-        // One write per ground-truth box (a handful per image), on the host.
-        for (int gt = 0; gt < bestPrediction.Length; gt++) matches[bestPrediction[gt]] = gt;
-        return Tensor.FromArray(matches, matches.Length);
+        using var bestPrediction = quality.Argmax(1);
+        // matches[bestPrediction[gt]] = gt for every ground-truth box, on the quality's device.
+        using var boxIndices = Tensor.Arange(bestPrediction.Size(0), DType.Int64, quality.Device);
+        return matches.IndexPut(0, bestPrediction, boxIndices);
     }
 }

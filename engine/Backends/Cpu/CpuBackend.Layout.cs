@@ -177,6 +177,25 @@ public sealed partial class CpuBackend
         return result;
     }
 
+    /// <inheritdoc />
+    public Storage IndexPut(Storage x, int outer, int size, int inner, Storage index, Storage source) =>
+        ApplyToAnyType(x, new IndexPutKernel(outer, size, inner, CheckedIndex(index, size, "index_put"), ((CpuStorage)source).Data));
+
+    private readonly record struct IndexPutKernel(int Outer, int Size, int Inner, long[] Index, Array Source) : IArrayKernel
+    {
+        public Array Run<T>(T[] x) where T : struct
+        {
+            long length = (long)Outer * Size * Inner;
+            var result = NewArray<T>(length);
+            Array.Copy(x, result, length);
+            // In index order, so that the last of repeated indices wins.
+            for (long o = 0; o < Outer; o++)
+                for (int j = 0; j < Index.Length; j++)
+                    Array.Copy(Source, (o * Index.Length + j) * Inner, result, (o * Size + Index[j]) * Inner, Inner);
+            return result;
+        }
+    }
+
     /// <summary>
     /// Maps each element of an index-shaped tensor to its position in a tensor of <paramref name="fullShape"/>
     /// with the <paramref name="dim"/> coordinate replaced by the index value. Shared by gather and scatter_add.
