@@ -16,9 +16,8 @@ public partial interface IBackend
     /// <summary>
     /// Resizes every plane. Nearest reads the input pixel min(floor(dst·step), in - 1) (dst/2 when
     /// doubling), the step computed in float32 as torch's nearest_idx. Bilinear (align_corners=False)
-    /// blends the two pixels around source = max((dst + 0.5)·step - 0.5, 0) (the step in the
-    /// storage's precision, the source and its fraction in double, as torch's CPU kernel), along W
-    /// first and then along H, each product rounded before the sum.
+    /// blends the two pixels around source = max((dst + 0.5)·step - 0.5, 0), computed in the
+    /// storage's precision, along W first and then along H, each product rounded before the sum.
     /// </summary>
     Storage Interpolate(Storage input, InterpolateGeometry geometry, InterpolateMode mode);
 

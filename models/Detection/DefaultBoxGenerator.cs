@@ -116,20 +116,38 @@ public sealed class DefaultBoxGenerator
     /// <summary>
     /// The default boxes [P, 4] as (x1, y1, x2, y2) in the pixels of an image of
     /// <paramref name="imageSize"/>, for source grids of <paramref name="gridSizes"/>, in
-    /// <paramref name="dtype"/> (computed in float32, as torchvision).
+    /// <paramref name="dtype"/> (computed in float32, as torchvision) on <paramref name="device"/>.
+    /// Built with tensor ops on the device and cached per sizes, dtype and device, so a run over
+    /// same-sized batches builds them once. The returned tensor is shared: treat it as read-only.
     /// </summary>
-    public Tensor Generate(IReadOnlyList<(int Height, int Width)> gridSizes, (int Height, int Width) imageSize, DType dtype = DType.Float32)
+    public Tensor Generate(IReadOnlyList<(int Height, int Width)> gridSizes, (int Height, int Width) imageSize, DType dtype = DType.Float32, Device device = default)
     {
         CheckSources(gridSizes);
+        var key = $"{imageSize.Height}x{imageSize.Width}/{string.Join(",", gridSizes.Select(g => $"{g.Height}x{g.Width}"))}/{dtype.Name()}/{device}";
+        lock (cache)
+        {
+            if (cache.TryGetValue(key, out var cached)) return cached;
+            if (cache.Count >= MaxCachedSizes) cache.Clear();
+            return cache[key] = Build(gridSizes, imageSize, dtype, device);
+        }
+    }
+
+    /// <summary>Distinct image and grid sizes whose boxes are kept (SSD resizes to one size, so one is usual).</summary>
+    private const int MaxCachedSizes = 16;
+
+    private readonly Dictionary<string, Tensor> cache = new();
+
+    private Tensor Build(IReadOnlyList<(int Height, int Width)> gridSizes, (int Height, int Width) imageSize, DType dtype, Device device)
+    {
         var perSource = new List<Tensor>(gridSizes.Count);
         for (int k = 0; k < gridSizes.Count; k++)
         {
             var (h, w) = gridSizes[k];
             // Cells per image along x and y, as x_f_k and y_f_k.
             double cellsX = Steps is null ? w : imageSize.Width / Steps[k], cellsY = Steps is null ? h : imageSize.Height / Steps[k];
-            var shiftsX = (Tensor.Arange(0, w, 1, DType.Float32) + 0.5) / cellsX;
-            var shiftsY = (Tensor.Arange(0, h, 1, DType.Float32) + 0.5) / cellsY;
-            var sizes = SizePairs(k);
+            var shiftsX = (Tensor.Arange(0, w, 1, DType.Float32, device) + 0.5) / cellsX;
+            var shiftsY = (Tensor.Arange(0, h, 1, DType.Float32, device) + 0.5) / cellsY;
+            var sizes = SizePairs(k, device);
             int a = sizes.Size(0);
             var centreX = shiftsX.Reshape(1, w, 1, 1).Expand(h, w, a, 1);
             var centreY = shiftsY.Reshape(h, 1, 1, 1).Expand(h, w, a, 1);
@@ -141,12 +159,12 @@ public sealed class DefaultBoxGenerator
         var centreForm = Tensor.Cat(perSource, 0);
         var centre = centreForm.Narrow(1, 0, 2);
         var size = centreForm.Narrow(1, 2, 2);
-        var imageXy = Tensor.FromArray(new float[] { imageSize.Width, imageSize.Height }, 1, 2);
+        var imageXy = Tensor.FromArray(new float[] { imageSize.Width, imageSize.Height }, [1, 2], device);
         return Tensor.Cat([(centre - 0.5 * size) * imageXy, (centre + 0.5 * size) * imageXy], 1).To(dtype);
     }
 
     /// <summary>The (width, height) pairs of one source's cell, [A, 2] float32: computed in double and rounded once, as torch.as_tensor of Python floats.</summary>
-    private Tensor SizePairs(int k)
+    private Tensor SizePairs(int k, Device device)
     {
         double s = MinScales[k], sPrime = Math.Sqrt(MinScales[k] * MaxScales[k]);
         var pairs = new List<double> { s, s, sPrime, sPrime };
@@ -157,7 +175,7 @@ public sealed class DefaultBoxGenerator
         }
         var values = pairs.Select(v => (float)v).ToArray();
         if (Clip != DefaultBoxClip.None) values = values.Select(v => Math.Clamp(v, 0f, 1f)).ToArray();
-        return Tensor.FromArray(values, values.Length / 2, 2);
+        return Tensor.FromArray(values, [values.Length / 2, 2], device);
     }
 
     private void CheckSources(IReadOnlyList<(int Height, int Width)> gridSizes)

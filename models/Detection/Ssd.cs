@@ -70,7 +70,7 @@ public sealed class Ssd : Detector
     {
         var sources = Backbone.Forward(batch);
         var (regression, logits) = Head.Forward(sources);
-        var defaultBoxes = Config.DefaultBoxes.Generate(sources.Select(s => (s.Size(2), s.Size(3))).ToList(), (batch.Size(2), batch.Size(3)), regression.DType);
+        var defaultBoxes = Config.DefaultBoxes.Generate(sources.Select(s => (s.Size(2), s.Size(3))).ToList(), (batch.Size(2), batch.Size(3)), regression.DType, regression.Device);
         return (regression, logits, defaultBoxes);
     }
 

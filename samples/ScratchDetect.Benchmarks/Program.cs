@@ -14,6 +14,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["loader"] = LoaderBench.Run,
     ["ssd"] = SsdBench.Run,
     ["roi"] = RoiBench.Run,
+    ["interpolate"] = InterpolateBench.Run,
 };
 
 var chosen = args.Length == 0 ? suites.Keys.ToArray() : args;

@@ -4,8 +4,8 @@ using ILGPU.Algorithms;
 namespace ScratchDetect.Engine.Cuda.Kernels;
 
 // Interpolation of [N·C, H, W] planes and SSD's L2Norm. Interpolation source positions follow
-// torch 1.13's CPU formulas as the CPU backend does (see CpuBackend.Interpolate): the host passes
-// each axis's float32 step (1/scale_factor, or in/out) and the kernel blends along W first, then along H.
+// torch 1.13's formulas in float32 (see CpuBackend.Interpolate): the host passes each axis's step
+// (1/scale_factor, or in/out) and the kernel blends along W first, then along H, like the CPU.
 internal static class ResampleKernels
 {
     /// <summary>torch's nearest_idx: dst/2 when doubling, else min(floor(dst·step), in - 1); the identity when sizes agree.</summary>
@@ -25,11 +25,10 @@ internal static class ResampleKernels
             secondWeight = 0f;
             return;
         }
-        // The source and its fraction in double, rounded once, as the CPU backend and torch's CPU kernel.
-        double source = XMath.Max(step * (dst + 0.5) - 0.5, 0.0);
+        float source = XMath.Max(step * (dst + 0.5f) - 0.5f, 0f);
         first = (int)source;
         second = first < inSize - 1 ? first + 1 : first;
-        secondWeight = (float)(source - first);
+        secondWeight = source - first;
     }
 
     [DeviceKernel]
