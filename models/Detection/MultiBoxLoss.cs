@@ -112,7 +112,7 @@ public sealed class MultiBoxLoss
         var foreground = matches.Ge(0).Nonzero().Reshape(-1);
         int count = foreground.Size(0);
         if (count == 0)
-            return (Tensor.Scalar(0, regression.DType), Tensor.Zeros([defaultBoxes.Size(0)], DType.Int64), 0);
+            return (Tensor.Scalar(0, regression.DType, regression.Device), Tensor.Zeros([defaultBoxes.Size(0)], DType.Int64, regression.Device), 0);
         var matchedGt = matches.IndexSelect(0, foreground);
         var codes = BoxCoder.Encode(target.Boxes.Detach().To(regression.DType).IndexSelect(0, matchedGt), defaultBoxes.IndexSelect(0, foreground));
         var boxLoss = Tensor.SmoothL1(regression.IndexSelect(0, foreground), codes, 1.0, Reduction.Sum);

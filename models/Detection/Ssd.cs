@@ -89,7 +89,7 @@ public sealed class Ssd : Detector
         using (GradMode.NoGrad())
             foreach (var target in resized)
                 matches.Add(target.Boxes.Size(0) == 0
-                    ? Tensor.Full([defaultBoxes.Size(0)], Matcher.BelowLowThreshold, DType.Int64)
+                    ? Tensor.Full([defaultBoxes.Size(0)], Matcher.BelowLowThreshold, DType.Int64, defaultBoxes.Device)
                     : matcher.Match(Tensor.BoxIou(target.Boxes.Detach().To(defaultBoxes.DType), defaultBoxes)));
         return Loss.Compute(regression, logits, defaultBoxes, matches, resized);
     }
@@ -129,7 +129,7 @@ public sealed class Ssd : Detector
             var (top, order) = score.TopK(Math.Min(Config.TopKCandidates, score.Size(0)));
             keptScores.Add(top);
             keptBoxes.Add(boxes.IndexSelect(0, confident.IndexSelect(0, order)));
-            keptLabels.Add(Tensor.Full([top.Size(0)], label, DType.Int64));
+            keptLabels.Add(Tensor.Full([top.Size(0)], label, DType.Int64, top.Device));
         }
         var (allBoxes, allScores, allLabels) = (Tensor.Cat(keptBoxes, 0), Tensor.Cat(keptScores, 0), Tensor.Cat(keptLabels, 0));
         var keep = Tensor.BatchedNms(allBoxes, allScores, allLabels, Config.NmsThreshold);
