@@ -67,6 +67,8 @@ public static partial class GradCheckCatalog
         yield return new("maximum", "broadcast, no ties", x => Tensor.Maximum(x[0], x[1]), g => [Leaf(g, -1, 1, 2, 4), Leaf(g, -1, 1, 4)]);
         yield return new("minimum", "broadcast, no ties", x => Tensor.Minimum(x[0], x[1]), g => [Leaf(g, -1, 1, 2, 4), Leaf(g, -1, 1, 4)]);
         yield return new("where", "broadcast condition", x => Tensor.Where(x[0].Gt(0), x[0] * 2, x[1]), g => [AwayFromZero(g, 3, 4), Leaf(g, -1, 1, 4)]);
+        yield return new("normalize", "[2,3,4,5], per channel of axis 1", x => x[0].NormalizeChannels(Tensor.FromArray(new[] { 0.1, -0.3, 0.7 }, 3), Tensor.FromArray(new[] { 0.5, 1.3, 1.9 }, 3)),
+            g => [Leaf(g, -1, 1, 2, 3, 4, 5)]);
     }
 
     private static IEnumerable<GradCheckCase> ReductionCases()
