@@ -230,6 +230,7 @@ public sealed partial class Tensor : IDisposable
     {
         if (!source.shape.SequenceEqual(shape) || source.DType != DType)
             throw new ArgumentException($"copy_: cannot copy {source.DType.Name()} {Shapes.Format(source.shape)} into {DType.Name()} {Shapes.Format(shape)}");
+        CheckSameDevice("copy_", ("source", source), ("destination", this));
         if (GradMode.IsEnabled && RequiresGrad && IsLeaf)
             throw new InvalidOperationException($"copy_: a leaf tensor that requires grad {Shapes.Format(shape)} can only be modified in place inside GradMode.NoGrad()");
         Backend.CopyInto(source.Storage, Storage);
