@@ -118,6 +118,18 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(BackendRegistry.For(device).FromArray(data), (int[])shape.Clone());
     }
 
+    /// <summary>
+    /// A tensor on <paramref name="device"/> (default: the CPU) whose values <paramref name="fill"/>
+    /// writes, in row-major order; it must write every element. On the CPU it writes straight into
+    /// the tensor's storage, so building a large input (a decoded photo, say) costs one full-size
+    /// array, not the two that filling an array and <see cref="FromArray{T}(T[], int[], Device)"/> take.
+    /// </summary>
+    public static Tensor Create<T>(int[] shape, Action<Span<T>> fill, Device device = default) where T : struct
+    {
+        _ = DTypeInfo.Of<T>(); // refuses element types no tensor holds, before anything is written
+        return new Tensor(BackendRegistry.For(device).Create(Shapes.Numel(shape), fill), (int[])shape.Clone());
+    }
+
     /// <summary>A 0-dimensional tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.Float32, Device device = default) => Full([], value, dtype, device);
 
@@ -218,6 +230,7 @@ public sealed partial class Tensor : IDisposable
     {
         if (!source.shape.SequenceEqual(shape) || source.DType != DType)
             throw new ArgumentException($"copy_: cannot copy {source.DType.Name()} {Shapes.Format(source.shape)} into {DType.Name()} {Shapes.Format(shape)}");
+        CheckSameDevice("copy_", ("source", source), ("destination", this));
         if (GradMode.IsEnabled && RequiresGrad && IsLeaf)
             throw new InvalidOperationException($"copy_: a leaf tensor that requires grad {Shapes.Format(shape)} can only be modified in place inside GradMode.NoGrad()");
         Backend.CopyInto(source.Storage, Storage);

@@ -13,30 +13,33 @@ public static class SampleTensors
     public static Tensor Image(FloatImage image)
     {
         int plane = image.Width * image.Height;
-        var chw = new float[3 * plane];
-        for (int i = 0; i < plane; i++)
-            for (int c = 0; c < 3; c++)
-                chw[c * plane + i] = image.Data[i * 3 + c];
-        return Tensor.FromArray(chw, 3, image.Height, image.Width);
+        var data = image.Data;
+        return Tensor.Create<float>([3, image.Height, image.Width], chw =>
+        {
+            for (int i = 0; i < plane; i++)
+                for (int c = 0; c < 3; c++)
+                    chw[c * plane + i] = data[i * 3 + c];
+        });
     }
 
     /// <summary>
     /// A float32 (3, H, W) tensor straight from 8-bit RGB, each value divided by
-    /// <paramref name="divisor"/> (255 gives torchvision's [0, 1] input). One pass and one
-    /// allocation: the same values as <see cref="FloatImage.FromRgb"/>, <see cref="Image(FloatImage)"/>
+    /// <paramref name="divisor"/> (255 gives torchvision's [0, 1] input). One pass, written straight
+    /// into the tensor: the same values as <see cref="FloatImage.FromRgb"/>, <see cref="Image(FloatImage)"/>
     /// and a tensor division, without their two full-size intermediate copies.
     /// </summary>
     public static Tensor Image(RgbImage image, float divisor = 1f)
     {
         int plane = image.Width * image.Height;
-        var chw = new float[3 * plane];
         var pixels = image.Pixels;
-        for (int c = 0; c < 3; c++)
+        return Tensor.Create<float>([3, image.Height, image.Width], chw =>
         {
-            var channel = chw.AsSpan(c * plane, plane);
-            for (int i = 0; i < plane; i++) channel[i] = pixels[i * 3 + c] / divisor;
-        }
-        return Tensor.FromArray(chw, 3, image.Height, image.Width);
+            for (int c = 0; c < 3; c++)
+            {
+                var channel = chw.Slice(c * plane, plane);
+                for (int i = 0; i < plane; i++) channel[i] = pixels[i * 3 + c] / divisor;
+            }
+        });
     }
 
     /// <summary>The boxes as float32 (N, 4) and the 1-based labels as int64 (N).</summary>

@@ -23,6 +23,13 @@ public partial interface IBackend
     /// <summary>A new storage holding a copy of a host array (float[], double[], long[] or bool[]).</summary>
     Storage FromArray(Array data);
 
+    /// <summary>
+    /// A new storage of <paramref name="length"/> values that <paramref name="fill"/> writes (it must
+    /// write every one): on the CPU straight into the storage, elsewhere into a host buffer that is
+    /// then copied over, so a large input built on the host needs no second host copy.
+    /// </summary>
+    Storage Create<T>(long length, Action<Span<T>> fill) where T : struct;
+
     /// <summary>A host copy of the storage, as an array of the dtype's CLR type.</summary>
     Array ToArray(Storage storage);
 

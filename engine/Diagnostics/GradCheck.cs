@@ -65,7 +65,7 @@ public static class GradCheck
                 }
             }
             using var _ = GradMode.NoGrad();
-            input.CopyFrom(Tensor.FromArray(values, input.ShapeCopy()));
+            input.CopyFrom(Tensor.FromArray(values, input.ShapeCopy(), input.Device));
         }
         return new GradCheckResult(maxAbs, maxRel, passed, worst);
     }
@@ -73,7 +73,7 @@ public static class GradCheck
     private static double Perturbed(Tensor input, double[] values, int element, double value, Func<double> objective)
     {
         values[element] = value;
-        using (GradMode.NoGrad()) input.CopyFrom(Tensor.FromArray(values, input.ShapeCopy()));
+        using (GradMode.NoGrad()) input.CopyFrom(Tensor.FromArray(values, input.ShapeCopy(), input.Device));
         return objective();
     }
 }

@@ -13,18 +13,18 @@ public static partial class GradCheckCatalog
     }
 
     // Targets include the ignore index (-100 or a custom one) so that the masking and the weighted mean are exercised.
-    private static Tensor Targets(params long[] values) => Tensor.FromArray(values, values.Length);
+    private static Tensor Targets(Tensor logits, params long[] values) => Tensor.FromArray(values, [values.Length], logits.Device);
 
     private static IEnumerable<GradCheckCase> LossCases()
     {
-        yield return new("cross_entropy", "mean, no weights", x => Tensor.CrossEntropy(x[0], Targets(2, 0, 4, 1)), g => [Leaf(g, -2, 2, 4, 5)]);
+        yield return new("cross_entropy", "mean, no weights", x => Tensor.CrossEntropy(x[0], Targets(x[0], 2, 0, 4, 1)), g => [Leaf(g, -2, 2, 4, 5)]);
         yield return new("cross_entropy", "class weights and ignore_index, weighted mean",
-            x => Tensor.CrossEntropy(x[0], Targets(2, -100, 4, 1, 2), x[1]), g => [Leaf(g, -2, 2, 5, 5), Tensor.Uniform([5], 0.5, 2, g, DType.Float64)]);
+            x => Tensor.CrossEntropy(x[0], Targets(x[0], 2, -100, 4, 1, 2), x[1]), g => [Leaf(g, -2, 2, 5, 5), Tensor.Uniform([5], 0.5, 2, g, DType.Float64)]);
         yield return new("cross_entropy", "weights, custom ignore_index 3, sum",
-            x => Tensor.CrossEntropy(x[0], Targets(3, 0, 1, 3), x[1], ignoreIndex: 3, reduction: Reduction.Sum), g => [Leaf(g, -2, 2, 4, 4), Tensor.Uniform([4], 0.5, 2, g, DType.Float64)]);
-        yield return new("cross_entropy", "no reduction", x => Tensor.CrossEntropy(x[0], Targets(1, -100, 0), reduction: Reduction.None), g => [Leaf(g, -2, 2, 3, 3)]);
+            x => Tensor.CrossEntropy(x[0], Targets(x[0], 3, 0, 1, 3), x[1], ignoreIndex: 3, reduction: Reduction.Sum), g => [Leaf(g, -2, 2, 4, 4), Tensor.Uniform([4], 0.5, 2, g, DType.Float64)]);
+        yield return new("cross_entropy", "no reduction", x => Tensor.CrossEntropy(x[0], Targets(x[0], 1, -100, 0), reduction: Reduction.None), g => [Leaf(g, -2, 2, 3, 3)]);
         yield return new("cross_entropy", "[N,C,d] logits",
-            x => Tensor.CrossEntropy(x[0], Tensor.FromArray(new long[] { 0, 2, 1, -100, 2, 2 }, 2, 3)), g => [Leaf(g, -2, 2, 2, 3, 3)]);
+            x => Tensor.CrossEntropy(x[0], Tensor.FromArray(new long[] { 0, 2, 1, -100, 2, 2 }, [2, 3], x[0].Device)), g => [Leaf(g, -2, 2, 2, 3, 3)]);
 
         yield return new("binary_cross_entropy_with_logits", "mean, gradients to logits and targets",
             x => Tensor.BinaryCrossEntropyWithLogits(x[0], x[1]), g => [Leaf(g, -4, 4, 3, 4), Leaf(g, 0, 1, 3, 4)]);

@@ -24,7 +24,7 @@ public static partial class GradCheckCatalog
     private static Sequential ReluMlp(Generator g)
     {
         var first = new Linear(3, 4, g);
-        using (GradMode.NoGrad()) first.Bias!.CopyFrom(Tensor.FromArray(new float[] { 0.7f, -0.6f, 0.9f, -0.8f }, 4));
+        using (GradMode.NoGrad()) first.Bias!.CopyFrom(Tensor.FromArray(new float[] { 0.7f, -0.6f, 0.9f, -0.8f }, [4], first.Bias.Device));
         return new Sequential(first, new ReLU(), new Linear(4, 2, g));
     }
 }

@@ -1,3 +1,5 @@
+using ScratchDetect.Engine.Autograd;
+
 namespace ScratchDetect.Engine.Diagnostics;
 
 /// <summary>
@@ -12,8 +14,20 @@ namespace ScratchDetect.Engine.Diagnostics;
 /// <param name="Rtol">Relative tolerance per element.</param>
 public sealed record GradCheckCase(string Op, string Configuration, Func<Tensor[], Tensor> Function, Func<Generator, Tensor[]> MakeInputs, double Atol = 1e-5, double Rtol = 1e-3)
 {
-    /// <summary>Runs the check on freshly made inputs.</summary>
-    public GradCheckResult Run(ulong seed = 0) => GradCheck.Check(Function, MakeInputs(new Generator(seed)), atol: Atol, rtol: Rtol, seed: seed + 1);
+    /// <summary>
+    /// Runs the check on freshly made inputs (from seed <paramref name="seed"/>; the cotangent from
+    /// seed + 1) on <paramref name="device"/> (default: the CPU). The inputs move there in place, as
+    /// <c>Module.To(device)</c> moves parameters, so a module case's layer still holds the very
+    /// tensors the checker perturbs.
+    /// </summary>
+    public GradCheckResult Run(ulong seed = 0, Device device = default)
+    {
+        var inputs = MakeInputs(new Generator(seed));
+        using (GradMode.NoGrad())
+            foreach (var input in inputs)
+                if (input.Device != device) input.ReplaceData(input.To(device));
+        return GradCheck.Check(Function, inputs, atol: Atol, rtol: Rtol, seed: seed + 1);
+    }
 
     /// <summary>"op (configuration)".</summary>
     public override string ToString() => $"{Op} ({Configuration})";
@@ -67,6 +81,8 @@ public static partial class GradCheckCatalog
         yield return new("maximum", "broadcast, no ties", x => Tensor.Maximum(x[0], x[1]), g => [Leaf(g, -1, 1, 2, 4), Leaf(g, -1, 1, 4)]);
         yield return new("minimum", "broadcast, no ties", x => Tensor.Minimum(x[0], x[1]), g => [Leaf(g, -1, 1, 2, 4), Leaf(g, -1, 1, 4)]);
         yield return new("where", "broadcast condition", x => Tensor.Where(x[0].Gt(0), x[0] * 2, x[1]), g => [AwayFromZero(g, 3, 4), Leaf(g, -1, 1, 4)]);
+        yield return new("normalize", "[2,3,4,5], per channel of axis 1", x => x[0].NormalizeChannels(Tensor.FromArray(new[] { 0.1, -0.3, 0.7 }, [3], x[0].Device), Tensor.FromArray(new[] { 0.5, 1.3, 1.9 }, [3], x[0].Device)),
+            g => [Leaf(g, -1, 1, 2, 3, 4, 5)]);
     }
 
     private static IEnumerable<GradCheckCase> ReductionCases()
@@ -89,9 +105,9 @@ public static partial class GradCheckCatalog
 
     private static IEnumerable<GradCheckCase> LayoutCases()
     {
-        yield return new("reshape", "[2,3,4] -> [4,-1]", x => x[0].Reshape(4, -1) * Tensor.Arange(6, DType.Float64), g => [Leaf(g, -1, 1, 2, 3, 4)]);
-        yield return new("flatten", "axes 1..2 of [2,3,4,2]", x => x[0].Flatten(1, 2) * Tensor.Arange(12, DType.Float64).Reshape(12, 1), g => [Leaf(g, -1, 1, 2, 3, 4, 2)]);
-        yield return new("select_rows", "boolean mask over axis 0 (x[mask])", x => x[0].SelectRows(Tensor.FromArray(new[] { true, false, true, true }, 4)), g => [Leaf(g, -1, 1, 4, 3)]);
+        yield return new("reshape", "[2,3,4] -> [4,-1]", x => x[0].Reshape(4, -1) * Tensor.Arange(6, DType.Float64, x[0].Device), g => [Leaf(g, -1, 1, 2, 3, 4)]);
+        yield return new("flatten", "axes 1..2 of [2,3,4,2]", x => x[0].Flatten(1, 2) * Tensor.Arange(12, DType.Float64, x[0].Device).Reshape(12, 1), g => [Leaf(g, -1, 1, 2, 3, 4, 2)]);
+        yield return new("select_rows", "boolean mask over axis 0 (x[mask])", x => x[0].SelectRows(Tensor.FromArray(new[] { true, false, true, true }, [4], x[0].Device)), g => [Leaf(g, -1, 1, 4, 3)]);
         yield return new("permute", "[2,3,4] -> (2,0,1)", x => x[0].Permute(2, 0, 1), g => [Leaf(g, -1, 1, 2, 3, 4)]);
         yield return new("transpose", "axes 0 and 2", x => x[0].Transpose(0, 2), g => [Leaf(g, -1, 1, 2, 3, 4)]);
         yield return new("expand", "[3,1] -> [2,3,4]", x => x[0].Expand(2, 3, 4), g => [Leaf(g, -1, 1, 3, 1)]);
@@ -99,9 +115,9 @@ public static partial class GradCheckCatalog
         yield return new("cat", "three parts along axis 1", x => Tensor.Cat([x[0], x[1], x[2]], 1), g => [Leaf(g, -1, 1, 2, 1, 3), Leaf(g, -1, 1, 2, 2, 3), Leaf(g, -1, 1, 2, 3, 3)]);
         yield return new("stack", "axis 1", x => Tensor.Stack([x[0], x[1]], 1), g => [Leaf(g, -1, 1, 2, 3), Leaf(g, -1, 1, 2, 3)]);
         yield return new("split", "[1,3] along axis 0, second part", x => x[0].Split([1, 3], 0)[1], g => [Leaf(g, -1, 1, 4, 2)]);
-        yield return new("index_select", "axis 0 with repeated indices", x => x[0].IndexSelect(0, Tensor.FromArray(new long[] { 2, 0, 2, 1 }, 4)), g => [Leaf(g, -1, 1, 3, 2)]);
-        yield return new("gather", "axis 1", x => x[0].Gather(1, Tensor.FromArray(new long[] { 0, 0, 2, 1, 1, 0 }, 2, 3)), g => [Leaf(g, -1, 1, 2, 4)]);
-        yield return new("masked_select", "checkerboard mask", x => x[0].MaskedSelect(Tensor.FromArray(new[] { true, false, true, false, true, false }, 2, 3)), g => [Leaf(g, -1, 1, 2, 3)]);
+        yield return new("index_select", "axis 0 with repeated indices", x => x[0].IndexSelect(0, Tensor.FromArray(new long[] { 2, 0, 2, 1 }, [4], x[0].Device)), g => [Leaf(g, -1, 1, 3, 2)]);
+        yield return new("gather", "axis 1", x => x[0].Gather(1, Tensor.FromArray(new long[] { 0, 0, 2, 1, 1, 0 }, [2, 3], x[0].Device)), g => [Leaf(g, -1, 1, 2, 4)]);
+        yield return new("masked_select", "checkerboard mask", x => x[0].MaskedSelect(Tensor.FromArray(new[] { true, false, true, false, true, false }, [2, 3], x[0].Device)), g => [Leaf(g, -1, 1, 2, 3)]);
         yield return new("sort", "descending values along axis 1", x => x[0].Sort(1, descending: true).Values, g => [Leaf(g, -1, 1, 2, 5)]);
         yield return new("topk", "k=2 along the last axis", x => x[0].TopK(2).Values, g => [Leaf(g, -1, 1, 3, 5)]);
     }

@@ -92,6 +92,30 @@ public sealed partial class Tensor
         });
     }
 
+    /// <summary>
+    /// (x - mean[c]) / std[c] over the channel axis of a [..., C, H, W] image tensor, as torchvision's
+    /// F.normalize, in one pass with the same rounding as its subtraction and division: a full-size
+    /// photo gets one normalised copy and no centred intermediate. <paramref name="mean"/> and
+    /// <paramref name="std"/> are constants [C] (their gradients are not computed).
+    /// </summary>
+    public Tensor NormalizeChannels(Tensor mean, Tensor std)
+    {
+        if (Rank < 3 || !DType.IsFloatingPoint())
+            throw new ArgumentException($"normalize: expected a floating-point [..., C, H, W] image tensor, got {DType.Name()} {Shapes.Format(shape)}");
+        int axis = Rank - 3;
+        foreach (var (name, vector) in new[] { ("mean", mean), ("std", std) })
+        {
+            CheckCompatible("normalize", this, vector);
+            if (vector.Rank != 1 || vector.shape[0] != shape[axis])
+                throw new ArgumentException($"normalize: {name} {Shapes.Format(vector.shape)} must be [{shape[axis]}], one per channel of the image {Shapes.Format(shape)}");
+            if (vector.requiresGrad)
+                throw new ArgumentException($"normalize: {name} is a constant here; its gradient is not computed");
+        }
+        var (outer, channels, inner) = Shapes.AroundAxis(shape, axis);
+        var y = new Tensor(Backend.ChannelNormalize(Storage, mean.Storage, std.Storage, outer, channels, inner), ShapeCopy());
+        return Record("normalize", y, [this], g => [new Tensor(g.Backend.ChannelNormalize(g.Storage, null, std.Storage, outer, channels, inner), g.ShapeCopy())], std);
+    }
+
     /// <summary>x + a, -x, ... as operators; a scalar operand takes the tensor's dtype.</summary>
     public static Tensor operator +(Tensor a, Tensor b) => Add(a, b);
     /// <summary>a - b.</summary>

@@ -74,11 +74,15 @@ public sealed class GeneralizedRcnnTransform(IReadOnlyList<int> minSizes, int ma
         return boxes * scale;
     }
 
+    /// <summary>
+    /// (image - mean) / std in one pass: a full-size photo gets its normalised copy and no centred
+    /// intermediate, which is what bounds the transform's memory on an 8000 x 6000 input.
+    /// </summary>
     private Tensor Normalize(Tensor image)
     {
-        var mean = Tensor.FromArray(ImageMean.ToArray(), [ImageMean.Count, 1, 1], image.Device).To(image.DType);
-        var std = Tensor.FromArray(ImageStd.ToArray(), [ImageStd.Count, 1, 1], image.Device).To(image.DType);
-        return (image - mean) / std;
+        using var mean = Tensor.FromArray(ImageMean.ToArray(), [ImageMean.Count], image.Device).To(image.DType);
+        using var std = Tensor.FromArray(ImageStd.ToArray(), [ImageStd.Count], image.Device).To(image.DType);
+        return image.NormalizeChannels(mean, std);
     }
 
     private Tensor Resize(Tensor image, int minSize)

@@ -53,13 +53,16 @@ public sealed class SsdTransform(int size, SsdPreprocessing preprocessing)
 
     private Tensor Preprocess(Tensor image) => Preprocessing switch
     {
-        SsdPreprocessing.Torchvision => Resize((image - Column(TorchvisionMean, image.DType)) / Column(TorchvisionStd, image.DType)),
-        SsdPreprocessing.SsdPytorch => Resize((image * 255).IndexSelect(0, Tensor.FromArray(new long[] { 2, 1, 0 }, 3))) - Column(SsdPytorchMeanBgr, image.DType),
+        SsdPreprocessing.Torchvision => image.NormalizeChannels(Vector(TorchvisionMean, image), Vector(TorchvisionStd, image)).Then(Resize),
+        SsdPreprocessing.SsdPytorch => Resize((image * 255).IndexSelect(0, Tensor.FromArray(new long[] { 2, 1, 0 }, [3], image.Device))) - Column(SsdPytorchMeanBgr, image),
         _ => throw new ArgumentOutOfRangeException(nameof(Preprocessing)),
     };
 
     private Tensor Resize(Tensor image) =>
         Tensor.Interpolate(image.Unsqueeze(0), size: (Size, Size), mode: InterpolateMode.Bilinear).Squeeze(0);
 
-    private static Tensor Column(float[] values, DType dtype) => Tensor.FromArray(values, 3, 1, 1).To(dtype);
+    private static Tensor Column(float[] values, Tensor image) => Tensor.FromArray(values, [3, 1, 1], image.Device).To(image.DType);
+
+    /// <summary>A per-channel constant [3] on the image's device, in its dtype.</summary>
+    private static Tensor Vector(float[] values, Tensor image) => Tensor.FromArray(values, [3], image.Device).To(image.DType);
 }

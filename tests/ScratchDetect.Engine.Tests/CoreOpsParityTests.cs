@@ -49,7 +49,7 @@ public class CoreOpsParityTests : ParityTests<CoreOpsParityTests>, IParityFamily
         ["minimum"] = (x => Tensor.Minimum(x[0], x[1]), ElementwiseTol),
         ["pow_tensor"] = (x => Tensor.Pow(x[0], x[1]), ElementwiseTol),
         ["min_axis"] = (x => x[0].Min(0, keepDim: true).Values, ElementwiseTol),
-        ["reshape"] = (x => x[0].Reshape(4, -1) * Tensor.Arange(0, 6, 1, DType.Float32), ElementwiseTol),
+        ["reshape"] = (x => x[0].Reshape(4, -1) * Tensor.Arange(0, 6, 1, DType.Float32, x[0].Device), ElementwiseTol),
         ["flatten"] = (x => x[0].Flatten(1, 2), ElementwiseTol),
         ["transpose"] = (x => x[0].Transpose(0, 2), ElementwiseTol),
         ["expand"] = (x => x[0].Expand(2, 3, 4), ElementwiseTol),

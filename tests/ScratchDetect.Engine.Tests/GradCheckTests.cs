@@ -2,17 +2,17 @@ using ScratchDetect.Engine.Diagnostics;
 
 namespace ScratchDetect.Engine.Tests;
 
-/// <summary>Runs every case of the gradcheck catalog, and shows the checker catches a wrong gradient.</summary>
+/// <summary>Runs every case of the gradcheck catalog on every device, and shows the checker catches a wrong gradient.</summary>
 public class GradCheckTests
 {
-    public static TheoryData<int> CaseIndices() => new(Enumerable.Range(0, GradCheckCatalog.All.Count));
+    /// <summary>The cases by their "op (configuration)" names, unique (see <see cref="CatalogNamesAreUniquePerConfiguration"/>).</summary>
+    public static TheoryData<string> CaseNames() => new(GradCheckCatalog.All.Select(c => c.ToString()));
 
-    [Theory]
-    [MemberData(nameof(CaseIndices))]
-    public void GradientMatchesCentralDifferences(int index)
+    [Theory, OnCpu(nameof(CaseNames)), OnCuda(nameof(CaseNames))]
+    public void GradientMatchesCentralDifferences(string name, DeviceKind kind)
     {
-        var check = GradCheckCatalog.All[index];
-        var result = check.Run();
+        var check = GradCheckCatalog.All.Single(c => c.ToString() == name);
+        var result = check.Run(seed: 0, TestDevices.Of(kind));
         Assert.True(result.Passed, $"{check}: max abs {result.MaxAbsError:E2}, max rel {result.MaxRelError:E2}; worst {result.Worst}");
     }
 

@@ -1,30 +1,28 @@
-using ScratchDetect.Engine.Backends.Cpu;
+using ScratchDetect.Engine.Backends;
 
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>
-/// CPU kernels against plain loops written here, over sizes that exercise every vector tail and
-/// edge tile. The references are independent three-line loops, not the code under test.
+/// Layout, indexing and GEMM kernels against plain loops written here, over sizes that exercise
+/// every vector tail and edge tile, on every device. The references are independent three-line
+/// loops, not the code under test. (The element-wise, comparison and reduction kernels are in
+/// ElementwiseKernelTests.)
 /// </summary>
 public class KernelTests
 {
-    public static TheoryData<int> Lengths() => new(Enumerable.Range(0, 257));
-
-    [Theory]
-    [MemberData(nameof(Lengths))]
-    public void BroadcastBinaryMatchesScalarLoopForEveryTailLength(int n)
+    [Theory, OnCpu, OnCuda]
+    public void NonzeroMatchesAScalarLoopAtEveryLength(DeviceKind kind)
     {
-        var g = new Generator((ulong)n);
-        var a = Tensor.Uniform([n], -1, 1, g);
-        var b = Tensor.Uniform([n], -1, 1, g);
-        float s = 0.75f;
-        var av = a.ToArray<float>();
-        var bv = b.ToArray<float>();
-        Assert.Equal(av.Zip(bv, (x, y) => x * y).ToArray(), (a * b).ToArray<float>());
-        Assert.Equal(av.Select(x => x - s).ToArray(), (a - s).ToArray<float>());
-        Assert.Equal(av.Zip(bv, Math.Max).ToArray(), Tensor.Maximum(a, b).ToArray<float>());
-        // Sum: lane-wise partial sums reorder the additions, so compare with a double sum at float rounding.
-        Assert.Equal(av.Sum(x => (double)x), a.Sum().Item(), 1e-4);
+        // The positions of the true elements, for every length 0..256 (SIMD tails of the compare feeding it).
+        var device = TestDevices.Of(kind);
+        for (int n = 0; n <= 256; n++)
+        {
+            var g = new Generator((ulong)n);
+            var values = Enumerable.Range(0, n).Select(_ => g.NextDouble() - 0.5).ToArray();
+            var positions = Tensor.FromArray(values, [n], device).Gt(0).Nonzero();
+            Assert.Equal(device, positions.Device);
+            Assert.Equal(Enumerable.Range(0, n).Where(i => values[i] > 0).Select(i => (long)i), positions.Reshape(-1).ToArray<long>());
+        }
     }
 
     public static TheoryData<int, int, int, bool, bool> GemmShapes()
@@ -38,14 +36,13 @@ public class KernelTests
         return data;
     }
 
-    [Theory]
-    [MemberData(nameof(GemmShapes))]
-    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB)
+    [Theory, OnCpu(nameof(GemmShapes)), OnCuda(nameof(GemmShapes))]
+    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, DeviceKind kind)
     {
         var g = new Generator(42);
         var a = Tensor.Uniform([m * k], -1, 1, g).ToArray<float>();
         var b = Tensor.Uniform([k * n], -1, 1, g).ToArray<float>();
-        var backend = CpuBackend.Instance;
+        var backend = BackendRegistry.For(TestDevices.Of(kind));
         var c = (float[])backend.ToArray(backend.Matmul(backend.FromArray(a), 0, transA, backend.FromArray(b), 0, transB, 1, m, n, k));
         var expected = new double[m * n];
         for (int i = 0; i < m; i++)
@@ -56,10 +53,10 @@ public class KernelTests
         TensorAssert.Close(expected, c.Select(v => (double)v).ToArray(), 1e-5 * k, 0, $"gemm {m}x{n}x{k} tA={transA} tB={transB}");
     }
 
-    [Fact]
-    public void PermuteMatchesIndexArithmetic()
+    [Theory, OnCpu, OnCuda]
+    public void PermuteMatchesIndexArithmetic(DeviceKind kind)
     {
-        var x = Tensor.Arange(2 * 3 * 4, DType.Int64).Reshape(2, 3, 4);
+        var x = Tensor.Arange(2 * 3 * 4, DType.Int64, TestDevices.Of(kind)).Reshape(2, 3, 4);
         var y = x.Permute(2, 0, 1).ToArray<long>(); // y[k, i, j] = x[i, j, k] = i*12 + j*4 + k
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < 2; i++)
@@ -67,19 +64,20 @@ public class KernelTests
                     Assert.Equal(i * 12 + j * 4 + k, y[k * 6 + i * 3 + j]);
     }
 
-    [Fact]
-    public void SortIsStableAndPutsNaNLast()
+    [Theory, OnCpu, OnCuda]
+    public void SortIsStableAndPutsNaNLast(DeviceKind kind)
     {
-        var x = Tensor.FromArray(new[] { 2f, float.NaN, 1f, 2f, 0f }, 5);
+        var x = Tensor.FromArray(new[] { 2f, float.NaN, 1f, 2f, 0f }, [5], TestDevices.Of(kind));
         var (values, indices) = x.Sort();
         Assert.Equal(new long[] { 4, 2, 0, 3, 1 }, indices.ToArray<long>());
         Assert.True(float.IsNaN(values.ToArray<float>()[4]));
     }
 
-    [Fact]
-    public void IndexOutOfRangeNamesTheOp()
+    [Theory, OnCpu, OnCuda]
+    public void IndexOutOfRangeNamesTheOp(DeviceKind kind)
     {
-        var e = Assert.Throws<IndexOutOfRangeException>(() => Tensor.Ones([3]).IndexSelect(0, Tensor.FromArray(new long[] { 3 }, 1)));
+        var device = TestDevices.Of(kind);
+        var e = Assert.Throws<IndexOutOfRangeException>(() => Tensor.Ones([3], device: device).IndexSelect(0, Tensor.FromArray(new long[] { 3 }, [1], device)));
         Assert.Contains("index_select", e.Message);
     }
 }

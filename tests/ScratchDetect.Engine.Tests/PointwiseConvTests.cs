@@ -9,6 +9,8 @@ namespace ScratchDetect.Engine.Tests;
 /// against the direct reference: the same convolution in float64 through the im2col path, which
 /// float64 always takes. Shapes cover strides 1, 2, 3 and mixed, sizes the stride does not divide,
 /// 1xN and Nx1 maps, odd channel counts, batches and groups.
+/// CPU-only by nature: these are the CPU backend's own fast paths against its reference kernels
+/// (the device-independent behaviour of the same ops is in the device-parameterised op tests).
 /// </summary>
 public class PointwiseConvTests
 {

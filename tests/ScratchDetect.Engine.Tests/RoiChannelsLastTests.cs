@@ -8,6 +8,8 @@ namespace ScratchDetect.Engine.Tests;
 /// kernels (torchvision's operation order, CpuBackend.Roi.cs): bit for bit, on channel counts that
 /// leave every vector tail (1, 7, 8, 9, 17, 33), RoIs inside, across and outside the map, tiny and
 /// inverted RoIs, adaptive and fixed sampling, aligned and not, and maps holding NaN and infinities.
+/// CPU-only by nature: these are the CPU backend's own fast paths against its reference kernels
+/// (the device-independent behaviour of the same ops is in the device-parameterised op tests).
 /// </summary>
 public class RoiChannelsLastTests
 {

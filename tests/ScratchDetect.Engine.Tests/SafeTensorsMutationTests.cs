@@ -53,7 +53,6 @@ public sealed class SafeTensorsMutationTests(ITestOutputHelper output)
                 var (damaged, damage) = Damage(original, random);
                 string label = $"{name} #{i} ({damage})";
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                var caseWatch = Stopwatch.StartNew();
                 try
                 {
                     var (tensors, _) = SafeTensors.Deserialize(damaged, label);
@@ -72,11 +71,12 @@ public sealed class SafeTensorsMutationTests(ITestOutputHelper output)
                 {
                     Assert.Fail($"{label}: {e.GetType().Name} escaped: {e}");
                 }
+                // Work is bounded by allocation, not wall time (which a loaded machine makes flaky): a
+                // load that read past the file or looped over a damaged count would allocate beyond
+                // this; a hang without allocation shows as a run that never ends.
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 Assert.True(allocated <= AllocationPerFileByte * (long)damaged.Length + 64 * 1024,
                     $"{label}: allocated {allocated} bytes for a {damaged.Length}-byte file");
-                // Generous for a loaded 2-core machine: a case takes microseconds; a hang takes forever.
-                Assert.True(caseWatch.ElapsedMilliseconds < 2000, $"{label}: took {caseWatch.ElapsedMilliseconds} ms");
             }
         }
         output.WriteLine($"{4 * CasesPerSource} damaged files: {loaded} loaded, {refused} refused, {watch.Elapsed.TotalSeconds:F1} s");

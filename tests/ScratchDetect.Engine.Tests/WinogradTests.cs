@@ -10,6 +10,8 @@ namespace ScratchDetect.Engine.Tests;
 /// every edge, leave vector tails across tiles, use 1xN and Nx1 maps, channel counts that are not
 /// multiples of the vector width, batches, groups, every padding up to 2, and images large enough
 /// to be split into several chunks of tile rows.
+/// CPU-only by nature: these are the CPU backend's own fast paths against its reference kernels
+/// (the device-independent behaviour of the same ops is in the device-parameterised op tests).
 /// </summary>
 public class WinogradTests
 {

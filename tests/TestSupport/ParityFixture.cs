@@ -27,23 +27,36 @@ internal sealed class ParityFixture
     public IReadOnlyList<string> CaseNames => tensors.Keys.Where(k => k.EndsWith("/out")).Select(k => k[..^4]).ToList();
 
     /// <summary>
-    /// Runs <paramref name="function"/> on the case's inputs and compares the output and, where the
-    /// fixture has them, the input gradients with PyTorch's.
+    /// Runs <paramref name="function"/> on the case's inputs, put on <paramref name="device"/>, and
+    /// compares the output and, where the fixture has them, the input gradients with PyTorch's on
+    /// the host. The output and the gradients must stay on the device.
     /// </summary>
-    public void Check(string name, Func<Tensor[], Tensor> function, double atol, double rtol)
+    public void Check(string name, Func<Tensor[], Tensor> function, double atol, double rtol, Device device)
     {
         var inputs = new List<Tensor>();
         for (int i = 0; tensors.TryGetValue($"{name}/in{i}", out var input); i++)
-            inputs.Add(tensors.ContainsKey($"{name}/grad{i}") ? input.Detach().RequireGrad() : input);
+        {
+            var onDevice = input.To(device);
+            inputs.Add(tensors.ContainsKey($"{name}/grad{i}") ? onDevice.Detach().RequireGrad() : onDevice);
+        }
         if (inputs.Count == 0) throw new ArgumentException($"{family}: no case named '{name}'");
 
         var output = function(inputs.ToArray());
+        AssertOn(device, output, $"{family}/{name} output");
         TensorAssert.Close(tensors[$"{name}/out"], output, atol, rtol, $"{family}/{name} output");
         if (!tensors.TryGetValue($"{name}/gout", out var cotangent)) return;
 
-        output.Backward(cotangent);
+        output.Backward(cotangent.To(device));
         for (int i = 0; i < inputs.Count; i++)
             if (tensors.TryGetValue($"{name}/grad{i}", out var expected))
+            {
+                if (inputs[i].Grad is { } grad) AssertOn(device, grad, $"{family}/{name} gradient of input {i}");
                 TensorAssert.Close(expected, inputs[i].Grad ?? inputs[i].ZerosLike(), atol, rtol, $"{family}/{name} gradient of input {i}");
+            }
+    }
+
+    private static void AssertOn(Device device, Tensor tensor, string what)
+    {
+        if (tensor.Device != device) throw new Xunit.Sdk.XunitException($"{what} is on {tensor.Device}, but the inputs were on {device}");
     }
 }

@@ -14,7 +14,7 @@ public interface IParityFamily
 
 /// <summary>
 /// The parity tests of a family: every fixture case is replayed on our engine (output and input
-/// gradients compared), and every C# case must have a fixture, so neither side can drift silently.
+/// gradients compared) on every device, and every C# case must have a fixture, so neither side can drift silently.
 /// A family's test class derives from this with itself as <typeparamref name="TFamily"/>.
 /// </summary>
 public abstract class ParityTests<TFamily> where TFamily : IParityFamily
@@ -23,13 +23,12 @@ public abstract class ParityTests<TFamily> where TFamily : IParityFamily
 
     public static TheoryData<string> CaseNames() => new(Fixture.Value.CaseNames);
 
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void MatchesPyTorch(string name)
+    [Theory, OnCpu(nameof(CaseNames)), OnCuda(nameof(CaseNames))]
+    public void MatchesPyTorch(string name, DeviceKind kind)
     {
         Assert.True(TFamily.Cases.ContainsKey(name), $"fixture case '{name}' has no C# counterpart");
         var (run, tolerance) = TFamily.Cases[name];
-        Fixture.Value.Check(name, run, tolerance, tolerance);
+        Fixture.Value.Check(name, run, tolerance, tolerance, TestDevices.Of(kind));
     }
 
     [Fact]

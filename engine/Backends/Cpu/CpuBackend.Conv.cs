@@ -183,7 +183,7 @@ public sealed partial class CpuBackend
                         // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
                         var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
                         target[..lo].Clear();
-                        input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(target[lo..hi]);
+                        if (hi > lo) input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(target[lo..hi]);
                         target[hi..].Clear();
                         continue;
                     }
@@ -220,7 +220,7 @@ public sealed partial class CpuBackend
                         if (g.Stride.W == 1)
                         {
                             var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
-                            AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
+                            if (hi > lo) AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
                             continue;
                         }
                         for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
@@ -231,7 +231,11 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>For stride 1: the outputs [lo, hi) whose input column ow + shift lies inside [0, width).</summary>
+    /// <summary>
+    /// For stride 1: the outputs [lo, hi) whose input column ow + shift lies inside [0, width). The run
+    /// is empty (lo == hi) when the tap falls wholly in the padding, as a dilated kernel wider than a
+    /// small map does; callers then read nothing (the start index may lie outside the input).
+    /// </summary>
     private static (int Lo, int Hi) InBoundsRun(int outW, int shift, int width)
     {
         int lo = Math.Clamp(-shift, 0, outW);

@@ -63,6 +63,14 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
+    public Storage Create<T>(long length, Action<Span<T>> fill) where T : struct
+    {
+        var data = NewArray<T>(length);
+        fill(data);
+        return Wrap(data);
+    }
+
+    /// <inheritdoc />
     public Array ToArray(Storage storage) => (Array)((CpuStorage)storage).Data.Clone();
 
     /// <inheritdoc />

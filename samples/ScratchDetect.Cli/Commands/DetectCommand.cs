@@ -77,14 +77,13 @@ internal static class DetectCommand
             foreach (var path in imagePaths)
             {
                 detecting.Begin(Path.GetFileName(path));
-                var (image, rgb) = ReadImage(path);
-                // The 8-bit pixels stay alive through inference only when they are to be drawn on.
-                var drawOn = drawDirectory is null ? null : rgb;
+                var (image, width, height, drawOn) = ReadImage(path, keepPixels: drawDirectory is not null);
                 var watch = Stopwatch.StartNew();
                 Detection detection;
                 using (GradMode.NoGrad())
+                using (image)
                     detection = detector.Detect([image])[0];
-                var result = ImageDetections.From(path, rgb.Width, rgb.Height, detection);
+                var result = ImageDetections.From(path, width, height, detection);
                 results.Add(result);
                 progress.WriteLine(Summarize(result, watch.Elapsed));
                 if (drawOn is not null) WriteDrawing(drawDirectory!, path, drawOn, result, classes);
@@ -114,16 +113,17 @@ internal static class DetectCommand
     }
 
     /// <summary>
-    /// The image as the model's float32 (3, H, W) input in [0, 1], with its size. The file is
-    /// decoded once and converted in one pass, so a large photo holds its 8-bit pixels and one
-    /// float copy, not the chain of full-size copies separate steps would make.
+    /// The image as the model's float32 (3, H, W) input in [0, 1], with its size, and its 8-bit
+    /// pixels when they are to be drawn on (otherwise they are dropped before inference). The file
+    /// is decoded once and converted in one pass, so a large photo holds one float copy, not the
+    /// chain of full-size copies separate steps would make.
     /// </summary>
-    private static (Tensor Image, RgbImage Rgb) ReadImage(string path)
+    private static (Tensor Image, int Width, int Height, RgbImage? Pixels) ReadImage(string path, bool keepPixels)
     {
         var rgb = ImageIO.ReadRgb(path);
         // Divided, not multiplied by 1/255: torchvision's ConvertImageDtype divides, and the two
         // differ by an ulp on about half of the 256 values.
-        return (SampleTensors.Image(rgb, divisor: 255f), rgb);
+        return (SampleTensors.Image(rgb, divisor: 255f), rgb.Width, rgb.Height, keepPixels ? rgb : null);
     }
 
     /// <summary>Writes the image with its detections drawn to DIR/NAME.png (atomically).</summary>

@@ -92,10 +92,10 @@ public class InitTests
         AssertUniform(weight, Math.Sqrt(6.0 / 500), "xavier_uniform_");
     }
 
-    [Fact]
-    public void NormalUniformAndConstantFillInPlace()
+    [Theory, OnCpu, OnCuda]
+    public void NormalUniformAndConstantFillInPlace(DeviceKind kind)
     {
-        var tensor = Tensor.Zeros([200, 200], DType.Float64);
+        var tensor = Tensor.Zeros([200, 200], DType.Float64, TestDevices.Of(kind));
         Assert.Same(tensor, Init.Normal(tensor, new Generator(5), mean: 2, std: 0.5));
         AssertNormal(tensor, 2, 0.5, "normal_");
 
@@ -119,16 +119,18 @@ public class InitTests
         AssertUniform(linear.Bias!, 1 / Math.Sqrt(50), "Linear bias");
     }
 
-    [Fact]
-    public void TorchDefaultOnAConvolutionShape()
+    [Theory, OnCpu, OnCuda]
+    public void TorchDefaultOnAConvolutionShape(DeviceKind kind)
     {
         // [out 16, in/groups 8, 5, 5]: fan_in = 200, bound 1/√200 for weight and bias.
-        var weight = Tensor.Zeros([16, 8, 5, 5]).RequireGrad();
-        var bias = Tensor.Zeros([4000]).RequireGrad(); // long, so the bias statistics are meaningful
+        var device = TestDevices.Of(kind);
+        var weight = Tensor.Zeros([16, 8, 5, 5], device: device).RequireGrad();
+        var bias = Tensor.Zeros([4000], device: device).RequireGrad(); // long, so the bias statistics are meaningful
         Init.TorchDefault(weight, bias, new Generator(8));
         AssertUniform(weight, 1 / Math.Sqrt(200), "conv weight");
         AssertUniform(bias, 1 / Math.Sqrt(200), "conv bias");
         Assert.True(weight.RequiresGrad && weight.IsLeaf);
+        Assert.Equal(device, weight.Device);
     }
 
     [Fact]

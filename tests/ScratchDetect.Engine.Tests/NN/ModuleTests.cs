@@ -220,12 +220,13 @@ public class ModuleTests
         Assert.Throws<ArgumentException>(() => toy.To(DType.Int64));
     }
 
-    [Fact]
-    public void FrozenParametersGetNoGradient()
+    [Theory, OnCpu, OnCuda]
+    public void FrozenParametersGetNoGradient(DeviceKind kind)
     {
-        var net = new Sequential(new Linear(3, 2, new Generator(0)), new ReLU(), new Linear(2, 1, new Generator(1)));
+        var device = TestDevices.Of(kind);
+        var net = new Sequential(new Linear(3, 2, new Generator(0)), new ReLU(), new Linear(2, 1, new Generator(1))).To(device);
         net[0].Freeze();
-        var input = Tensor.Ones([4, 3]).RequireGrad();
+        var input = Tensor.Ones([4, 3], device: device).RequireGrad();
         net.Forward(input).Sum().Backward();
 
         Assert.All(net[0].Parameters(), p => Assert.False(p.RequiresGrad));
@@ -237,24 +238,25 @@ public class ModuleTests
         Assert.All(net.Parameters(), p => Assert.True(p.RequiresGrad));
     }
 
-    [Fact]
-    public void LinearComputesAffineMapOnTheLastAxis()
+    [Theory, OnCpu, OnCuda]
+    public void LinearComputesAffineMapOnTheLastAxis(DeviceKind kind)
     {
-        var linear = new Linear(3, 2, new Generator(0));
+        var device = TestDevices.Of(kind);
+        var linear = new Linear(3, 2, new Generator(0)).To(device);
         linear.LoadStateDict(new Dictionary<string, Tensor>
         {
-            ["weight"] = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3),
-            ["bias"] = Tensor.FromArray(new float[] { 0.5f, -1 }, 2),
+            ["weight"] = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3], device),
+            ["bias"] = Tensor.FromArray(new float[] { 0.5f, -1 }, [2], device),
         });
         // [1, 0, -1]·[1, 2, 3] + 0.5 = -1.5 ; [1, 0, -1]·[4, 5, 6] - 1 = -3
-        var output = linear.Forward(Tensor.FromArray(new float[] { 1, 0, -1, 0, 1, 0 }, 2, 1, 3));
+        var output = linear.Forward(Tensor.FromArray(new float[] { 1, 0, -1, 0, 1, 0 }, [2, 1, 3], device));
         Assert.Equal([2, 1, 2], output.Shape);
         Assert.Equal(new float[] { -1.5f, -3, 2.5f, 4 }, output.ToArray<float>()); // second row: 2 + 0.5, 5 - 1
         Assert.Equal(["weight"], new Linear(3, 2, new Generator(0), bias: false).StateDict().Keys);
     }
 
-    [Fact]
-    public void SequentialNamesAndChainsItsLayers()
+    [Theory, OnCpu, OnCuda]
+    public void SequentialNamesAndChainsItsLayers(DeviceKind kind)
     {
         var g = new Generator(0);
         var named = new Sequential([("fc6", (Layer)new Linear(4, 3, g)), ("relu", new ReLU()), ("fc7", new Linear(3, 2, g))]);
@@ -263,7 +265,7 @@ public class ModuleTests
 
         var chain = new Sequential(new ReLU()).Append(new ReLU());
         Assert.Equal(["", "0", "1"], chain.NamedModules().Select(m => m.Key));
-        var output = chain.Forward(Tensor.FromArray(new float[] { -2, 3 }, 2));
+        var output = chain.Forward(Tensor.FromArray(new float[] { -2, 3 }, [2], TestDevices.Of(kind)));
         Assert.Equal(new float[] { 0, 3 }, output.ToArray<float>());
     }
 

@@ -25,18 +25,20 @@ public class StateDictParityTests
         Assert.Equal(torchKeys, Network().StateDict().Keys);
     }
 
-    [Fact]
-    public void LoadedNetworkReproducesPyTorch()
+    [Theory, OnCpu, OnCuda]
+    public void LoadedNetworkReproducesPyTorch(DeviceKind kind)
     {
+        var device = TestDevices.Of(kind);
         var network = Network();
         Assert.True(network.LoadStateDict(Fixture("nn_sequential_state_dict.safetensors")).IsExactMatch);
+        network.To(device);
         var io = SafeTensors.Load(Fixture("nn.safetensors"));
 
-        var input = io["sequential/input"].Detach().RequireGrad();
+        var input = io["sequential/input"].To(device).Detach().RequireGrad();
         var output = network.Forward(input);
         TensorAssert.Close(io["sequential/output"], output, Tolerance, Tolerance, "output");
 
-        output.Backward(io["sequential/gout"]);
+        output.Backward(io["sequential/gout"].To(device));
         TensorAssert.Close(io["sequential/grad_input"], input.Grad!, Tolerance, Tolerance, "input gradient");
         foreach (var (name, parameter) in network.NamedParameters())
             TensorAssert.Close(io[$"sequential/grad/{name}"], parameter.Grad!, Tolerance, Tolerance, $"gradient of {name}");

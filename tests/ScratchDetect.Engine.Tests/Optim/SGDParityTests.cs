@@ -7,7 +7,7 @@ namespace ScratchDetect.Engine.Tests.Optim;
 /// <summary>
 /// SGD and the learning-rate schedules against torch.optim.SGD, LinearLR and MultiStepLR 1.13
 /// (fixture from tools/parity/optim.py): ten training steps of a 3 -> 2 linear model with two
-/// parameter groups, replayed step by step.
+/// parameter groups, replayed step by step on every device.
 /// </summary>
 public class SGDParityTests
 {
@@ -40,17 +40,18 @@ public class SGDParityTests
         return data;
     }
 
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void MatchesPyTorch(string name, string suffix)
+    [Theory, OnCpu(nameof(CaseNames)), OnCuda(nameof(CaseNames))]
+    public void MatchesPyTorch(string name, string suffix, DeviceKind kind)
     {
+        var device = TestDevices.Of(kind);
         var dtype = suffix == "" ? DType.Float64 : DType.Float32;
         double tolerance = dtype == DType.Float64 ? 1e-12 : 1e-6;
         var (momentum, dampening, nesterov) = Cases[name];
 
         var model = new Linear(3, 2, new Generator(0)).To(dtype);
         model.LoadStateDict(new Dictionary<string, Tensor> { ["weight"] = Fixture[$"data{suffix}/weight"], ["bias"] = Fixture[$"data{suffix}/bias"] });
-        var (x, y) = (Fixture[$"data{suffix}/x"], Fixture[$"data{suffix}/y"]);
+        model.To(device);
+        var (x, y) = (Fixture[$"data{suffix}/x"].To(device), Fixture[$"data{suffix}/y"].To(device));
         var optimizer = new SGD([new ParameterGroup([model.Weight], 0.1, weightDecay: 1e-4), new ParameterGroup([model.Bias!], 0.2)], momentum, dampening, nesterov);
         var schedule = new ChainedSchedule(new LinearWarmup(0.1, 4), new MultiStepLR([6, 8], gamma: 0.1));
 
