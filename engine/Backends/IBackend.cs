@@ -79,6 +79,15 @@ public partial interface IBackend
     /// <summary>Reduces the middle axis of an (outer, size, inner) tensor, giving (outer, inner). ArgMax/ArgMin give int64.</summary>
     Storage Reduce(ReduceOp op, Storage x, int outer, int size, int inner);
 
+    /// <summary>
+    /// Reduces several axes of a tensor of <paramref name="shape"/> in one pass (Sum, Max or Min; the
+    /// index reductions take one axis, <see cref="Reduce"/>), giving the kept axes in order:
+    /// <paramref name="axes"/> are distinct and ascending, e.g. (0, 2, 3) of [N, C, H, W] gives [C], the
+    /// conv bias gradient as one kernel rather than three. A sum over no elements is 0; a max or min
+    /// over none is an error. Max and min propagate NaN.
+    /// </summary>
+    Storage ReduceAxes(ReduceOp op, Storage x, int[] shape, int[] axes);
+
     // ---- matrix products ----------------------------------------------------------------------
 
     /// <summary>

@@ -92,6 +92,9 @@ public static partial class GradCheckCatalog
         yield return new("mean", "axis -1", x => x[0].Mean(-1), g => [Leaf(g, -1, 1, 3, 5)]);
         yield return new("max", "axis 1, distinct values", x => x[0].Max(1).Values, g => [Leaf(g, -1, 1, 3, 6)]);
         yield return new("min", "axis 0, keepDim", x => x[0].Min(0, keepDim: true).Values, g => [Leaf(g, -1, 1, 4, 3)]);
+        yield return new("max", "all elements, distinct values", x => x[0].Max(), g => [Leaf(g, -1, 1, 3, 4)]);
+        yield return new("amax", "axes 0 and 2, distinct values", x => x[0].Amax([0, 2]), g => [Leaf(g, -1, 1, 2, 3, 4)]);
+        yield return new("amin", "axis -1, keepDim", x => x[0].Amin(-1, keepDim: true), g => [Leaf(g, -1, 1, 3, 5)]);
     }
 
     private static IEnumerable<GradCheckCase> MatmulCases()

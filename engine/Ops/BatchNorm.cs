@@ -16,52 +16,40 @@ public sealed partial class Tensor
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
-        int channels = CheckBatchNorm(input, runningMean, runningVar, weight, bias, training);
+        CheckBatchNorm(input, runningMean, runningVar, weight, bias, training);
         if (!training)
             return NormalizeWithStatistics(input, runningMean!, runningVar!, weight, bias, eps);
 
-        var axes = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
-        long count = input.Numel / channels;
-        var channelShape = ChannelShape(input);
-        Tensor y, normalized, invStd;
-        using (GradMode.NoGrad())
-        {
-            // Two passes (mean, then the mean of squared deviations) rather than E[x²] - E[x]²,
-            // which cancels catastrophically when |mean| >> std.
-            var mean = input.Mean(axes, keepDim: true);
-            var centered = input - mean;
-            var variance = (centered * centered).Then(squares => squares.Mean(axes, keepDim: true));
-            invStd = 1.0 / (variance + eps).Sqrt();
-            normalized = centered.Then(c => c * invStd);
-            // normalized is saved for backward; the full-size steps after it are disposed as they are used.
-            y = weight is null ? normalized : normalized * weight.Reshape(channelShape);
-            if (bias is not null) y = ReferenceEquals(y, normalized) ? y + bias.Reshape(channelShape) : y.Then(scaled => scaled + bias.Reshape(channelShape));
-            if (runningMean is not null && runningVar is not null)
-            {
-                runningMean.CopyFrom(runningMean * (1 - momentum) + mean.Reshape(channels) * momentum);
-                runningVar.CopyFrom(runningVar * (1 - momentum) + variance.Reshape(channels) * (momentum * count / (count - 1)));
-            }
-        }
+        // One backend primitive each way (cuDNN's batch-norm training calls): the forward computes the
+        // batch statistics, normalises and updates the running statistics in place; the backward
+        // takes the input and the saved per-channel mean and 1/std, as PyTorch saves them.
+        var (outer, channels, inner) = Shapes.AroundAxis(input.shape, 1);
+        var (output, mean, invStd) = input.Backend.BatchNormTraining(input.Storage, weight?.Storage, bias?.Storage, runningMean?.Storage, runningVar?.Storage,
+            outer, channels, inner, momentum, eps);
+        if (runningMean is not null) runningMean.Version++;
+        if (runningVar is not null) runningVar.Version++;
+        var y = new Tensor(output, input.ShapeCopy());
+        var savedMean = new Tensor(mean, [channels]);
+        var savedInvStd = new Tensor(invStd, [channels]);
 
         Tensor[] inputs = [input, .. weight is null ? Array.Empty<Tensor>() : [weight], .. bias is null ? Array.Empty<Tensor>() : [bias]];
-        return Record("batch_norm", y, inputs, g =>
+        var result = Record("batch_norm", y, inputs, g =>
         {
             // With x̂ = (x - mean)·invStd and y = γ·x̂ + β, differentiating through the batch mean and variance gives
             //   dx = γ·invStd·(g - mean(g) - x̂·mean(g·x̂)),  dγ = Σ g·x̂,  dβ = Σ g   (means and sums over N and the spatial axes).
-            var grads = new List<Tensor?>();
-            if (input.requiresGrad)
-            {
-                var scale = weight is null ? invStd : invStd * weight.Reshape(channelShape);
-                grads.Add(scale * (g - g.Mean(axes, keepDim: true) - normalized * (g * normalized).Mean(axes, keepDim: true)));
-            }
-            else
-            {
-                grads.Add(null);
-            }
-            if (weight is not null) grads.Add(weight.requiresGrad ? (g * normalized).Sum(axes) : null);
-            if (bias is not null) grads.Add(bias.requiresGrad ? g.Sum(axes) : null);
+            var (gradInput, gradWeight, gradBias) = g.Backend.BatchNormTrainingBackward(g.Storage, input.Storage, savedMean.Storage, savedInvStd.Storage, weight?.Storage,
+                outer, channels, inner, input.requiresGrad);
+            var grads = new List<Tensor?> { gradInput is null ? null : new Tensor(gradInput, input.ShapeCopy()) };
+            if (weight is not null) grads.Add(weight.requiresGrad ? new Tensor(gradWeight, [channels]) : null);
+            if (weight is null || !weight.requiresGrad) gradWeight.Release();
+            if (bias is not null) grads.Add(bias.requiresGrad ? new Tensor(gradBias, [channels]) : null);
+            if (bias is null || !bias.requiresGrad) gradBias.Release();
             return grads.ToArray();
-        });
+        }, savedMean, savedInvStd);
+        // The graph node (if any) holds the saved statistics until backward; otherwise they go now.
+        savedMean.Dispose();
+        savedInvStd.Dispose();
+        return result;
     }
 
     /// <summary>
@@ -98,9 +86,6 @@ public sealed partial class Tensor
             shift.requiresGrad ? g.Sum(others) : null,
         ]);
     }
-
-    /// <summary>[1, C, 1, ...]: a per-channel vector shaped to broadcast against the input.</summary>
-    private static int[] ChannelShape(Tensor input) => input.shape.Select((n, d) => d == 1 ? n : 1).ToArray();
 
     private static int CheckBatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training)
     {

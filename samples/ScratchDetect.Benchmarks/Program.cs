@@ -12,6 +12,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,
+    ["norm"] = NormBench.Run,
     ["ssd"] = SsdBench.Run,
     ["roi"] = RoiBench.Run,
     ["interpolate"] = InterpolateBench.Run,

@@ -9,74 +9,108 @@ public sealed partial class CpuBackend
     {
         if (size == 0 && op != ReduceOp.Sum)
             throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: cannot reduce an empty axis");
+        if (op is not (ReduceOp.ArgMax or ReduceOp.ArgMin)) return ReduceAxes(op, x, [outer, size, inner], [1]);
+        bool max = op == ReduceOp.ArgMax;
         return x.DType switch
         {
-            // float32 sums accumulate in double, as PyTorch's CPU batch norm does for its statistics:
-            // batch-norm gradients subtract nearly equal sums, and float32 accumulation would
-            // leave too few correct digits in the difference.
-            DType.Float32 when op == ReduceOp.Sum => Wrap(SumAxisInDouble(Data<float>(x), outer, size, inner)),
-            DType.Float32 => ReduceOf(op, Data<float>(x), outer, size, inner),
-            DType.Float64 => ReduceOf(op, Data<double>(x), outer, size, inner),
-            DType.Int64 => ReduceOf(op, Data<long>(x), outer, size, inner),
+            DType.Float32 => Wrap(ArgExtremeAxis(Data<float>(x), outer, size, inner, max)),
+            DType.Float64 => Wrap(ArgExtremeAxis(Data<double>(x), outer, size, inner, max)),
+            DType.Int64 => Wrap(ArgExtremeAxis(Data<long>(x), outer, size, inner, max)),
             _ => throw new ArgumentException($"{op.ToString().ToLowerInvariant()}: not defined for {x.DType.Name()} tensors"),
         };
     }
 
-    private static Storage ReduceOf<T>(ReduceOp op, T[] x, int outer, int size, int inner) where T : struct, INumber<T> => op switch
+    /// <inheritdoc />
+    public Storage ReduceAxes(ReduceOp op, Storage x, int[] shape, int[] axes)
     {
-        ReduceOp.Sum => Wrap(SumAxis(x, outer, size, inner)),
-        ReduceOp.Max => Wrap(ExtremeAxis<T, T>(x, outer, size, inner, max: true, (value, _) => value)),
-        ReduceOp.Min => Wrap(ExtremeAxis<T, T>(x, outer, size, inner, max: false, (value, _) => value)),
-        ReduceOp.ArgMax => Wrap(ExtremeAxis<T, long>(x, outer, size, inner, max: true, (_, index) => index)),
-        ReduceOp.ArgMin => Wrap(ExtremeAxis<T, long>(x, outer, size, inner, max: false, (_, index) => index)),
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
-    };
-
-    private static T[] SumAxis<T>(T[] x, int outer, int size, int inner) where T : struct, INumber<T>
-    {
-        var result = CpuBufferPool.RentZeroed<T>((long)outer * inner);
-        ParallelRange(outer, (long)size * inner, (first, end) =>
+        string name = op.ToString().ToLowerInvariant();
+        if (op is ReduceOp.ArgMax or ReduceOp.ArgMin)
+            throw new ArgumentException($"{name}: an index reduction takes one axis (Reduce), not several");
+        var plan = AxisReducePlan.Create(name, shape, axes, x.Length);
+        if (plan.Elements == 0 && plan.Outputs > 0 && op != ReduceOp.Sum)
+            throw new ArgumentException($"{name}: cannot reduce an empty axis (shape {Shapes.Format(shape)}, axes [{string.Join(", ", axes)}])");
+        return (x.DType, op) switch
         {
-            for (long o = first; o < end; o++)
+            // float32 sums accumulate in double, as PyTorch's CPU batch norm does for its statistics:
+            // batch-norm gradients subtract nearly equal sums, and float32 accumulation would
+            // leave too few correct digits in the difference.
+            (DType.Float32, ReduceOp.Sum) => Wrap(ReduceAxesOf<float, double, WidenedSumReducer>(Data<float>(x), plan)),
+            (DType.Float32, ReduceOp.Max) => Wrap(ReduceAxesOf<float, float, MaxReducer<float>>(Data<float>(x), plan)),
+            (DType.Float32, ReduceOp.Min) => Wrap(ReduceAxesOf<float, float, MinReducer<float>>(Data<float>(x), plan)),
+            (DType.Float64, ReduceOp.Sum) => Wrap(ReduceAxesOf<double, double, SumReducer<double>>(Data<double>(x), plan)),
+            (DType.Float64, ReduceOp.Max) => Wrap(ReduceAxesOf<double, double, MaxReducer<double>>(Data<double>(x), plan)),
+            (DType.Float64, ReduceOp.Min) => Wrap(ReduceAxesOf<double, double, MinReducer<double>>(Data<double>(x), plan)),
+            (DType.Int64, ReduceOp.Sum) => Wrap(ReduceAxesOf<long, long, SumReducer<long>>(Data<long>(x), plan)),
+            (DType.Int64, ReduceOp.Max) => Wrap(ReduceAxesOf<long, long, MaxReducer<long>>(Data<long>(x), plan)),
+            (DType.Int64, ReduceOp.Min) => Wrap(ReduceAxesOf<long, long, MinReducer<long>>(Data<long>(x), plan)),
+            _ => throw new ArgumentException($"{name}: not defined for {x.DType.Name()} tensors"),
+        };
+    }
+
+    /// <summary>
+    /// One pass over x for any set of reduced axes. The coalesced shape alternates kept and reduced
+    /// runs; the innermost run is either a kept row (added element-wise into a row of accumulators,
+    /// vectorised) or a reduced run (folded into one accumulator, vectorised). Threads split the
+    /// outermost kept run, so each owns a disjoint block of outputs and the order of every sum is
+    /// fixed: results do not depend on the thread count.
+    /// </summary>
+    private static T[] ReduceAxesOf<T, TAcc, TReducer>(T[] x, AxisReducePlan plan)
+        where T : struct where TAcc : struct where TReducer : IAxisReducer<T, TAcc>
+    {
+        var result = NewArray<T>(plan.Outputs);
+        if (plan.Outputs == 0) return result;
+        int split = plan.FirstKept;
+        if (split < 0)
+        {
+            // Everything is reduced: one accumulator, one thread.
+            result[0] = TReducer.Result(TReducer.AccumulateRun(TReducer.Identity, x.AsSpan(0, (int)plan.Elements)));
+            return result;
+        }
+        ParallelRange(plan.Sizes[split], plan.Elements / Math.Max(1, plan.Sizes[split]), (first, end) =>
+        {
+            long outputStart = first * plan.OutputStrides[split], outputCount = (end - first) * plan.OutputStrides[split];
+            var accumulators = CpuBufferPool.Rent<TAcc>(outputCount);
+            var block = accumulators.AsSpan(0, (int)outputCount);
+            block.Fill(TReducer.Identity);
+            // Only the first run can lie outside the split one, and it is reduced.
+            int outside = split == 0 ? 1 : plan.Sizes[0];
+            for (int r = 0; r < outside; r++)
             {
-                if (inner == 1)
+                long offset = split == 0 ? 0 : r * plan.InputStrides[0];
+                if (split == plan.Sizes.Length - 1)
                 {
-                    result[o] = SumContiguous<T>(x.AsSpan((int)(o * size), size));
+                    TReducer.AccumulateRow(block, x.AsSpan((int)(offset + first), (int)(end - first)));
                     continue;
                 }
-                // Accumulate whole rows: the inner axis is contiguous and vectorises.
-                var acc = result.AsSpan((int)(o * inner), inner);
-                for (int j = 0; j < size; j++)
-                    AddInto<T>(acc, x.AsSpan((int)((o * size + j) * inner), inner));
+                for (long k = first; k < end; k++)
+                    Walk<T, TAcc, TReducer>(x, plan, split + 1, offset + k * plan.InputStrides[split], block, (k - first) * plan.OutputStrides[split]);
             }
+            for (long i = 0; i < outputCount; i++) result[outputStart + i] = TReducer.Result(block[(int)i]);
+            CpuBufferPool.Return(accumulators);
         });
         return result;
     }
 
-    private static float[] SumAxisInDouble(float[] x, int outer, int size, int inner)
+    /// <summary>Accumulates the runs from <paramref name="level"/> inwards of the block at x[inputOffset..] into accumulators[outputOffset..].</summary>
+    private static void Walk<T, TAcc, TReducer>(T[] x, AxisReducePlan plan, int level, long inputOffset, Span<TAcc> accumulators, long outputOffset)
+        where T : struct where TAcc : struct where TReducer : IAxisReducer<T, TAcc>
     {
-        var result = CpuBufferPool.RentZeroed<float>((long)outer * inner);
-        ParallelRange(outer, (long)size * inner, (first, end) =>
+        int size = plan.Sizes[level];
+        bool reduced = plan.Reduced[level];
+        if (level == plan.Sizes.Length - 1)
         {
-            var accumulator = new double[inner];
-            for (long o = first; o < end; o++)
-            {
-                if (inner == 1)
-                {
-                    result[o] = (float)SumWidened(x.AsSpan((int)(o * size), size));
-                    continue;
-                }
-                Array.Clear(accumulator);
-                for (int j = 0; j < size; j++)
-                    AddWidened(accumulator, x.AsSpan((int)((o * size + j) * inner), inner));
-                for (int i = 0; i < inner; i++) result[o * inner + i] = (float)accumulator[i];
-            }
-        });
-        return result;
+            var run = x.AsSpan((int)inputOffset, size);
+            if (reduced) accumulators[(int)outputOffset] = TReducer.AccumulateRun(accumulators[(int)outputOffset], run);
+            else TReducer.AccumulateRow(accumulators.Slice((int)outputOffset, size), run);
+            return;
+        }
+        for (int i = 0; i < size; i++)
+            Walk<T, TAcc, TReducer>(x, plan, level + 1, inputOffset + i * plan.InputStrides[level], accumulators,
+                reduced ? outputOffset : outputOffset + i * plan.OutputStrides[level]);
     }
 
     /// <summary>The sum of float32 values accumulated in float64, vectorised.</summary>
-    private static double SumWidened(ReadOnlySpan<float> values)
+    internal static double SumWidened(ReadOnlySpan<float> values)
     {
         int i = 0;
         double total = 0;
@@ -96,7 +130,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>accumulator[i] += values[i], widening float32 to float64, vectorised.</summary>
-    private static void AddWidened(Span<double> accumulator, ReadOnlySpan<float> values)
+    internal static void AddWidened(Span<double> accumulator, ReadOnlySpan<float> values)
     {
         int i = 0;
         if (IsVectorizable<float>())
@@ -140,10 +174,10 @@ public sealed partial class CpuBackend
         for (; i < accumulator.Length; i++) accumulator[i] += values[i];
     }
 
-    /// <summary>Max/min along the axis; the first extreme wins ties and a NaN beats everything, as in PyTorch.</summary>
-    private static TOut[] ExtremeAxis<T, TOut>(T[] x, int outer, int size, int inner, bool max, Func<T, long, TOut> select) where T : INumber<T>
+    /// <summary>Index of the max/min along the axis; the first extreme wins ties and a NaN beats everything, as in PyTorch.</summary>
+    private static long[] ArgExtremeAxis<T>(T[] x, int outer, int size, int inner, bool max) where T : INumber<T>
     {
-        var result = NewArray<TOut>((long)outer * inner);
+        var result = NewArray<long>((long)outer * inner);
         ParallelRange(outer, (long)size * inner, (first, end) =>
         {
             for (long o = first; o < end; o++)
@@ -162,7 +196,7 @@ public sealed partial class CpuBackend
                             bestIndex = j;
                         }
                     }
-                    result[o * inner + i] = select(best, bestIndex);
+                    result[o * inner + i] = bestIndex;
                 }
             }
         });
