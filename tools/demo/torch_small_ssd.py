@@ -3,7 +3,7 @@
 Usage:
   scratchdetect make-shapes --out shapes --train 2000 --test 200 --size 96..128 --objects 1..2 --object-scale 0.2..0.45
   /usr/bin/python3 tools/demo/torch_small_ssd.py --data shapes --images 10000 --batch 16 --lr 0.005 \
-      --sched step60 --eval-at 375,500
+      --sched step80 --train-n 2000 --eval-at 250,500
 
 It prints the loss every 25 iterations and VOC07 mAP@0.5 on the test split at --eval-at iterations and at the
 end, against the number of IMAGES SEEN, which is what carries over to our engine (only the time per image
@@ -227,7 +227,7 @@ def main():
     p.add_argument("--batch", type=int, default=16); p.add_argument("--lr", type=float, default=0.005)
     p.add_argument("--wd", type=float, default=5e-4); p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--images", type=int, default=10000, help="images seen in all")
-    p.add_argument("--sched", default="step60", help="cos, step (/10 at 67%% and 90%%), step80 (/10 at 80%%), step60 (/10 at 60%% and 80%%), const")
+    p.add_argument("--sched", default="step80", help="cos, step (/10 at 67%% and 90%%), step80 (/10 at 80%%), step60 (/10 at 60%% and 80%%), const")
     p.add_argument("--expand", type=float, default=1.0, help="largest Expand ratio (1: none)"); p.add_argument("--crop", type=int, default=0, help="1: RandomSampleCrop")
     p.add_argument("--modes", default="ssd"); p.add_argument("--min-side", type=float, default=0.3)
     p.add_argument("--photo", type=int, default=1); p.add_argument("--eval-at", default="")
