@@ -14,7 +14,10 @@ namespace ScratchDetect.Data.Augmentation;
 /// <param name="train">Whether to augment (training) or only scale (evaluation).</param>
 /// <param name="expand">Whether training includes Expand (zoom out onto a canvas up to 4x larger).
 /// It teaches small objects but shrinks every object; for data whose objects are already small it can be left out.</param>
-public sealed class SsdTrainingTransform(bool train, bool expand = true) : ISampleTransform
+/// <param name="crop">Whether training includes RandomSampleCrop (zoom in on part of the image). Left out, training sees
+/// whole images with photometric distortion and mirroring only: milder, which suits plentiful data whose objects
+/// already span the sizes the default boxes cover.</param>
+public sealed class SsdTrainingTransform(bool train, bool expand = true, bool crop = true) : ISampleTransform
 {
     /// <inheritdoc />
     public DetectionSample Apply(DetectionSample sample, Random rng)
@@ -25,7 +28,7 @@ public sealed class SsdTrainingTransform(bool train, bool expand = true) : ISamp
         {
             image = SsdAugmentation.PhotometricDistort(image, rng);
             if (expand) (image, targets) = SsdAugmentation.Expand(image, targets, rng);
-            (image, targets) = SsdAugmentation.RandomSampleCrop(image, targets, rng);
+            if (crop) (image, targets) = SsdAugmentation.RandomSampleCrop(image, targets, rng);
             (image, targets) = SsdAugmentation.RandomMirror(image, targets, rng);
         }
         return sample with { Image = ImageOps.ToUnitRange(image, clamp: train), Targets = targets };

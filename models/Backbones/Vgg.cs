@@ -16,6 +16,9 @@ namespace ScratchDetect.Models;
 /// (3x3/1/1), conv6 (3x3, dilation 6), ReLU, conv7 (1x1), ReLU: the second source;</item>
 /// <item>"extra.1" ..: each extra block (1x1 conv, ReLU, 3x3 conv, ReLU), one source each.</item>
 /// </list>
+/// With <see cref="SsdConfig.BatchNormInExtras"/> a BatchNorm2d follows conv6, conv7 and each
+/// extra convolution (before its ReLU), which moves conv7 to index 4 of extra.0's last child and each
+/// block's second convolution to index 3.
 /// Initialised as torchvision: base convolutions Kaiming-normal (fan out, ReLU), conv6, conv7 and
 /// the extras Xavier-uniform, biases 0.
 /// </summary>
@@ -54,20 +57,24 @@ public sealed class SsdVggBackbone : Module
 
         var conv6 = XavierConv(channels, config.FcChannels, 3, generator, padding: config.FcDilation, dilation: config.FcDilation);
         var conv7 = XavierConv(config.FcChannels, config.FcChannels, 1, generator);
-        var fc = new Sequential(new MaxPool2d(3, 1, 1), conv6, new ReLU(), conv7, new ReLU());
+        var fc = new Sequential([new MaxPool2d(3, 1, 1), .. Activated(conv6, config.BatchNormInExtras), .. Activated(conv7, config.BatchNormInExtras)]);
         extra = RegisterModule("extra", new ModuleList<Sequential>());
         extra.Add(new Sequential([.. layers.Skip(lastPool), fc]));
         var outChannels = new List<int> { layout.SourceChannels, config.FcChannels };
         channels = config.FcChannels;
         foreach (var block in config.Extras)
         {
-            extra.Add(new Sequential(
-                XavierConv(channels, block.MidChannels, 1, generator), new ReLU(),
-                XavierConv(block.MidChannels, block.OutChannels, block.Kernel, generator, block.Stride, block.Padding), new ReLU()));
+            extra.Add(new Sequential([
+                .. Activated(XavierConv(channels, block.MidChannels, 1, generator), config.BatchNormInExtras),
+                .. Activated(XavierConv(block.MidChannels, block.OutChannels, block.Kernel, generator, block.Stride, block.Padding), config.BatchNormInExtras)]));
             outChannels.Add(channels = block.OutChannels);
         }
         OutChannels = outChannels;
     }
+
+    /// <summary>A convolution and its ReLU, with a BatchNorm2d between them when <paramref name="batchNorm"/> (<see cref="SsdConfig.BatchNormInExtras"/>).</summary>
+    private static Layer[] Activated(Conv2d conv, bool batchNorm) =>
+        batchNorm ? [conv, new BatchNorm2d(conv.OutChannels), new ReLU()] : [conv, new ReLU()];
 
     /// <summary>The L2Norm scale of the first source, [C].</summary>
     public Tensor ScaleWeight { get; }

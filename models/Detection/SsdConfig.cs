@@ -58,6 +58,14 @@ public sealed record SsdConfig
     /// <summary>BatchNorm2d after each base convolution (see the class summary for when).</summary>
     public bool BatchNorm { get; init; }
 
+    /// <summary>
+    /// BatchNorm2d also after conv6, conv7 and both convolutions of every extra block (off in
+    /// SSD300 and SSD512, whose layers and names stay torchvision's). The small variants turn it
+    /// on: trained from scratch, a base with batch norm feeding unnormalised conv6/conv7 and extras
+    /// learns much more slowly than one normalised throughout.
+    /// </summary>
+    public bool BatchNormInExtras { get; init; }
+
     /// <summary>Channels of conv6 and conv7 (1024).</summary>
     public int FcChannels { get; init; } = 1024;
 
@@ -137,7 +145,8 @@ public sealed record SsdConfig
     /// <paramref name="imageSize"/> input (150 by default), and default boxes made the way SSD300's
     /// are (torchvision's scales 0.07 .. 1.05 spread over four sources, the same aspect ratios):
     /// the same <see cref="MultiBoxLoss"/> and postprocess as SSD300. At 150 px its sources are
-    /// 19, 9, 5, 3 cells wide (2116 default boxes).
+    /// 19, 9, 5, 3 cells wide (2116 default boxes). Batch norm follows every convolution, base, conv6,
+    /// conv7 and extras alike (<see cref="BatchNormInExtras"/>).
     /// </summary>
     public static SsdConfig Small(int numClasses, int imageSize = 150) => new()
     {
@@ -145,6 +154,7 @@ public sealed record SsdConfig
         ImageSize = imageSize,
         Base = "32 M 64 M 128 128 C 256 256 M 256",
         BatchNorm = true,
+        BatchNormInExtras = true,
         FcChannels = 256,
         Extras = [new(64, 128), new(64, 128)],
         DefaultBoxes = DefaultBoxGenerator.FromScales([[2], [2, 3], [2, 3], [2]], [0.1, 0.3, 0.55, 0.8, 1.05]),

@@ -19,7 +19,8 @@ public enum SsdWeightFormat
 /// torchvision's module tree is (see <see cref="SsdVggBackbone"/>): vgg.i below the last "M" pool is
 /// backbone.features.i, the rest of the base is backbone.extra.0.(i - cut), and pool5, conv6, ReLU,
 /// conv7, ReLU are backbone.extra.0.(base - cut).0 .. 4; extras.2j and extras.2j+1 are
-/// backbone.extra.(j+1).0 and .2; loc.k and conf.k are the regression and classification heads'
+/// backbone.extra.(j+1).0 and .2 (.4 and .3 for conv7 and the second convolutions with
+/// <see cref="SsdConfig.BatchNormInExtras"/>); loc.k and conf.k are the regression and classification heads'
 /// module_list.k. For VGG16 that is vgg.0..22 → features.0..22, vgg.24/26/28 (conv5) →
 /// extra.0.1/3/5, vgg.31 (conv6) → extra.0.7.1, vgg.33 (conv7) → extra.0.7.3.
 /// </summary>
@@ -68,14 +69,18 @@ public static class SsdStateDict
         var layout = VggLayout.Parse(config.Base, config.BatchNorm);
         int cut = layout.LastPoolLayer, baseLayers = layout.BaseLayers;
         string Index(int i) => i.ToString(CultureInfo.InvariantCulture);
-        for (int i = 0; i < baseLayers + 5; i++)
-            yield return ($"vgg.{Index(i)}",
-                i < cut ? $"backbone.features.{Index(i)}"
-                : i < baseLayers ? $"backbone.extra.0.{Index(i - cut)}"
-                : $"backbone.extra.0.{Index(baseLayers - cut)}.{Index(i - baseLayers)}");
+        for (int i = 0; i < baseLayers; i++)
+            yield return ($"vgg.{Index(i)}", i < cut ? $"backbone.features.{Index(i)}" : $"backbone.extra.0.{Index(i - cut)}");
+        // ssd.pytorch's pool5, conv6, ReLU, conv7, ReLU follow the base; only the convolutions hold weights.
+        // With BatchNormInExtras (which ssd.pytorch has not: those batch norms keep torchvision's names)
+        // conv7 is child 4 of extra.0's last module and a block's second convolution is child 3.
+        string fc = $"backbone.extra.0.{Index(baseLayers - cut)}";
+        int conv7 = config.BatchNormInExtras ? 4 : 3, secondConv = config.BatchNormInExtras ? 3 : 2;
+        yield return ($"vgg.{Index(baseLayers + 1)}", $"{fc}.1");
+        yield return ($"vgg.{Index(baseLayers + 3)}", $"{fc}.{Index(conv7)}");
         yield return ("L2Norm.weight", "backbone.scale_weight");
         for (int j = 0; j < 2 * config.Extras.Count; j++)
-            yield return ($"extras.{Index(j)}", $"backbone.extra.{Index(j / 2 + 1)}.{Index(j % 2 * 2)}");
+            yield return ($"extras.{Index(j)}", $"backbone.extra.{Index(j / 2 + 1)}.{Index(j % 2 * secondConv)}");
         for (int k = 0; k < config.SourceCount; k++)
         {
             yield return ($"loc.{Index(k)}", $"head.regression_head.module_list.{Index(k)}");

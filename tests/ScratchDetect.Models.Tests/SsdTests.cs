@@ -50,6 +50,34 @@ public class SsdTests
     }
 
     /// <summary>
+    /// The small variant has batch norm in conv6, conv7 and the extras too (BatchNormInExtras), which
+    /// ssd.pytorch has not: its convolutions still get ssd.pytorch's names and the extra batch norms keep
+    /// torchvision's. By hand from Small's base "32 M 64 M 128 128 C 256 256 M 256" with batch norm: 7
+    /// convolutions of 3 layers and 4 pools are vgg.0 .. 24, the last M is layer 21 (so extra.0.0 .. 3 are
+    /// pool4 and conv5), pool5 is vgg.25, conv6 vgg.26 (extra.0.4.1) and conv7 vgg.28, which follows
+    /// conv6's batch norm and ReLU (extra.0.4.4); an extra block's second convolution is child 3.
+    /// </summary>
+    [Fact]
+    public void BatchNormInExtrasKeepsSsdPytorchsNamesForTheConvolutions()
+    {
+        var config = SsdConfig.Small(numClasses: 4);
+        Assert.True(config.BatchNormInExtras);
+        Assert.False(SsdConfig.Ssd300.BatchNormInExtras);
+        var state = Small.Value.StateDict();
+        var renamed = SsdStateDict.ToSsdPytorch(state, config);
+        Assert.Same(state["backbone.extra.0.4.1.weight"], renamed["vgg.26.weight"]);
+        Assert.Same(state["backbone.extra.0.4.4.weight"], renamed["vgg.28.weight"]);
+        Assert.Equal([256, 256, 1, 1], renamed["vgg.28.weight"].Shape);
+        Assert.Same(state["backbone.extra.1.0.weight"], renamed["extras.0.weight"]);
+        Assert.Same(state["backbone.extra.1.3.weight"], renamed["extras.1.weight"]);
+        Assert.Equal([128, 64, 3, 3], renamed["extras.1.weight"].Shape);
+        Assert.Contains("backbone.extra.0.4.2.running_mean", renamed.Keys);
+        Assert.Contains("backbone.extra.2.4.weight", renamed.Keys);
+        var back = SsdStateDict.FromSsdPytorch(renamed, config);
+        Assert.Equal(state.Keys.Order(), back.Keys.Order());
+    }
+
+    /// <summary>
     /// The small variant: sources at 150 px are 19 (before the last M pool: 150 → 75 → 37 → ceil 19),
     /// 9 (after it), 5 and 3 (stride-2 extras), so 19²·4 + 9²·6 + 5²·6 + 3²·4 = 2116 default boxes;
     /// its losses are finite and every parameter gets a gradient.
