@@ -25,6 +25,7 @@ public class FusedConvTests
         ( 1, 8, 14, 14, 8, 3, 1, 6, 6, 1 ),    // dilated (SSD's conv6 pattern)
         ( 2, 6, 8, 8, 9, 3, 2, 1, 1, 3 ),      // grouped 3x3 at stride 2
         ( 1, 64, 121, 121, 8, 3, 1, 1, 1, 1 ), // 576·121·121 > the im2col budget: banded, the ReLU on each band's copy
+        ( 2, 16, 30, 29, 17, 3, 1, 1, 1, 1 ),  // 3x3 stride 1, 16+ channels, odd widths: the 3x3 layers of both detectors
     ];
 
     [Theory, OnCpu, OnCuda]

@@ -21,11 +21,15 @@ public sealed partial class CpuBackend
 {
     /// <inheritdoc />
     /// <remarks>
-    /// The forward pass never takes Winograd: F(4x4, 3x3)'s larger rounding error in activations
+    /// The forward pass never takes Winograd F(4x4, 3x3): its larger rounding error in activations
     /// moves values across the discrete decisions downstream (ReLU masks, hard-negative mining,
     /// top-k, NMS). Measured: with it, SSD300's float32 training step against torchvision put conv6's
     /// weight gradient 2.5e-3 of its largest away (torchvision's own float32 error: 9e-7); without it
-    /// the gradients match. The backward passes' errors stay continuous, so they keep Winograd.
+    /// the gradients match. Nor does it take F(2x2, 3x3) (WinogradF2.cs), although that one's error is
+    /// of the direct sum's order: with it the same test put conv6's weight gradient 2.5e-3 of its
+    /// largest away again (a near-tie in hard-negative mining decided the other way), while both
+    /// detectors' detections still matched. The backward passes' errors stay continuous, so they
+    /// keep F(4x4).
     /// </remarks>
     public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) =>
         Conv2dBiasActivation(input, weight, bias, ConvActivation.None, geometry);
