@@ -117,11 +117,11 @@ public class WinogradTests
         Assert.Equal(backwardData, CpuBackend.WinogradBackwardDataApplies(g));
     }
 
-    internal static float[] Random(int length, Generator random) => Tensor.Uniform([length], -1, 1, random).ToArray<float>();
+    private static float[] Random(int length, Generator random) => Tensor.Uniform([length], -1, 1, random).ToArray<float>();
 
     private static double[] Float64(float[] values, bool absolute) => values.Select(v => absolute ? Math.Abs((double)v) : v).ToArray();
 
-    internal static double[] Float64Forward(float[] x, float[] w, float[]? b, Conv2dGeometry g, bool absolute)
+    private static double[] Float64Forward(float[] x, float[] w, float[]? b, Conv2dGeometry g, bool absolute)
     {
         var backend = CpuBackend.Instance;
         var y = backend.Conv2d(backend.FromArray(Float64(x, absolute)), backend.FromArray(Float64(w, absolute)),
@@ -135,7 +135,7 @@ public class WinogradTests
         return (double[])backend.ToArray(backend.Conv2dBackwardData(backend.FromArray(Float64(gradOutput, absolute)), backend.FromArray(Float64(w, absolute)), g));
     }
 
-    internal static void AssertWithinBound(double[] exact, double[] scale, float[] fast, string what, double bound)
+    private static void AssertWithinBound(double[] exact, double[] scale, float[] fast, string what, double bound)
     {
         Assert.Equal(exact.Length, fast.Length);
         double worst = 0;

@@ -25,11 +25,10 @@ public sealed partial class CpuBackend
     /// moves values across the discrete decisions downstream (ReLU masks, hard-negative mining,
     /// top-k, NMS). Measured: with it, SSD300's float32 training step against torchvision put conv6's
     /// weight gradient 2.5e-3 of its largest away (torchvision's own float32 error: 9e-7); without it
-    /// the gradients match. Nor does it take F(2x2, 3x3) (WinogradF2.cs), although that one's error is
-    /// of the direct sum's order: with it the same test put conv6's weight gradient 2.5e-3 of its
-    /// largest away again (a near-tie in hard-negative mining decided the other way), while both
-    /// detectors' detections still matched. The backward passes' errors stay continuous, so they
-    /// keep F(4x4).
+    /// the gradients match. F(2x2, 3x3), whose error is of the direct sum's order (1.4e-7 of Σ|x·w|),
+    /// failed the same test the same way (a hard-negative-mining near-tie decided the other way)
+    /// while both detectors' detections matched, so it is not here (commit 28aa182 has it, with
+    /// its tests). The backward passes' errors stay continuous, so they keep F(4x4).
     /// </remarks>
     public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) =>
         Conv2dBiasActivation(input, weight, bias, ConvActivation.None, geometry);

@@ -105,14 +105,13 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
-    /// budget, but never so few tiles that packing U for every GEMM outweighs them. For tiles of
-    /// <paramref name="tileOut"/> outputs a side and <paramref name="points"/> transform points.
+    /// budget, but never so few tiles that packing U for every GEMM outweighs them.
     /// </summary>
-    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g, int tileOut = WinogradOut, int points = WinogradPoints)
+    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g)
     {
-        int tilesH = (g.OutH + tileOut - 1) / tileOut, tilesW = (g.OutW + tileOut - 1) / tileOut;
+        int tilesH = (g.OutH + WinogradOut - 1) / WinogradOut, tilesW = (g.OutW + WinogradOut - 1) / WinogradOut;
         int tileRows = g.Batch * tilesH;
-        long bytesPerTile = (long)points * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
+        long bytesPerTile = (long)WinogradPoints * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
         long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
         return (tilesH, tilesW, tileRows, (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows));
     }
