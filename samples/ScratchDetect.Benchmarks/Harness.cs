@@ -93,21 +93,38 @@ public static class Harness
     /// </summary>
     public static (double OursMs, double TorchMs) AlternatingMedianMs(Action ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
     {
-        var warming = Stopwatch.StartNew();
-        for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) ours();
+        var (oursMs, torchMs) = AlternatingMediansMs([ours], torch, statement, warmup, runs);
+        return (oursMs[0], torchMs);
+    }
+
+    /// <summary>
+    /// <see cref="AlternatingMedianMs"/> for several variants of ours (say, layer by layer and
+    /// fused): each round runs every variant once, then the PyTorch statement, so all see the same
+    /// conditions. Returns one median per variant and PyTorch's.
+    /// </summary>
+    public static (double[] OursMs, double TorchMs) AlternatingMediansMs(IReadOnlyList<Action> ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
+    {
+        foreach (var variant in ours)
+        {
+            var warming = Stopwatch.StartNew();
+            for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) variant();
+        }
         for (int i = 0; i < warmup; i++) torch.TimeMs(statement);
-        var oursTimes = new double[runs];
+        var oursTimes = ours.Select(_ => new double[runs]).ToArray();
         var torchTimes = new double[runs];
         for (int i = 0; i < runs; i++)
         {
-            var sw = Stopwatch.StartNew();
-            ours();
-            oursTimes[i] = sw.Elapsed.TotalMilliseconds;
+            for (int v = 0; v < ours.Count; v++)
+            {
+                var sw = Stopwatch.StartNew();
+                ours[v]();
+                oursTimes[v][i] = sw.Elapsed.TotalMilliseconds;
+            }
             torchTimes[i] = torch.TimeMs(statement);
         }
-        Array.Sort(oursTimes);
+        foreach (var times in oursTimes) Array.Sort(times);
         Array.Sort(torchTimes);
-        return (oursTimes[runs / 2], torchTimes[runs / 2]);
+        return (oursTimes.Select(times => times[runs / 2]).ToArray(), torchTimes[runs / 2]);
     }
 
     /// <summary>
