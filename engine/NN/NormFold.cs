@@ -16,10 +16,11 @@ internal sealed record NormStatistics(Tensor? Gamma, Tensor? Beta, Tensor Mean, 
 /// A convolution's weight and bias with the batch norm after it folded in: with
 /// s = gamma / sqrt(variance + eps) per output channel o, norm(conv(x, W) + b) = conv(x, W') + b' for
 /// W'[o] = W[o]·s[o] and b'[o] = (b[o] - mean[o])·s[o] + beta[o]. One pass over the output less per
-/// convolution (Faster R-CNN's ResNet50 has a FrozenBatchNorm2d after every one). Folded in float64
-/// and rounded once to the weight's dtype. The result differs from the unfolded layers only by
-/// rounding: there, conv(x, W) is rounded before it is scaled. Remembers which tensors (and which
-/// version of each) it was folded from, so a changed weight or statistic is noticed.
+/// convolution (Faster R-CNN's ResNet50 has a FrozenBatchNorm2d after every one). The scale and
+/// bias are computed in float64, the weights in their own dtype. The result differs from the
+/// unfolded layers only by rounding: there, conv(x, W) is rounded before it is scaled. Remembers
+/// which tensors (and which version of each) it was folded from, so a changed weight or statistic
+/// is noticed.
 /// </summary>
 internal sealed class NormFold : IDisposable
 {
@@ -57,10 +58,13 @@ internal sealed class NormFold : IDisposable
             throw new ArgumentException($"conv2d + batch norm: the norm has {statistics.Mean.Shape[0]} channels but the convolution {outChannels} outputs");
         using var _ = GradMode.NoGrad();
         var dtype = weight.DType;
+        // The per-channel vectors in float64; the weight is multiplied in its own dtype by the scale
+        // rounded to it: one rounding more per weight than a float64 product, but no float64 copy of
+        // every weight (which the buffer pool would then keep).
         Tensor Wide(Tensor t) => t.To(DType.Float64);
         var scale = 1.0 / (Wide(statistics.Variance) + statistics.Eps).Sqrt();
         if (statistics.Gamma is not null) scale = Wide(statistics.Gamma) * scale;
-        var foldedWeight = (Wide(weight) * scale.Reshape(outChannels, 1, 1, 1)).To(dtype);
+        var foldedWeight = weight * scale.To(dtype).Reshape(outChannels, 1, 1, 1);
         var centred = bias is null ? -Wide(statistics.Mean) : Wide(bias) - Wide(statistics.Mean);
         var shifted = centred * scale;
         var foldedBias = (statistics.Beta is null ? shifted : shifted + Wide(statistics.Beta)).To(dtype);
