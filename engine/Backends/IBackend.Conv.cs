@@ -11,9 +11,26 @@ public partial interface IBackend
     /// </summary>
     Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry);
 
+    /// <summary>
+    /// <see cref="Conv2d"/> with its epilogue fused: activation(conv + bias), the bias and the
+    /// activation applied in the convolution's output pass rather than in passes of their own
+    /// (cuDNN's cudnnConvolutionBiasActivationForward). With <see cref="ConvActivation.None"/> it is
+    /// <see cref="Conv2d"/>.
+    /// </summary>
+    Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry);
+
     /// <summary>The gradient of <see cref="Conv2d"/> with respect to its input: [N, C, H, W] from the output gradient [N, O, OutH, OutW].</summary>
     Storage Conv2dBackwardData(Storage gradOutput, Storage weight, Conv2dGeometry geometry);
 
     /// <summary>The gradient of <see cref="Conv2d"/> with respect to its weight, summed over the batch: [O, C/groups, kh, kw].</summary>
     Storage Conv2dBackwardFilter(Storage gradOutput, Storage input, Conv2dGeometry geometry);
+}
+
+/// <summary>The activation a fused convolution applies to its output (see <see cref="IBackend.Conv2dBiasActivation"/>).</summary>
+public enum ConvActivation
+{
+    /// <summary>The output as it is.</summary>
+    None,
+    /// <summary>max(x, 0), NaN kept, as <see cref="UnaryOp.Relu"/>.</summary>
+    Relu,
 }

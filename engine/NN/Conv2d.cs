@@ -1,3 +1,5 @@
+using ScratchDetect.Engine.Backends;
+
 namespace ScratchDetect.Engine.NN;
 
 /// <summary>
@@ -55,4 +57,42 @@ public sealed class Conv2d : Layer
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+
+    /// <summary>
+    /// This convolution, then <paramref name="norm"/> (any layer, or null), then a ReLU when
+    /// <paramref name="relu"/> is set: the same result as running the three layers one after another,
+    /// with as much as autograd allows done in one fused backend call.
+    /// <list type="bullet">
+    /// <item>The ReLU always fuses into the convolution's output pass: its backward needs only the
+    /// output, which the fused op keeps.</item>
+    /// <item>A <see cref="FrozenBatchNorm2d"/>, or a <see cref="BatchNorm2d"/> in evaluation mode, is
+    /// folded into the weights and bias when no gradient is recorded through it (under
+    /// <see cref="Autograd.GradMode.NoGrad"/>, or when neither the input nor any weight or statistic
+    /// requires grad; <see cref="NormFold"/> says how). The folded weights are cached and refolded
+    /// when any tensor they come from changes.</item>
+    /// <item>Otherwise the norm runs as its own layer between the convolution and the ReLU.</item>
+    /// </list>
+    /// </summary>
+    public Tensor Forward(Tensor input, Layer? norm, bool relu = false)
+    {
+        var activation = relu ? ConvActivation.Relu : ConvActivation.None;
+        if (norm is null)
+            return Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, activation);
+        if (NormFold.Statistics(norm) is { } statistics && !NeedsGradThrough(input, statistics))
+        {
+            if (folded is null || !folded.IsFoldOf(Weight, Bias, statistics))
+            {
+                folded?.Dispose();
+                folded = NormFold.Fold(Weight, Bias, statistics);
+            }
+            return Tensor.Conv2d(input, folded.Weight, folded.Bias, Stride, Padding, Dilation, Groups, activation);
+        }
+        var normalized = Forward(input).Then(norm.Forward);
+        return relu ? normalized.Then(t => t.Relu()) : normalized;
+    }
+
+    private NormFold? folded;
+
+    private bool NeedsGradThrough(Tensor input, NormStatistics statistics) =>
+        Autograd.GradMode.IsEnabled && (input.RequiresGrad || Weight.RequiresGrad || Bias?.RequiresGrad == true || statistics.Tensors.Any(t => t.RequiresGrad));
 }

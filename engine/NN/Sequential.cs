@@ -34,7 +34,27 @@ public sealed class Sequential : Layer
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) =>
-        // Each intermediate result is disposed as soon as the next layer has used it; the input belongs to the caller.
-        layers.Aggregate(input, (x, layer) => ReferenceEquals(x, input) ? layer.Forward(x) : x.Then(layer.Forward));
+    /// <remarks>
+    /// A <see cref="Conv2d"/> followed by a batch norm and/or a <see cref="ReLU"/> runs as one
+    /// <see cref="Conv2d.Forward(Tensor, Layer?, bool)"/>, which fuses them where autograd allows; the
+    /// result is that of the layers one by one up to rounding (none without a norm).
+    /// </remarks>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = input;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            Func<Tensor, Tensor> step = layers[i].Forward;
+            if (layers[i] is Conv2d conv)
+            {
+                var norm = i + 1 < layers.Count && layers[i + 1] is FrozenBatchNorm2d or BatchNorm2d ? layers[++i] : null;
+                bool relu = i + 1 < layers.Count && layers[i + 1] is ReLU;
+                if (relu) i++;
+                step = t => conv.Forward(t, norm, relu);
+            }
+            // Each intermediate result is disposed as soon as the next layer has used it; the input belongs to the caller.
+            x = ReferenceEquals(x, input) ? step(x) : x.Then(step);
+        }
+        return x;
+    }
 }

@@ -15,19 +15,31 @@ public sealed partial class Tensor
     /// 2-D convolution (cross-correlation, as every DL framework) of <paramref name="input"/>
     /// [N, C, H, W] with <paramref name="weight"/> [O, C/groups, kh, kw] and an optional
     /// <paramref name="bias"/> [O]. Stride and dilation default to 1, padding (zeros) to 0.
+    /// With <paramref name="activation"/> = <see cref="ConvActivation.Relu"/> the result is
+    /// relu(conv2d(...)), computed in the convolution's output pass: the same values as
+    /// <c>Conv2d(...).Relu()</c> without the second pass over the output or its extra tensor.
     /// </summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, int groups = 1)
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, int groups = 1,
+        ConvActivation activation = ConvActivation.None)
     {
         var geometry = ConvGeometry(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
-        var y = new Tensor(input.Backend.Conv2d(input.Storage, weight.Storage, bias?.Storage, geometry),
+        var y = new Tensor(input.Backend.Conv2dBiasActivation(input.Storage, weight.Storage, bias?.Storage, activation, geometry),
             [geometry.Batch, geometry.OutChannels, geometry.OutH, geometry.OutW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return Record("conv2d", y, inputs, g =>
-        [
-            input.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardData(g.Storage, weight.Storage, geometry), input.ShapeCopy()) : null,
-            weight.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardFilter(g.Storage, input.Storage, geometry), weight.ShapeCopy()) : null,
-            .. bias is null ? Array.Empty<Tensor?>() : [bias.requiresGrad ? g.Sum([0, 2, 3]) : null],
-        ]);
+        return Record(activation == ConvActivation.Relu ? "conv2d_relu" : "conv2d", y, inputs, outputGrad =>
+        {
+            // The ReLU's backward needs only the output, which autograd keeps: g·[y > 0] is the
+            // gradient of the convolution's own output.
+            var g = activation == ConvActivation.Relu ? ActivationBackward(UnaryOp.Relu, outputGrad, y) : outputGrad;
+            Tensor?[] grads =
+            [
+                input.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardData(g.Storage, weight.Storage, geometry), input.ShapeCopy()) : null,
+                weight.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardFilter(g.Storage, input.Storage, geometry), weight.ShapeCopy()) : null,
+                .. bias is null ? Array.Empty<Tensor?>() : [bias.requiresGrad ? g.Sum([0, 2, 3]) : null],
+            ];
+            if (!ReferenceEquals(g, outputGrad)) g.Dispose();
+            return grads;
+        });
     }
 
     /// <summary>Checks every shape rule of conv2d and describes the convolution for the backend.</summary>

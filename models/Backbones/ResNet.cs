@@ -90,7 +90,7 @@ public sealed class ResNet : Module
     /// <summary>The feature maps of layer1..layer4 for a batch [N, 3, H, W].</summary>
     public Tensor[] Forward(Tensor images)
     {
-        var x = conv1.Forward(images).Then(bn1.Forward).Then(t => t.Relu()).Then(t => Tensor.MaxPool2d(t, 3, 2, 1));
+        var x = conv1.Forward(images, bn1, relu: true).Then(t => Tensor.MaxPool2d(t, 3, 2, 1));
         var outputs = new Tensor[4];
         for (int stage = 0; stage < 4; stage++) outputs[stage] = x = layers[stage].Forward(x);
         return outputs;
@@ -147,10 +147,11 @@ public sealed class Bottleneck : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        // Intermediates are disposed as soon as they are used (autograd keeps what backward needs).
-        var x = conv1.Forward(input).Then(bn1.Forward).Then(t => t.Relu());
-        x = x.Then(conv2.Forward).Then(bn2.Forward).Then(t => t.Relu());
-        x = x.Then(conv3.Forward).Then(bn3.Forward);
+        // Each conv, norm and ReLU as one fused call where autograd allows (Conv2d.Forward(x, norm, relu));
+        // intermediates are disposed as soon as they are used (autograd keeps what backward needs).
+        var x = conv1.Forward(input, bn1, relu: true);
+        x = x.Then(t => conv2.Forward(t, bn2, relu: true));
+        x = x.Then(t => conv3.Forward(t, bn3));
         return ResNet.AddShortcut(x, input, downsample);
     }
 }
@@ -176,8 +177,8 @@ public sealed class BasicBlock : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var x = conv1.Forward(input).Then(bn1.Forward).Then(t => t.Relu());
-        x = x.Then(conv2.Forward).Then(bn2.Forward);
+        var x = conv1.Forward(input, bn1, relu: true);
+        x = x.Then(t => conv2.Forward(t, bn2));
         return ResNet.AddShortcut(x, input, downsample);
     }
 }

@@ -93,21 +93,53 @@ public static class Harness
     /// </summary>
     public static (double OursMs, double TorchMs) AlternatingMedianMs(Action ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
     {
-        var warming = Stopwatch.StartNew();
-        for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) ours();
+        var (oursMs, torchMs) = AlternatingMediansMs([ours], torch, statement, warmup, runs);
+        return (oursMs[0], torchMs);
+    }
+
+    /// <summary>
+    /// <see cref="AlternatingMedianMs"/> for several variants of ours (say, layer by layer and
+    /// fused): each round runs every variant once, then the PyTorch statement, so all see the same
+    /// conditions. Returns one median per variant and PyTorch's.
+    /// </summary>
+    public static (double[] OursMs, double TorchMs) AlternatingMediansMs(IReadOnlyList<Action> ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
+    {
+        foreach (var variant in ours)
+        {
+            var warming = Stopwatch.StartNew();
+            for (int done = 0; done < warmup || (done < 50 && warming.Elapsed < TimeSpan.FromSeconds(1)); done++) variant();
+        }
         for (int i = 0; i < warmup; i++) torch.TimeMs(statement);
-        var oursTimes = new double[runs];
+        var oursTimes = ours.Select(_ => new double[runs]).ToArray();
         var torchTimes = new double[runs];
         for (int i = 0; i < runs; i++)
         {
-            var sw = Stopwatch.StartNew();
-            ours();
-            oursTimes[i] = sw.Elapsed.TotalMilliseconds;
+            for (int v = 0; v < ours.Count; v++)
+            {
+                var sw = Stopwatch.StartNew();
+                ours[v]();
+                oursTimes[v][i] = sw.Elapsed.TotalMilliseconds;
+            }
             torchTimes[i] = torch.TimeMs(statement);
         }
-        Array.Sort(oursTimes);
+        foreach (var times in oursTimes) Array.Sort(times);
         Array.Sort(torchTimes);
-        return (oursTimes[runs / 2], torchTimes[runs / 2]);
+        return (oursTimes.Select(times => times[runs / 2]).ToArray(), torchTimes[runs / 2]);
+    }
+
+    /// <summary>
+    /// A whole-model row: <see cref="AlternatingMedianMs"/>, with the peak resident memory of each
+    /// process while the row ran (warm-up included) in the notes. Both peaks count everything the
+    /// process holds, its models and (ours) the buffer pool included, as a user would see it.
+    /// </summary>
+    public static BenchRow WholeModelRow(string name, Action ours, TorchSession torch, int statement, int warmup, int runs)
+    {
+        PeakMemory.Reset();
+        torch.ResetPeakMemory();
+        var (oursMs, torchMs) = AlternatingMedianMs(ours, torch, statement, warmup, runs);
+        long oursPeak = PeakMemory.Bytes(), torchPeak = torch.PeakMemoryBytes();
+        return new BenchRow(name, oursMs, torchMs, "torchvision 0.14 CPU",
+            $"peak RSS {oursPeak / 1e9:F2} GB, torch {torchPeak / 1e9:F2} GB ({(double)oursPeak / torchPeak:F2}x)");
     }
 
     /// <summary>Prints rows as a Markdown table, ready to paste into the README.</summary>
@@ -117,6 +149,33 @@ public static class Harness
         Console.WriteLine("|---|---:|---|---:|---:|---|");
         foreach (var r in rows)
             Console.WriteLine($"| {r.Name} | {r.OursMs:F2} | {r.Reference} | {(r.ReferenceMs is { } m ? m.ToString("F2") : "-")} | {(r.Ratio is { } q ? q.ToString("F2") + "x" : "-")} | {r.Extra} |");
+    }
+}
+
+/// <summary>
+/// The peak resident memory of this process (Linux's VmHWM), which <see cref="Reset"/> brings back
+/// to the current resident size (writing 5 to /proc/self/clear_refs), so one benchmark row's peak
+/// can be read on its own.
+/// </summary>
+public static class PeakMemory
+{
+    /// <summary>Python code defining peak_reset() and peak_bytes(), the same two operations for a PyTorch process.</summary>
+    public const string PythonHelpers = """
+        def peak_reset():
+            with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+        def peak_bytes():
+            with open('/proc/self/status') as f:
+                return next(int(line.split()[1]) * 1024 for line in f if line.startswith('VmHWM:'))
+        """;
+
+    /// <summary>Starts a new peak at the current resident size.</summary>
+    public static void Reset() => File.WriteAllText("/proc/self/clear_refs", "5");
+
+    /// <summary>The largest resident size since the last <see cref="Reset"/> (or the process start), in bytes.</summary>
+    public static long Bytes()
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 }
 
@@ -137,9 +196,12 @@ public sealed class TorchSession : IDisposable
         script.AppendLine("import sys, time, torch, torch.nn.functional as F");
         script.AppendLine($"torch.set_num_threads({Environment.ProcessorCount})");
         script.AppendLine(setup);
+        script.AppendLine(PeakMemory.PythonHelpers);
         script.AppendLine("statements = [" + string.Join(", ", statements.Select(s => $"lambda: ({s})")) + "]");
         script.AppendLine("print('ready', flush=True)");
         script.AppendLine("for line in sys.stdin:");
+        script.AppendLine("    if line.strip() == 'peak_reset': peak_reset(); print(0, flush=True); continue");
+        script.AppendLine("    if line.strip() == 'peak_bytes': print(peak_bytes(), flush=True); continue");
         script.AppendLine("    i = int(line)");
         script.AppendLine("    t = time.perf_counter(); statements[i](); print((time.perf_counter() - t) * 1000, flush=True)");
         scriptPath = Path.Combine(Path.GetTempPath(), $"scratchdetect-torch-session-{Environment.ProcessId}-{Guid.NewGuid():N}.py");
@@ -151,9 +213,17 @@ public sealed class TorchSession : IDisposable
     }
 
     /// <summary>Runs statement <paramref name="statement"/> once and returns its wall time in milliseconds.</summary>
-    public double TimeMs(int statement)
+    public double TimeMs(int statement) => Request(statement.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Starts a new peak of the PyTorch process's resident memory (see <see cref="PeakMemory"/>).</summary>
+    public void ResetPeakMemory() => Request("peak_reset");
+
+    /// <summary>The PyTorch process's peak resident memory since <see cref="ResetPeakMemory"/>, in bytes.</summary>
+    public long PeakMemoryBytes() => (long)Request("peak_bytes");
+
+    private double Request(string command)
     {
-        process.StandardInput.WriteLine(statement);
+        process.StandardInput.WriteLine(command);
         process.StandardInput.Flush();
         string? line = process.StandardOutput.ReadLine();
         return line is null

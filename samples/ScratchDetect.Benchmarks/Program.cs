@@ -9,6 +9,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["conv-resnet50"] = ConvBench.RunResNet50,
     ["conv-vgg16"] = ConvBench.RunVgg16,
     ["detector"] = DetectorBench.Run,
+    ["epilogue"] = EpilogueBench.Run,
     ["gemm"] = GemmBench.Run,
     ["jpeg"] = JpegDecodeBench.Run,
     ["loader"] = LoaderBench.Run,

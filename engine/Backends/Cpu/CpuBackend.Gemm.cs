@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
@@ -46,13 +47,15 @@ public sealed partial class CpuBackend
     /// <summary>
     /// C[cOffset..] += op(A)·op(B) for float32 (the packed GEMM) or float64 (the plain loop); both
     /// accumulate into C, which lets convolutions sum products over a batch without a temporary.
+    /// With <paramref name="relu"/>, C is then replaced by relu(C) (the epilogue of a fused
+    /// convolution), tile by tile as each tile's last product is added, while it is still in cache.
     /// </summary>
-    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k)
+    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false)
     {
         if (typeof(T) == typeof(float))
-            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k);
+            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, relu);
         else if (typeof(T) == typeof(double))
-            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k);
+            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, relu);
         else
             throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
     }
@@ -62,8 +65,13 @@ public sealed partial class CpuBackend
     /// vector axpys C[i, block] += A[i, p]·B[p, block] over column blocks that stay in L1. A
     /// transposed B is copied once into k rows of n so that those rows are contiguous.
     /// </summary>
-    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k)
+    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, bool relu)
     {
+        if (k == 0)
+        {
+            if (relu) ReluRows(c, cOffset, n, 0, m, 0, n);
+            return;
+        }
         const int Block = 256;
         double[] rows = transB ? TransposeToRows(b, bOffset, n, k) : b;
         long rowsOffset = transB ? 0 : bOffset;
@@ -79,6 +87,7 @@ public sealed partial class CpuBackend
                         double scale = a[aOffset + (transA ? (long)p * m + i : i * k + p)];
                         MultiplyAddInto(target, scale, rows.AsSpan((int)(rowsOffset + (long)p * n + j0), width));
                     }
+                    if (relu) ReluInPlace(target);
                 }
         });
     }
@@ -108,9 +117,14 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
-    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k)
+    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, bool relu)
     {
-        if (m == 0 || n == 0 || k == 0) return;
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (relu) ReluRows(c, cOffset, n, 0, m, 0, n);
+            return;
+        }
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -141,6 +155,8 @@ public sealed partial class CpuBackend
                                 else MicroKernel<V256>(kc, tileA, tileB, tileC, n, rows, cols);
                             }
                     }
+                    // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
+                    if (relu && pc + kc == k) ReluRows(c, cOffset, n, ic, mc, jc + jt, nt);
                     ArrayPool<float>.Shared.Return(packedA);
                 }
                 if (work < ParallelThreshold * 8 || tasks == 1)
@@ -150,6 +166,34 @@ public sealed partial class CpuBackend
                 ArrayPool<float>.Shared.Return(packedB);
             }
         }
+    }
+
+    /// <summary>relu over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns) of the row-major matrix with <paramref name="n"/> columns at <paramref name="offset"/>.</summary>
+    private static void ReluRows<T>(T[] matrix, long offset, int n, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
+    {
+        for (int r = firstRow; r < firstRow + rows; r++)
+            ReluInPlace(matrix.AsSpan((int)(offset + (long)r * n + firstColumn), columns));
+    }
+
+    /// <summary>
+    /// x = relu(x) in place with <see cref="UnaryOp.Relu"/>'s semantics (NaN stays NaN, -0 becomes
+    /// +0), vectorised: the epilogue of fused convolutions.
+    /// </summary>
+    internal static void ReluInPlace<T>(Span<T> values) where T : struct, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (IsVectorizable<T>())
+        {
+            int width = System.Numerics.Vector<T>.Count;
+            for (; i <= values.Length - width; i += width)
+            {
+                var v = new System.Numerics.Vector<T>(values.Slice(i, width));
+                var keep = System.Numerics.Vector.GreaterThan(v, System.Numerics.Vector<T>.Zero) | ~System.Numerics.Vector.Equals(v, v);
+                System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero).CopyTo(values.Slice(i, width));
+            }
+        }
+        for (; i < values.Length; i++)
+            if (!(values[i] > T.Zero || T.IsNaN(values[i]))) values[i] = T.Zero;
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>
