@@ -18,21 +18,14 @@ internal sealed record NormStatistics(Tensor? Gamma, Tensor? Beta, Tensor Mean, 
 /// W'[o] = W[o]·s[o] and b'[o] = (b[o] - mean[o])·s[o] + beta[o]. One pass over the output less per
 /// convolution (Faster R-CNN's ResNet50 has a FrozenBatchNorm2d after every one). The scale and
 /// bias are computed in float64, the weights in their own dtype. The result differs from the
-/// unfolded layers only by rounding: there, conv(x, W) is rounded before it is scaled. Remembers
-/// which tensors (and which version of each) it was folded from, so a changed weight or statistic
-/// is noticed.
+/// unfolded layers only by rounding: there, conv(x, W) is rounded before it is scaled.
 /// </summary>
 internal sealed class NormFold : IDisposable
 {
-    private readonly Tensor?[] sources;
-    private readonly int[] versions;
-
-    private NormFold(Tensor weight, Tensor bias, Tensor?[] sources)
+    private NormFold(Tensor weight, Tensor bias)
     {
         Weight = weight;
         Bias = bias;
-        this.sources = sources;
-        versions = sources.Select(t => t?.Version ?? 0).ToArray();
     }
 
     /// <summary>W', [O, C/groups, kh, kw].</summary>
@@ -68,17 +61,7 @@ internal sealed class NormFold : IDisposable
         var centred = bias is null ? -Wide(statistics.Mean) : Wide(bias) - Wide(statistics.Mean);
         var shifted = centred * scale;
         var foldedBias = (statistics.Beta is null ? shifted : shifted + Wide(statistics.Beta)).To(dtype);
-        return new NormFold(foldedWeight, foldedBias, [weight, bias, statistics.Gamma, statistics.Beta, statistics.Mean, statistics.Variance]);
-    }
-
-    /// <summary>Whether this is the fold of exactly these tensors, none changed since.</summary>
-    public bool IsFoldOf(Tensor weight, Tensor? bias, NormStatistics statistics)
-    {
-        Tensor?[] now = [weight, bias, statistics.Gamma, statistics.Beta, statistics.Mean, statistics.Variance];
-        for (int i = 0; i < now.Length; i++)
-            if (!ReferenceEquals(now[i], sources[i]) || (now[i]?.Version ?? 0) != versions[i])
-                return false;
-        return true;
+        return new NormFold(foldedWeight, foldedBias);
     }
 
     /// <inheritdoc/>

@@ -72,6 +72,12 @@ public abstract class Optimizer
     /// <summary>Updates every parameter that has a gradient; parameters without one are skipped.</summary>
     public abstract void Step();
 
+    /// <summary>The per-parameter state (momentum buffers, moments), for resuming training, under torch's optimizer state_dict names.</summary>
+    public abstract OrderedDictionary<string, Tensor> StateDict();
+
+    /// <summary>Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over parameters of the same shapes; throws, naming what does not fit, before anything changes.</summary>
+    public abstract void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
+
     /// <summary>Forgets all gradients (sets them to null, as torch's <c>zero_grad(set_to_none=True)</c>), so the next backward starts afresh.</summary>
     public void ZeroGrad()
     {

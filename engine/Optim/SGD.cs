@@ -69,7 +69,7 @@ public sealed class SGD : Optimizer
     /// "state.{i}.momentum_buffer" with i the parameter's position over all groups in order.
     /// Parameters that have not been stepped yet have none.
     /// </summary>
-    public OrderedDictionary<string, Tensor> StateDict()
+    public override OrderedDictionary<string, Tensor> StateDict()
     {
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (index, parameter) in AllParameters())
@@ -83,7 +83,7 @@ public sealed class SGD : Optimizer
     /// the same shapes in the same order; parameters without a saved buffer start afresh. Unknown keys
     /// and shape mismatches throw, naming them, before anything changes.
     /// </summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    public override void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         var parameters = AllParameters().ToDictionary(p => BufferKey(p.Index), p => p.Parameter);
         var problems = state.Keys.Where(k => !parameters.ContainsKey(k)).Select(k => $"unexpected key {k}")

@@ -51,6 +51,22 @@ public sealed class TrainConfigTests : IDisposable
         Assert.Contains("--lr must be positive", negative.Message);
         var device = Assert.Throws<TrainConfigException>(() => new TrainConfig { Data = "d", Out = "o", Device = "cuda" }.Resolve(Frcnn));
         Assert.Contains("'cuda'", device.Message);
+        var optimizer = Assert.Throws<TrainConfigException>(() => new TrainConfig { Data = "d", Out = "o", Optimizer = "adam" }.Resolve(Frcnn));
+        Assert.Contains("--optimizer 'adam' is not known (known: sgd, adamw)", optimizer.Message);
+    }
+
+    /// <summary>
+    /// The optimizer comes from the recipe unless given: torchvision's SGD for Faster R-CNN, AdamW for
+    /// ssd_tiny (the demo's model) at 0.006 per 32 images, so 0.006 x 16 / 32 = 0.003 for its batch of 16.
+    /// </summary>
+    [Fact]
+    public void TheOptimizerIsTheRecipesUnlessGiven()
+    {
+        Assert.Equal("sgd", new TrainConfig { Data = "d", Out = "o" }.Resolve(Frcnn).Optimizer);
+        var tiny = new TrainConfig { Data = "d", Out = "o" }.Resolve(TrainableModels.Find("ssd_tiny")!);
+        Assert.Equal(("adamw", 16, 0.01), (tiny.Optimizer, tiny.BatchSize, tiny.WeightDecay));
+        Assert.Equal(0.003, tiny.Lr!.Value, 15);
+        Assert.Equal("sgd", new TrainConfig { Data = "d", Out = "o", Optimizer = "sgd" }.Resolve(TrainableModels.Find("ssd_tiny")!).Optimizer);
     }
 
     private string WriteJson(string text)

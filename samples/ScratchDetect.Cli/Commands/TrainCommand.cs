@@ -37,6 +37,7 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the model's recipe; Faster R-CNN 26)" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Images per iteration (default: the model's recipe; Faster R-CNN 2)" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model's recipe, scaled to the batch size; Faster R-CNN 0.02 per 16 images)" };
+        var optimizerName = new Option<string?>("--optimizer") { Description = "sgd (with --momentum, torchvision's recipe) or adamw (torch.optim.AdamW, betas 0.9/0.999; --weight-decay is its decoupled decay) (default: the model's recipe; Faster R-CNN sgd, ssd_tiny adamw)" };
         var momentum = new Option<double?>("--momentum") { Description = "SGD momentum (default: the model's recipe; Faster R-CNN 0.9)" };
         var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay (default: the model's recipe; Faster R-CNN 1e-4)" };
         var warmupIters = new Option<int?>("--warmup-iters") { Description = "Iterations of linear warm-up from lr/1000 in epoch 0, at most the epoch's iterations - 1 (default: the model's recipe; Faster R-CNN 1000)" };
@@ -60,7 +61,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a detector on a VOC-format dataset with torchvision's detection recipe; checkpoints, metrics and exact resume. " +
             "Exit status 1 when a loss becomes NaN or infinite, 130 when stopped by Ctrl-C (after a checkpoint).");
-        foreach (var option in new Option[] { model, data, year, labels, split, valSplit, epochs, batchSize, lr, momentum, weightDecay, warmupIters, lrSteps, lrGamma,
+        foreach (var option in new Option[] { model, data, year, labels, split, valSplit, epochs, batchSize, lr, optimizerName, momentum, weightDecay, warmupIters, lrSteps, lrGamma,
                      workers, seed, minSize, maxSize, output, backboneWeights, weights, resume, config, evalEvery, evalImages, printEvery, stopAfter, device, strict })
             command.Options.Add(option);
         command.SetAction(parseResult =>
@@ -69,7 +70,7 @@ internal static class TrainCommand
             {
                 Model = parseResult.GetValue(model), Data = parseResult.GetValue(data), Year = parseResult.GetValue(year), Labels = parseResult.GetValue(labels),
                 Split = parseResult.GetValue(split), ValSplit = parseResult.GetValue(valSplit), Epochs = parseResult.GetValue(epochs),
-                BatchSize = parseResult.GetValue(batchSize), Lr = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum),
+                BatchSize = parseResult.GetValue(batchSize), Lr = parseResult.GetValue(lr), Optimizer = parseResult.GetValue(optimizerName), Momentum = parseResult.GetValue(momentum),
                 WeightDecay = parseResult.GetValue(weightDecay), WarmupIters = parseResult.GetValue(warmupIters), LrSteps = parseResult.GetResult(lrSteps) is null ? null : parseResult.GetValue(lrSteps),
                 LrGamma = parseResult.GetValue(lrGamma), Workers = parseResult.GetValue(workers), Seed = parseResult.GetValue(seed),
                 MinSize = parseResult.GetValue(minSize), MaxSize = parseResult.GetValue(maxSize), Out = parseResult.GetValue(output),
@@ -138,7 +139,9 @@ internal static class TrainCommand
         if (checkpoint is null) LoadInitialWeights(settings, model, detector);
 
         var parameters = detector.Parameters().Where(p => p.RequiresGrad).ToArray();
-        var optimizer = new SGD(parameters, settings.Lr!.Value, settings.Momentum!.Value, weightDecay: settings.WeightDecay!.Value);
+        Optimizer optimizer = settings.Optimizer == "adamw"
+            ? new AdamW(parameters, settings.Lr!.Value, weightDecay: settings.WeightDecay!.Value)
+            : new SGD(parameters, settings.Lr!.Value, settings.Momentum!.Value, weightDecay: settings.WeightDecay!.Value);
         var loader = trainingSet.CreateLoader(new LoaderOptions { BatchSize = settings.BatchSize!.Value, Seed = settings.Seed.Value, Workers = settings.Workers!.Value, DropLast = true });
         var schedule = new WarmupThenMultiStep(new LinearWarmup(1.0 / 1000, Math.Min(settings.WarmupIters!.Value, loader.BatchCount - 1)), new MultiStepLR(settings.LrSteps!, settings.LrGamma!.Value));
         var trainer = new Trainer(detector, optimizer, schedule, loader, new Generator((ulong)settings.Seed.Value), settings.Epochs!.Value);

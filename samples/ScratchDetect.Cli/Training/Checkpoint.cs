@@ -7,9 +7,9 @@ namespace ScratchDetect.Cli.Training;
 /// <summary>
 /// A training checkpoint: one safetensors file holding everything a run needs to continue
 /// exactly, written atomically (<see cref="AtomicFile"/>: a kill mid-write leaves the previous
-/// checkpoint whole). Tensors: the detector's state dict under torchvision's names, and the SGD
-/// momentum buffers as "optimizer.state.{i}.momentum_buffer" (torch's optimizer state_dict
-/// layout). Metadata: the model name, the next (epoch, batch), and the generator's four state
+/// checkpoint whole). Tensors: the detector's state dict under torchvision's names, and the
+/// optimizer's state under "optimizer." in torch's optimizer state_dict layout (SGD's
+/// "state.{i}.momentum_buffer", AdamW's "state.{i}.exp_avg", "exp_avg_sq" and "step"). Metadata: the model name, the next (epoch, batch), and the generator's four state
 /// words. The learning rate needs no entry: the schedule is a function of the position.
 /// </summary>
 internal sealed record Checkpoint(string Model, TrainingPosition Position, ulong[] GeneratorState,

@@ -27,6 +27,7 @@ internal sealed record TrainConfig
     public int? Epochs { get; init; }
     public int? BatchSize { get; init; }
     public double? Lr { get; init; }
+    public string? Optimizer { get; init; }
     public double? Momentum { get; init; }
     public double? WeightDecay { get; init; }
     public int? WarmupIters { get; init; }
@@ -103,6 +104,7 @@ internal sealed record TrainConfig
             Epochs = recipe.Epochs,
             BatchSize = batch,
             Lr = recipe.LearningRate * batch / recipe.ReferenceBatchSize,
+            Optimizer = recipe.Optimizer,
             Momentum = recipe.Momentum,
             WeightDecay = recipe.WeightDecay,
             WarmupIters = recipe.WarmupIterations,
@@ -156,6 +158,7 @@ internal sealed record TrainConfig
         if (StopAfter is { } stop) Positive("stop-after", stop);
         if (!(LrGamma > 0 && LrGamma <= 1)) throw new TrainConfigException($"--lr-gamma must be in (0, 1], got {LrGamma}");
         if (LrSteps!.FirstOrDefault(s => s < 1) is var bad && bad != 0) throw new TrainConfigException($"--lr-steps are epochs and must be positive, got {bad}");
+        if (Optimizer is not ("sgd" or "adamw")) throw new TrainConfigException($"--optimizer '{Optimizer}' is not known (known: sgd, adamw)");
         if (Device != "cpu") throw new TrainConfigException($"--device '{Device}' is not available: training runs on the CPU only (cpu)");
         if (BackboneWeights is not null && Weights is not null)
             throw new TrainConfigException("give --weights (a whole detector) or --backbone-weights (an ImageNet backbone), not both");

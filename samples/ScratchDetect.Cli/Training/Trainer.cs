@@ -73,7 +73,7 @@ internal sealed class NonFiniteLossException(IterationResult result, string term
 /// <summary>
 /// The training loop of torchvision's references/detection/engine.py (train_one_epoch) as a
 /// small core: for each batch, set the scheduled learning rate, compute the detector's losses,
-/// stop on a non-finite one, step SGD on their sum, and call the hooks. Everything that decides
+/// stop on a non-finite one, step the optimizer on their sum, and call the hooks. Everything that decides
 /// the next iteration lives here and is what a checkpoint saves: the model's and optimizer's
 /// tensors, <see cref="Position"/> (which fixes the loader's batch, since the loader's output
 /// depends on (seed, epoch, index) alone, and the schedule's step) and <see cref="Generator"/>
@@ -85,7 +85,7 @@ internal sealed class Trainer
     private readonly WarmupThenMultiStep schedule;
 
     /// <summary>A trainer that continues from <paramref name="start"/>.</summary>
-    public Trainer(Detector model, SGD optimizer, WarmupThenMultiStep schedule, BatchLoader<DetectionSample> loader,
+    public Trainer(Detector model, Optimizer optimizer, WarmupThenMultiStep schedule, BatchLoader<DetectionSample> loader,
         Generator generator, int epochs, TrainingPosition start = default)
     {
         if (loader.BatchCount == 0) throw new ArgumentException("trainer: the loader has no batches (fewer samples than one batch?)");
@@ -102,7 +102,7 @@ internal sealed class Trainer
     public Detector Model { get; }
 
     /// <summary>The optimizer.</summary>
-    public SGD Optimizer { get; }
+    public Optimizer Optimizer { get; }
 
     /// <summary>The generator the detector's random choices draw from.</summary>
     public Generator Generator { get; private set; }
