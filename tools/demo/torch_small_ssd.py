@@ -2,19 +2,20 @@
 
 Usage:
   scratchdetect make-shapes --out shapes --train 2000 --test 200 --size 96..128 --objects 1..2 --object-scale 0.2..0.45
-  /usr/bin/python3 tools/demo/torch_small_ssd.py --data shapes --images 10000 --batch 16 --lr 0.005 \
-      --sched step80 --train-n 2000 --eval-at 250,500
+  /usr/bin/python3 tools/demo/torch_small_ssd.py --data shapes --images 20000 --batch 16 --opt adamw --lr 0.003 \
+      --wd 0.01 --sched step60 --eval-at 625
 
-It prints the loss every 25 iterations and VOC07 mAP@0.5 on the test split at --eval-at iterations and at the
+(the demo's recipe: 0.417 after 10,000 images and 0.673 after 20,000 on the demo's 200 held-out images, 3 minutes
+on the quiet 2-core machine). It prints the loss every 25 iterations and VOC07 mAP@0.5 on the test split at --eval-at iterations and at the
 end, against the number of IMAGES SEEN, which is what carries over to our engine (only the time per image
-differs). The defaults are the demo's model, ssd_tiny (TrainableModels.TinySsd), and recipe (DemoSettings).
+differs). The defaults are the demo's model, ssd_tiny (TrainableModels.TinySsd); the recipe's options (DemoSettings) are given above.
 
 What is the same as ours: the network is built as models/Backbones/Vgg.cs builds it from an ssd.pytorch
 configuration string (batch norm after every convolution with --bn-all 1, SsdConfig.BatchNormInExtras;
 Kaiming-normal base, Xavier-uniform conv6/conv7/extras/heads, zero biases, L2Norm scale 20), and
 torchvision 0.14's SSD class supplies the transform (square resize, mean (0.48235, 0.45882, 0.40784),
 std 1/255), DefaultBoxGenerator(scales, clip), matching at IoU 0.5, the MultiBoxLoss (3 hard negatives per
-positive) and the postprocess, which our Ssd reproduces. SGD with momentum 0.9 and weight decay 5e-4,
+positive) and the postprocess, which our Ssd reproduces. SGD with momentum 0.9 and weight decay 5e-4 (or AdamW with --opt adamw),
 linear warm-up from lr/1000, epochs over the train split in a shuffled order. VOC07 11-point AP, difficult
 objects ignored, as data/Evaluation/VocEvaluator.cs.
 
@@ -232,7 +233,7 @@ def main():
     p.add_argument("--modes", default="ssd"); p.add_argument("--min-side", type=float, default=0.3)
     p.add_argument("--photo", type=int, default=1); p.add_argument("--eval-at", default="")
     p.add_argument("--unit", type=int, default=0, help="1: ImageNet std instead of 1/255 (inputs of unit scale)")
-    p.add_argument("--seed", type=int, default=0); p.add_argument("--train-n", type=int, default=0, help="use only the first N train images")
+    p.add_argument("--opt", default="sgd", help="sgd (momentum 0.9) or adamw (--wd is then its decoupled decay)"); p.add_argument("--seed", type=int, default=0); p.add_argument("--train-n", type=int, default=0, help="use only the first N train images")
     a = p.parse_args()
     torch.manual_seed(a.seed); rng = np.random.default_rng(a.seed)
     train = load_split(a.data, "train")
@@ -248,7 +249,7 @@ def main():
         fm = bb(torch.zeros(1, 3, a.size, a.size))
     print("grids", [tuple(v.shape[-2:]) for v in fm.values()], "params", sum(q.numel() for q in model.parameters()), flush=True)
     params = [q for q in model.parameters() if q.requires_grad]
-    opt = torch.optim.SGD(params, lr=a.lr, momentum=0.9, weight_decay=a.wd)
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.wd) if a.opt == "adamw" else torch.optim.SGD(params, lr=a.lr, momentum=0.9, weight_decay=a.wd)
     iters = a.images // a.batch
     aug = {"photo": a.photo, "expand": a.expand, "crop": a.crop, "modes": SSD_MODES if a.modes == "ssd" else [None, 0.3, 0.5, 0.7, 0.9], "min_side": a.min_side}
     eval_at = set(int(v) for v in a.eval_at.split(",") if v) | {iters}

@@ -5,13 +5,13 @@ using ScratchDetect.Engine.Optim;
 namespace ScratchDetect.Engine.Tests.Optim;
 
 /// <summary>
-/// AdamW against torch.optim.AdamW 1.13 (fixture from tools/parity/adamw.py): ten training steps of
+/// AdamW against torch.optim.AdamW 1.13 (the "adamw/" cases of tools/parity/optim.py's fixture): ten training steps of
 /// a 3 -> 2 linear model with two parameter groups under warm-up and step decay, replayed step by
 /// step on every device; its state dict against torch's, and an exact resume from it.
 /// </summary>
 public class AdamWParityTests
 {
-    private static readonly Dictionary<string, Tensor> Fixture = SafeTensors.Load(Path.Combine(RepoPaths.Fixtures, "parity", "adamw.safetensors"));
+    private static readonly Dictionary<string, Tensor> Fixture = SafeTensors.Load(Path.Combine(RepoPaths.Fixtures, "parity", "optim.safetensors"));
     private const int Steps = 10;
 
     private static readonly Dictionary<string, (double Beta1, double Beta2, double Eps)> Cases = new()
@@ -26,8 +26,8 @@ public class AdamWParityTests
     // 1.4e-17); 1e-12 over all ten steps leaves room. A wrong rule (weight decay on the gradient as in
     // Adam, no bias correction: a first step 3.2x too long, ε inside the square root) changes updates
     // of ~1e-3..1e-2 by a large fraction of themselves, far above either tolerance.
-    // Float32: one ulp per operation (6e-8 relative; the first difference is one ulp of a 2e-3 bias,
-    // 2.3e-10, at step 0), so 1e-6.
+    // Float32: one ulp per operation (6e-8 relative; the first differences are one or two ulps of
+    // 2e-3..1e-2 biases, 4.7e-10 and 1.9e-9, at steps 1-2), so 1e-6.
     public static TheoryData<string, string> CaseNames()
     {
         var data = new TheoryData<string, string>();
@@ -70,16 +70,16 @@ public class AdamWParityTests
         for (int step = 0; step < Steps; step++)
         {
             TrainStep(model, optimizer, x, y, schedule, step);
-            TensorAssert.Close(Fixture[$"{name}{suffix}/{step}/weight"], model.Weight, tolerance, tolerance, $"{name}{suffix} step {step} weight");
-            TensorAssert.Close(Fixture[$"{name}{suffix}/{step}/bias"], model.Bias!, tolerance, tolerance, $"{name}{suffix} step {step} bias");
+            TensorAssert.Close(Fixture[$"adamw/{name}{suffix}/{step}/weight"], model.Weight, tolerance, tolerance, $"{name}{suffix} step {step} weight");
+            TensorAssert.Close(Fixture[$"adamw/{name}{suffix}/{step}/bias"], model.Bias!, tolerance, tolerance, $"{name}{suffix} step {step} bias");
         }
         // The state under torch's names: exp_avg and exp_avg_sq within the same tolerance (exp_avg_sq is
         // ~g², so relative), step exactly.
         var state = optimizer.StateDict();
-        var expected = Fixture.Keys.Where(k => k.StartsWith($"{name}{suffix}/state.", StringComparison.Ordinal)).Select(k => k[$"{name}{suffix}/".Length..]).Order();
+        var expected = Fixture.Keys.Where(k => k.StartsWith($"adamw/{name}{suffix}/state.", StringComparison.Ordinal)).Select(k => k[$"adamw/{name}{suffix}/".Length..]).Order();
         Assert.Equal(expected, state.Keys.Order());
         foreach (var (key, value) in state)
-            TensorAssert.Close(Fixture[$"{name}{suffix}/{key}"].To(value.DType), value, key.EndsWith("step") ? 0 : tolerance, tolerance, $"{name}{suffix} {key}");
+            TensorAssert.Close(Fixture[$"adamw/{name}{suffix}/{key}"].To(value.DType), value, key.EndsWith("step") ? 0 : tolerance, tolerance, $"{name}{suffix} {key}");
     }
 
     /// <summary>
@@ -103,6 +103,13 @@ public class AdamWParityTests
             Assert.Equal(model.Weight.ToArray<float>(), resumed.Weight.ToArray<float>());
             Assert.Equal(model.Bias!.ToArray<float>(), resumed.Bias!.ToArray<float>());
         }
+    }
+
+    [Fact]
+    public void EveryFixtureCaseIsReplayed()
+    {
+        var fixtureCases = Fixture.Keys.Where(k => k.StartsWith("adamw/", StringComparison.Ordinal) && k.EndsWith("/0/weight")).Select(k => k["adamw/".Length..^"/0/weight".Length]).Order();
+        Assert.Equal(Cases.Keys.SelectMany(n => new[] { n, n + "_f32" }).Order(), fixtureCases);
     }
 
     [Fact]

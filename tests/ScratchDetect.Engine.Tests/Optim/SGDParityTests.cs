@@ -74,7 +74,7 @@ public class SGDParityTests
     [Fact]
     public void EveryFixtureCaseIsReplayed()
     {
-        var fixtureCases = Fixture.Keys.Where(k => k.EndsWith("/0/lr")).Select(k => k[..^"/0/lr".Length]).Order();
+        var fixtureCases = Fixture.Keys.Where(k => k.EndsWith("/0/lr") && !k.StartsWith("adamw/", StringComparison.Ordinal)).Select(k => k[..^"/0/lr".Length]).Order();
         Assert.Equal(Cases.Keys.SelectMany(n => new[] { n, n + "_f32" }).Order(), fixtureCases);
     }
 }
