@@ -25,9 +25,6 @@ internal static class DetectCommand
     /// <summary>Detections per image the summary shows.</summary>
     private const int SummaryTop = 3;
 
-    /// <summary>Images of at least this many pixels (16 MP) are followed by a full collection once decoded (see <see cref="ReadImage"/>).</summary>
-    private const long LargeImagePixels = 16_000_000;
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = $"Architecture, as torchvision or `train` names it: {string.Join(", ", TrainedModelLoader.Names)}", Required = true };
@@ -126,17 +123,7 @@ internal static class DetectCommand
         var rgb = ImageIO.ReadRgb(path);
         // Divided, not multiplied by 1/255: torchvision's ConvertImageDtype divides, and the two
         // differ by an ulp on about half of the 256 values.
-        var image = SampleTensors.Image(rgb, divisor: 255f);
-        var (width, height) = (rgb.Width, rgb.Height);
-        if (!keepPixels && (long)width * height >= LargeImagePixels)
-        {
-            // The 8-bit pixels and the decoder's buffers are garbage now, but a photo of tens of
-            // megapixels leaves hundreds of MB of them on the large-object heap until a full
-            // collection; collect before the transform allocates its full-size normalised copy.
-            rgb = null;
-            GC.Collect();
-        }
-        return (image, width, height, rgb);
+        return (SampleTensors.Image(rgb, divisor: 255f), rgb.Width, rgb.Height, keepPixels ? rgb : null);
     }
 
     /// <summary>Writes the image with its detections drawn to DIR/NAME.png (atomically).</summary>
