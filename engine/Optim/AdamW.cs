@@ -130,7 +130,5 @@ public sealed class AdamW : Optimizer
         }
     }
 
-    private IEnumerable<(int Index, Tensor Parameter)> AllParameters() => Groups.SelectMany(g => g.Parameters).Select((p, i) => (i, p));
-
     private static string Key(int index, string name) => $"state.{index}.{name}";
 }

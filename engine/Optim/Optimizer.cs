@@ -78,6 +78,9 @@ public abstract class Optimizer
     /// <summary>Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over parameters of the same shapes; throws, naming what does not fit, before anything changes.</summary>
     public abstract void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
 
+    /// <summary>Every parameter with its position over all groups in order: the i of torch's "state.{i}..." keys.</summary>
+    protected IEnumerable<(int Index, Tensor Parameter)> AllParameters() => Groups.SelectMany(g => g.Parameters).Select((p, i) => (i, p));
+
     /// <summary>Forgets all gradients (sets them to null, as torch's <c>zero_grad(set_to_none=True)</c>), so the next backward starts afresh.</summary>
     public void ZeroGrad()
     {

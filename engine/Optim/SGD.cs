@@ -98,7 +98,5 @@ public sealed class SGD : Optimizer
             momentumBuffers[parameters[key]] = buffer.To(parameters[key].DType).Clone();
     }
 
-    private IEnumerable<(int Index, Tensor Parameter)> AllParameters() => Groups.SelectMany(g => g.Parameters).Select((p, i) => (i, p));
-
     private static string BufferKey(int index) => $"state.{index}.momentum_buffer";
 }

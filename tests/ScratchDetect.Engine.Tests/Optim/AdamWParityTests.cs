@@ -11,8 +11,8 @@ namespace ScratchDetect.Engine.Tests.Optim;
 /// </summary>
 public class AdamWParityTests
 {
-    private static readonly Dictionary<string, Tensor> Fixture = SafeTensors.Load(Path.Combine(RepoPaths.Fixtures, "parity", "optim.safetensors"));
-    private const int Steps = 10;
+    private static Dictionary<string, Tensor> Fixture => OptimParityProblem.Fixture;
+    private const int Steps = OptimParityProblem.Steps;
 
     private static readonly Dictionary<string, (double Beta1, double Beta2, double Eps)> Cases = new()
     {
@@ -41,35 +41,21 @@ public class AdamWParityTests
 
     private static (Linear Model, AdamW Optimizer, Tensor X, Tensor Y) Make(string name, string suffix, Device device)
     {
-        var dtype = suffix == "" ? DType.Float64 : DType.Float32;
         var (beta1, beta2, eps) = Cases[name];
-        var model = new Linear(3, 2, new Generator(0)).To(dtype);
-        model.LoadStateDict(new Dictionary<string, Tensor> { ["weight"] = Fixture[$"data{suffix}/weight"], ["bias"] = Fixture[$"data{suffix}/bias"] });
-        model.To(device);
+        var (model, x, y) = OptimParityProblem.Make(suffix, device);
         var optimizer = new AdamW([new ParameterGroup([model.Weight], 0.01, weightDecay: 0.05), new ParameterGroup([model.Bias!], 0.02)], beta1, beta2, eps);
-        return (model, optimizer, Fixture[$"data{suffix}/x"].To(device), Fixture[$"data{suffix}/y"].To(device));
+        return (model, optimizer, x, y);
     }
-
-    private static void TrainStep(Linear model, AdamW optimizer, Tensor x, Tensor y, ChainedSchedule schedule, int step)
-    {
-        optimizer.SetLearningRateFactor(schedule.Factor(step));
-        optimizer.ZeroGrad();
-        var error = model.Forward(x) - y;
-        (error * error).Mean().Backward();
-        optimizer.Step();
-    }
-
-    private static ChainedSchedule Schedule() => new(new LinearWarmup(0.1, 4), new MultiStepLR([6, 8], gamma: 0.1));
 
     [Theory, OnCpu(nameof(CaseNames)), OnCuda(nameof(CaseNames))]
     public void MatchesPyTorch(string name, string suffix, DeviceKind kind)
     {
         double tolerance = suffix == "" ? 1e-12 : 1e-6;
         var (model, optimizer, x, y) = Make(name, suffix, TestDevices.Of(kind));
-        var schedule = Schedule();
+        var schedule = OptimParityProblem.Schedule();
         for (int step = 0; step < Steps; step++)
         {
-            TrainStep(model, optimizer, x, y, schedule, step);
+            OptimParityProblem.TrainStep(model, optimizer, x, y, schedule, step);
             TensorAssert.Close(Fixture[$"adamw/{name}{suffix}/{step}/weight"], model.Weight, tolerance, tolerance, $"{name}{suffix} step {step} weight");
             TensorAssert.Close(Fixture[$"adamw/{name}{suffix}/{step}/bias"], model.Bias!, tolerance, tolerance, $"{name}{suffix} step {step} bias");
         }
@@ -92,14 +78,14 @@ public class AdamWParityTests
         var device = TestDevices.Of(kind);
         var (model, optimizer, x, y) = Make("betas", "_f32", device);
         var (resumed, resumedOptimizer, _, _) = Make("betas", "_f32", device);
-        var schedule = Schedule();
-        for (int step = 0; step < 5; step++) TrainStep(model, optimizer, x, y, schedule, step);
+        var schedule = OptimParityProblem.Schedule();
+        for (int step = 0; step < 5; step++) OptimParityProblem.TrainStep(model, optimizer, x, y, schedule, step);
         resumed.LoadStateDict(model.StateDict());
         resumedOptimizer.LoadStateDict(optimizer.StateDict());
         for (int step = 5; step < Steps; step++)
         {
-            TrainStep(model, optimizer, x, y, schedule, step);
-            TrainStep(resumed, resumedOptimizer, x, y, schedule, step);
+            OptimParityProblem.TrainStep(model, optimizer, x, y, schedule, step);
+            OptimParityProblem.TrainStep(resumed, resumedOptimizer, x, y, schedule, step);
             Assert.Equal(model.Weight.ToArray<float>(), resumed.Weight.ToArray<float>());
             Assert.Equal(model.Bias!.ToArray<float>(), resumed.Bias!.ToArray<float>());
         }
