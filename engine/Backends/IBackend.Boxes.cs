@@ -12,7 +12,11 @@ public partial interface IBackend
     /// <summary>
     /// Greedy non-maximum suppression as torchvision's nms: visiting boxes by decreasing score
     /// (ties: lower index first), keeps a box unless an already kept box overlaps it with
-    /// IoU &gt; <paramref name="iouThreshold"/>. Returns the kept indices (int64) in visiting order.
+    /// IoU &gt; <paramref name="iouThreshold"/>. With <paramref name="categories"/> (int64
+    /// [count]), only boxes of the same category suppress each other, as torchvision's per-class
+    /// batched_nms; each category's boxes are then visited on their own, so the work is the sum
+    /// of the categories' squares, not the square of the total. Returns the kept indices (int64)
+    /// in visiting order.
     /// </summary>
-    Storage Nms(Storage boxes, Storage scores, int count, double iouThreshold);
+    Storage Nms(Storage boxes, Storage scores, Storage? categories, int count, double iouThreshold);
 }

@@ -46,17 +46,19 @@ public sealed partial class Tensor
         CheckCompatible("nms", boxes, scores);
         if (scores.Rank != 1 || scores.shape[0] != boxes.shape[0])
             throw new ArgumentException($"nms: scores must be [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {Shapes.Format(scores.shape)}");
-        var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, boxes.shape[0], iouThreshold);
+        var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, null, boxes.shape[0], iouThreshold);
         return new Tensor(kept, [(int)kept.Length]);
     }
 
     /// <summary>
     /// NMS applied independently per category <paramref name="idxs"/> (int64 [K]), as
-    /// torchvision.ops.batched_nms: every box is shifted by idxs · (max coordinate + 1), so boxes of
-    /// different categories cannot overlap, and one NMS runs over all of them. Returns the kept
-    /// indices by decreasing score. (torchvision switches to a per-class loop above 1000 CPU
-    /// boxes; the results agree except where the shift's float rounding moves an IoU across the
-    /// threshold.)
+    /// torchvision.ops.batched_nms, with its two ways: up to <see cref="CoordinateTrickMaxBoxes"/>
+    /// boxes, every box is shifted by idxs · (max coordinate + 1), so boxes of different
+    /// categories cannot overlap, and one NMS runs over all of them; above that, each category's
+    /// boxes are suppressed on their own (torchvision's _batched_nms_vanilla), which costs the sum
+    /// of the categories' squares instead of the square of the total (SSD300 with a weak model
+    /// sends 90 classes x 400 boxes here). The two agree except where the shift's float rounding
+    /// moves an IoU across the threshold. Returns the kept indices by decreasing score.
     /// </summary>
     public static Tensor BatchedNms(Tensor boxes, Tensor scores, Tensor idxs, double iouThreshold)
     {
@@ -64,11 +66,25 @@ public sealed partial class Tensor
         if (idxs.DType != DType.Int64 || idxs.Rank != 1 || idxs.shape[0] != boxes.shape[0])
             throw new ArgumentException($"batched_nms: idxs must be int64 [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {idxs.DType.Name()} {Shapes.Format(idxs.shape)}");
         CheckSameDevice("batched_nms", ("boxes", boxes), ("scores", scores), ("idxs", idxs));
+        if (scores.Rank != 1 || scores.shape[0] != boxes.shape[0])
+            throw new ArgumentException($"batched_nms: scores must be [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {Shapes.Format(scores.shape)}");
+        CheckCompatible("batched_nms", boxes, scores);
         if (boxes.shape[0] == 0) return Zeros([0], DType.Int64, boxes.Device);
+        if (boxes.shape[0] > CoordinateTrickMaxBoxes)
+        {
+            var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, idxs.Storage, boxes.shape[0], iouThreshold);
+            return new Tensor(kept, [(int)kept.Length]);
+        }
         var boxesDetached = boxes.Detach();
         var offsets = idxs.To(boxes.DType) * (boxesDetached.Max() + 1);
         return Nms(boxesDetached + offsets.Unsqueeze(1), scores.Detach(), iouThreshold);
     }
+
+    /// <summary>
+    /// The most boxes <see cref="BatchedNms"/> handles with the coordinate shift: torchvision 0.14
+    /// switches to the per-category loop when boxes.numel() exceeds 4000 on the CPU.
+    /// </summary>
+    public const int CoordinateTrickMaxBoxes = 1000;
 
     /// <summary>Clamps x coordinates into [0, width] and y into [0, height], as torchvision's clip_boxes_to_image; works on [..., 4] and is differentiable like clamp.</summary>
     public static Tensor ClipBoxesToImage(Tensor boxes, int height, int width)

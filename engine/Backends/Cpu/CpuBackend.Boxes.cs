@@ -37,33 +37,54 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Storage Nms(Storage boxes, Storage scores, int count, double iouThreshold) => boxes.DType switch
+    public Storage Nms(Storage boxes, Storage scores, Storage? categories, int count, double iouThreshold)
     {
-        DType.Float32 => Wrap(NmsOf(Data<float>(boxes), Data<float>(scores), count, iouThreshold)),
-        DType.Float64 => Wrap(NmsOf(Data<double>(boxes), Data<double>(scores), count, iouThreshold)),
-        _ => throw new ArgumentException($"nms: not defined for {boxes.DType.Name()} boxes"),
-    };
+        var categoryOf = categories is null ? null : Data<long>(categories);
+        return boxes.DType switch
+        {
+            DType.Float32 => Wrap(NmsOf(Data<float>(boxes), Data<float>(scores), categoryOf, count, iouThreshold)),
+            DType.Float64 => Wrap(NmsOf(Data<double>(boxes), Data<double>(scores), categoryOf, count, iouThreshold)),
+            _ => throw new ArgumentException($"nms: not defined for {boxes.DType.Name()} boxes"),
+        };
+    }
 
-    private static long[] NmsOf<T>(T[] boxes, T[] scores, int count, double iouThreshold) where T : struct, IFloatingPointIeee754<T>
+    private static long[] NmsOf<T>(T[] boxes, T[] scores, long[]? categories, int count, double iouThreshold) where T : struct, IFloatingPointIeee754<T>
     {
         var order = SortOrder(scores, 1, count, 1, descending: true);
         var areas = new T[count];
         for (int i = 0; i < count; i++) areas[i] = Area(boxes, i);
-        var suppressed = new bool[count];
-        var kept = new List<long>();
-        for (int rank = 0; rank < count; rank++)
+        var kept = new bool[count];
+        // Each category's boxes in visiting order (one list of all of them without categories);
+        // the categories are independent, so they run in parallel.
+        var visits = categories is null
+            ? [order]
+            : order.GroupBy(i => categories[i]).Select(category => category.ToArray()).ToArray();
+        ParallelRange(visits.Length, count, (first, end) =>
         {
-            int i = (int)order[rank];
-            if (suppressed[i]) continue;
-            kept.Add(i);
-            for (int later = rank + 1; later < count; later++)
+            for (long v = first; v < end; v++) SuppressGreedily(boxes, areas, visits[v], iouThreshold, kept);
+        });
+        var keptInOrder = new List<long>();
+        foreach (long i in order)
+            if (kept[i]) keptInOrder.Add(i);
+        return keptInOrder.ToArray();
+    }
+
+    /// <summary>Greedy NMS over the boxes <paramref name="visit"/> lists, in that order; marks the survivors in <paramref name="kept"/>.</summary>
+    private static void SuppressGreedily<T>(T[] boxes, T[] areas, long[] visit, double iouThreshold, bool[] kept) where T : struct, IFloatingPointIeee754<T>
+    {
+        var suppressed = new bool[visit.Length];
+        for (int rank = 0; rank < visit.Length; rank++)
+        {
+            if (suppressed[rank]) continue;
+            int i = (int)visit[rank];
+            kept[i] = true;
+            for (int later = rank + 1; later < visit.Length; later++)
             {
-                int j = (int)order[later];
+                int j = (int)visit[later];
                 // Strictly greater, compared in double as torchvision does; a NaN IoU (two empty boxes) suppresses nothing.
-                if (!suppressed[j] && double.CreateChecked(Iou(boxes, i, areas[i], boxes, j, areas[j])) > iouThreshold)
-                    suppressed[j] = true;
+                if (!suppressed[later] && double.CreateChecked(Iou(boxes, i, areas[i], boxes, j, areas[j])) > iouThreshold)
+                    suppressed[later] = true;
             }
         }
-        return kept.ToArray();
     }
 }
