@@ -82,10 +82,16 @@ public static class ConvBench
     /// <summary>SSD300-VGG16's shapes.</summary>
     public static IEnumerable<BenchRow> RunVgg16() => Run(Vgg16);
 
+    /// <summary>ResNet50's shapes, forward pass only.</summary>
+    public static IEnumerable<BenchRow> RunResNet50Forward() => Run(ResNet50, forwardOnly: true);
+
+    /// <summary>SSD300-VGG16's shapes, forward pass only.</summary>
+    public static IEnumerable<BenchRow> RunVgg16Forward() => Run(Vgg16, forwardOnly: true);
+
     /// <summary>Both networks.</summary>
     public static IEnumerable<BenchRow> RunAll() => Run([.. ResNet50, .. Vgg16]);
 
-    private static IEnumerable<BenchRow> Run(Shape[] shapes)
+    private static IEnumerable<BenchRow> Run(Shape[] shapes, bool forwardOnly = false)
     {
         var (setup, statements) = PyTorchStatements(shapes);
         using var torch = new TorchSession(setup, statements);
@@ -104,7 +110,7 @@ public static class ConvBench
                 () => backend.Conv2dBackwardData(dy, w, geometry),
                 () => backend.Conv2dBackwardFilter(dy, x, geometry),
             };
-            for (int pass = 0; pass < Passes.Length; pass++)
+            for (int pass = 0; pass < (forwardOnly ? 1 : Passes.Length); pass++)
             {
                 var (ours, reference) = Harness.AlternatingMedianMs(passes[pass], torch, i * Passes.Length + pass, Warmup, Runs);
                 yield return new($"conv {shape.Name}, {Passes[pass]}", ours, reference, "PyTorch 1.13 CPU",

@@ -5,13 +5,12 @@ using Xunit.Sdk;
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>
-/// The float32 Winograd F(4x4, 3x3) kernels (forward, backward data, backward filter) against the direct reference: the same convolution in
+/// The float32 Winograd F(4x4, 3x3) kernels (forward, backward data, backward filter; the dispatched
+/// forward pass, F(2x2, 3x3), is in WinogradF2Tests) against the direct reference: the same convolution in
 /// float64 through the im2col path (float64 never takes Winograd), on shapes that cut tiles at
 /// every edge, leave vector tails across tiles, use 1xN and Nx1 maps, channel counts that are not
 /// multiples of the vector width, batches, groups, every padding up to 2, and images large enough
 /// to be split into several chunks of tile rows.
-/// CPU-only by nature: these are the CPU backend's own fast paths against its reference kernels
-/// (the device-independent behaviour of the same ops is in the device-parameterised op tests).
 /// </summary>
 public class WinogradTests
 {
@@ -87,10 +86,11 @@ public class WinogradTests
     }
 
     [Fact]
-    public void TensorConv2dTakesTheWinogradPathForFloat32GradientsOnly()
+    public void TensorConv2dTakesTheWinogradPathsForFloat32()
     {
-        // The op-level check: Tensor.Conv2d's float32 gradients equal the Winograd kernels' bit for
-        // bit, so the dispatch reaches them; the forward pass stays on im2col (see CpuBackend.Conv2d).
+        // The op-level check: Tensor.Conv2d's float32 output equals the F(2x2, 3x3) forward kernel's
+        // and its gradients the F(4x4, 3x3) backward kernels', bit for bit, so the dispatch reaches
+        // them (see CpuBackend.Conv2d for why the forward pass takes F(2x2)).
         var random = new Generator(3);
         var x = Tensor.Uniform([2, 16, 28, 30], -1, 1, random).RequireGrad();
         var w = Tensor.Uniform([24, 16, 3, 3], -1, 1, random).RequireGrad();
@@ -98,13 +98,14 @@ public class WinogradTests
         var gradOutput = Tensor.Uniform(y.Shape.ToArray(), -1, 1, random);
         y.Backward(gradOutput);
         var g = new Conv2dGeometry(2, 16, 28, 30, 24, new Size2d(3, 3), new Size2d(1, 1), new Size2d(1, 1), new Size2d(1, 1), 1);
+        Assert.Equal(CpuBackend.WinogradF2ConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g), y.ToArray<float>());
         Assert.NotEqual(CpuBackend.WinogradConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g), y.ToArray<float>());
         Assert.Equal(CpuBackend.WinogradConvBackwardData(gradOutput.ToArray<float>(), w.ToArray<float>(), g), x.Grad!.ToArray<float>());
         Assert.Equal(CpuBackend.WinogradConvBackwardFilter(gradOutput.ToArray<float>(), x.ToArray<float>(), g), w.Grad!.ToArray<float>());
     }
 
     [Theory]
-    [InlineData(3, 3, 1, 1, 64, 64, 1, 28, true, true)]     // ResNet's and VGG's 3x3 convolutions: 7x7 tiles
+    [InlineData(3, 3, 1, 1, 64, 64, 1, 28, true, true)]     // ResNet's and VGG's 3x3 convolutions: 7x7 tiles (forward: F(2x2), backward: F(4x4))
     [InlineData(3, 3, 1, 1, 15, 16, 1, 28, false, false)]   // too few input channels for the transforms to pay
     [InlineData(3, 3, 1, 1, 16, 15, 1, 28, false, false)]   // too few output channels
     [InlineData(3, 3, 1, 1, 512, 512, 1, 7, false, false)]  // ResNet's 7x7 layer4 maps: 2x2 tiles
@@ -119,11 +120,11 @@ public class WinogradTests
         Assert.Equal(backwardData, CpuBackend.WinogradBackwardDataApplies(g));
     }
 
-    private static float[] Random(int length, Generator random) => Tensor.Uniform([length], -1, 1, random).ToArray<float>();
+    internal static float[] Random(int length, Generator random) => Tensor.Uniform([length], -1, 1, random).ToArray<float>();
 
     private static double[] Float64(float[] values, bool absolute) => values.Select(v => absolute ? Math.Abs((double)v) : v).ToArray();
 
-    private static double[] Float64Forward(float[] x, float[] w, float[]? b, Conv2dGeometry g, bool absolute)
+    internal static double[] Float64Forward(float[] x, float[] w, float[]? b, Conv2dGeometry g, bool absolute)
     {
         var backend = CpuBackend.Instance;
         var y = backend.Conv2d(backend.FromArray(Float64(x, absolute)), backend.FromArray(Float64(w, absolute)),
@@ -137,7 +138,7 @@ public class WinogradTests
         return (double[])backend.ToArray(backend.Conv2dBackwardData(backend.FromArray(Float64(gradOutput, absolute)), backend.FromArray(Float64(w, absolute)), g));
     }
 
-    private static void AssertWithinBound(double[] exact, double[] scale, float[] fast, string what, double bound)
+    internal static void AssertWithinBound(double[] exact, double[] scale, float[] fast, string what, double bound)
     {
         Assert.Equal(exact.Length, fast.Length);
         double worst = 0;

@@ -81,24 +81,12 @@ public class FasterRcnnParityTests
             Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Abs(expected), $"{name}: {actual:G9}, torchvision {expected:G9}");
         }
 
-        // Gradients, per parameter tensor, against the float64 (near exact) ones: our error must be
-        // at most 1e-3 · max|gradient| + 3 · torchvision's own float32 error of that tensor
-        // (both as the largest element difference). Scaled by the tensor's largest entry, not each
-        // element's, because small entries are sums of large cancelling terms whose rounding is
-        // relative to the large ones. Outside the ResNet body torchvision's float32 error is far
-        // below 1e-3 and the first term decides.
-        var heads = model.NamedParameters().Where(p => !p.Key.StartsWith("backbone.body.", StringComparison.Ordinal)).ToList();
-        var failures = new List<string>();
-        foreach (var (name, parameter) in heads)
-        {
-            var exact = reference[$"grad64/{name}"];
-            double scale = exact.Abs().Max().Item();
-            double torchError = (reference[$"grad/{name}"] - exact).Abs().Max().Item();
-            double ourError = ((parameter.Grad ?? parameter.ZerosLike()) - exact).Abs().Max().Item();
-            if (!(ourError <= 1e-3 * scale + 3 * torchError))
-                failures.Add($"{name}: our error {ourError:G3}, torchvision's float32 error {torchError:G3}, largest gradient {scale:G3}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        // Gradients, per parameter tensor, against the float64 (near exact) ones by GradientParity
+        // (relative L2 error within 1e-3 and the largest element's within 1e-2 of the tensor's largest,
+        // each plus 3 · torchvision's own float32 error): the RPN's top-k and NMS, the RoI sampling
+        // and every ReLU are discrete decisions that a float32 near-tie can route either way.
+        var heads = model.NamedParameters().Where(p => !p.Key.StartsWith("backbone.body.", StringComparison.Ordinal)).Select(p => (p.Key, p.Value)).ToList();
+        Assert.Equal(heads.Count, GradientParity.AssertMatches(heads, reference));
         Assert.NotEmpty(heads);
 
         // BatchNorm2d in training mode updated its running statistics from the batch as torch did.

@@ -67,15 +67,19 @@ public class SsdParityTests
     /// <summary>
     /// One training step on two photos (300x200 and 451x300) with three and four objects: both
     /// losses within 1e-4 relative (float32 sums over ~100 terms round at ~1e-6), and every
-    /// parameter's gradient against torchvision's float64 (near exact) one: our error must be at
-    /// most 1e-3 · max|gradient| + 3 · torchvision's own float32 error of that tensor (both as the
-    /// largest element difference; scaled by the tensor's largest entry because small entries are
-    /// sums of large cancelling terms). torchvision's float32 error itself reaches ~1.6e-3 of the
-    /// largest in a few layers (a ReLU input or a max-pool pair within rounding of a tie routes an
-    /// element's gradient another way), so no float32 implementation can be held to 1e-3 alone.
-    /// The same step in float64 (TrainingStep with DType.Float64, CheckGradients without the
-    /// allowance; commit 18bd319 has it as a test) gave 8.8e-5 of the largest at worst, but takes
-    /// ~6 minutes on two loaded cores, too long for the suite.
+    /// parameter's gradient against torchvision's float64 (near exact) one by
+    /// <see cref="GradientParity"/>: relative L2 error within 1e-3 and the largest element's within
+    /// 1e-2 of the tensor's largest, each plus 3 · torchvision's own float32 error. Measured (see
+    /// GradientParity for the reasons): relative L2 at most 5.3e-4 with the im2col forward, 8.7e-4
+    /// with Winograd F(2x2, 3x3) in the forward pass (dispatched), torchvision's float32 5.6e-4.
+    /// The criterion fails real bugs (tried, not committed): with the weight gradient of one layer
+    /// (conv4_3, backbone.features.19) scaled by 1.01 the test failed on that tensor alone (relative
+    /// L2 1.0e-2); with the last row of the output gradient left out of the Winograd weight gradient
+    /// (a border-indexing bug) it failed on all 12 layers that take that path (relative L2 5.9e-3 on
+    /// the 300x300 conv1_2, up to 6.2e-2 on the 19x19 conv5 layers).
+    /// The same step in float64 (TrainingStep with DType.Float64, compared without the allowance;
+    /// commit 18bd319 has it as a test) gave 8.8e-5 of the largest at worst, but takes ~6 minutes on
+    /// two loaded cores, too long for the suite.
     /// </summary>
     [TorchFact]
     public void TrainingLossesAndEveryGradientMatchTorchvision()
@@ -88,7 +92,8 @@ public class SsdParityTests
             Console.WriteLine($"{name}: {actual:G7} (torchvision {expected:G7})");
             Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Abs(expected), $"{name}: {actual:G9}, torchvision {expected:G9}");
         }
-        CheckGradients(model, reference, allowTorchError: true);
+        int compared = GradientParity.AssertMatches(model.NamedParameters().Select(p => (p.Key, p.Value)), reference);
+        Assert.Equal(71, compared);
     }
 
     private static (Ssd Model, Dictionary<string, Tensor> Losses) TrainingStep(Dictionary<string, Tensor> reference, DType dtype)
@@ -102,28 +107,6 @@ public class SsdParityTests
         losses.Values.Aggregate((a, b) => a + b).Backward();
         Console.WriteLine($"ssd300 training step ({dtype.Name()}), batch 2: {watch.Elapsed.TotalSeconds:F1} s");
         return (model, losses);
-    }
-
-    private static void CheckGradients(Ssd model, Dictionary<string, Tensor> reference, bool allowTorchError)
-    {
-        var failures = new List<string>();
-        double worst = 0, worstTorch = 0;
-        int compared = 0;
-        foreach (var (name, parameter) in model.NamedParameters())
-        {
-            var exact = reference[$"grad64/{name}"].To(parameter.DType);
-            double scale = exact.Abs().Max().Item();
-            double torchError = (reference[$"grad/{name}"].To(parameter.DType) - exact).Abs().Max().Item();
-            double error = ((parameter.Grad ?? parameter.ZerosLike()) - exact).Abs().Max().Item();
-            worst = Math.Max(worst, error / scale);
-            worstTorch = Math.Max(worstTorch, torchError / scale);
-            if (!(error <= 1e-3 * scale + (allowTorchError ? 3 * torchError : 0)))
-                failures.Add($"{name}: error {error:G3}, torchvision's float32 error {torchError:G3}, largest gradient {scale:G3}");
-            compared++;
-        }
-        Console.WriteLine($"worst gradient error: ours {worst:G3}, torchvision's float32 {worstTorch:G3} of the tensor's largest");
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
-        Assert.Equal(71, compared);
     }
 
     /// <summary>

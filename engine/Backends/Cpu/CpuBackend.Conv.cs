@@ -21,23 +21,27 @@ public sealed partial class CpuBackend
 {
     /// <inheritdoc />
     /// <remarks>
-    /// The forward pass never takes Winograd F(4x4, 3x3): its larger rounding error in activations
-    /// moves values across the discrete decisions downstream (ReLU masks, hard-negative mining,
-    /// top-k, NMS). Measured: with it, SSD300's float32 training step against torchvision put conv6's
-    /// weight gradient 2.5e-3 of its largest away (torchvision's own float32 error: 9e-7); without it
-    /// the gradients match. F(2x2, 3x3), whose error is of the direct sum's order (1.4e-7 of Σ|x·w|),
-    /// failed the same test the same way (a hard-negative-mining near-tie decided the other way)
-    /// while both detectors' detections matched, so it is not here (commit 28aa182 has it, with
-    /// its tests). The backward passes' errors stay continuous, so they keep F(4x4).
+    /// float32 3x3 stride-1 convolutions (dilation 1) with enough channels and tiles
+    /// (<see cref="WinogradApplies"/>, the thresholds of the backward passes) run by Winograd
+    /// F(2x2, 3x3) (WinogradF2.cs), the others by im2col + GEMM (<see cref="ConvForward{T}"/>, also
+    /// the float64 reference that the fast kernels are tested against). Not F(4x4, 3x3), although it
+    /// measured faster on VGG16's large layers: its rounding, ~15 times the direct sum's, flips more
+    /// discrete decisions downstream (ReLU masks, max-pool routing), and SSD300's float32
+    /// training-step gradients then missed torchvision's float64 ones by 1.3e-3 in relative L2
+    /// against the parity bound of 1e-3 (F(2x2): 8.7e-4; im2col: 5.3e-4; torchvision's own float32:
+    /// 5.6e-4; see GradientParity in the tests). F(2x2)'s transforms hold only 0, ±1 and ±½, so its
+    /// error stays of the direct sum's order (1.4e-7 of Σ|x·w|). The backward passes keep F(4x4):
+    /// their errors stay continuous (no decision follows them within the step).
     /// </remarks>
     public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) =>
         Conv2dBiasActivation(input, weight, bias, ConvActivation.None, geometry);
 
     /// <inheritdoc />
     /// <remarks>
-    /// The bias is the GEMM's starting value; the ReLU is applied to each block of the output as the
-    /// GEMM (or, for banded im2col, the band's copy into the output) completes it, so it costs no
-    /// pass of its own over the output.
+    /// The bias is the GEMM's starting value (Winograd: added in the output transform); the ReLU is
+    /// applied to each block of the output as the GEMM (or, for banded im2col, the band's copy into
+    /// the output; for Winograd, the output transform) completes it, so it costs no pass of its own
+    /// over the output, and the result is bit for bit relu of the unfused convolution.
     /// </remarks>
     public Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry)
     {
@@ -50,6 +54,7 @@ public sealed partial class CpuBackend
         return input.DType switch
         {
             DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
+            DType.Float32 when WinogradApplies(geometry) => Wrap(WinogradF2ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
             DType.Float32 => Wrap(ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
             DType.Float64 => Wrap(ConvForward(Data<double>(input), Data<double>(weight), bias is null ? null : Data<double>(bias), geometry, relu)),
             _ => throw new ArgumentException($"conv2d: not defined for {input.DType.Name()} tensors"),

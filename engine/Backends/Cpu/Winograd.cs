@@ -28,10 +28,15 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// (WinogradTests) hold it below 1e-5 (the weight gradient measured up to 1.3e-6). float64 always takes the
 /// direct (im2col) reference path.
 /// </para>
+/// The transforms are a type argument (<see cref="IWinogradTransforms"/>): the forward kernel
+/// and the input transform serve this F(4x4, 3x3) (<see cref="F4x4Transforms"/>) and F(2x2, 3x3)
+/// (WinogradF2.cs, the float32 forward pass) alike.
+/// <para>
 /// The backward-data pass of a 3x3 stride-1 convolution is itself a 3x3 stride-1 convolution of
 /// the output gradient with the flipped, transposed kernel and padding 2 - p, so it reuses the
 /// forward kernel; the backward-filter pass is the algorithm's adjoint (transformed output
 /// gradients times transformed inputs, 36 GEMMs again, then Gᵀ · G back to 3x3).
+/// </para>
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -64,33 +69,42 @@ public sealed partial class CpuBackend
     internal static bool WinogradBackwardDataApplies(Conv2dGeometry g) =>
         WinogradApplies(g) && g.Padding.H <= 2 && g.Padding.W <= 2;
 
-    /// <summary>The forward 3x3 stride-1 convolution, output [N, O, OutH, OutW], with the bias added in the output transform.</summary>
-    internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g)
+    /// <summary>The forward 3x3 stride-1 convolution by F(4x4, 3x3), output [N, O, OutH, OutW], with the bias added in the output transform and relu(output) with <paramref name="relu"/>.</summary>
+    internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu = false) =>
+        WinogradForward<F4x4Transforms>(input, weight, bias, g, relu);
+
+    /// <summary>
+    /// The forward 3x3 stride-1 convolution by the Winograd algorithm <typeparamref name="T"/>, output
+    /// [N, O, OutH, OutW], with the bias added in the output transform and relu(output) with
+    /// <paramref name="relu"/>: transform the weights (U), then per chunk of tile rows the input
+    /// patches (V), one GEMM per transform point, and the products back to output tiles.
+    /// </summary>
+    private static float[] WinogradForward<T>(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu) where T : struct, IWinogradTransforms
     {
         int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
-        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
+        var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g, T.Out, T.Points);
         int maxTiles = rowsPerChunk * tilesW;
 
         var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
-        var transformedWeight = ArrayPool<float>.Shared.Rent(WinogradPoints * og * cg);
-        var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
+        var transformedWeight = ArrayPool<float>.Shared.Rent(T.Points * og * cg);
+        var transformedInput = ArrayPool<float>.Shared.Rent(T.Points * cg * maxTiles);
         // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
-        var products = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles + width);
+        var products = ArrayPool<float>.Shared.Rent(T.Points * og * maxTiles + width);
         try
         {
             for (int group = 0; group < g.Groups; group++)
             {
-                WinogradTransformWeights(weight, group, g, transformedWeight);
+                WinogradTransformWeights<T>(weight, group, g, transformedWeight);
                 for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
                 {
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
-                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
-                    Array.Clear(products, 0, WinogradPoints * og * tiles); // the GEMM accumulates
-                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                    WinogradTransformInput<T>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    Array.Clear(products, 0, T.Points * og * tiles); // the GEMM accumulates
+                    Parallel.For(0, T.Points, point => GemmAccumulate(
                         transformedInput, (long)point * cg * tiles, true,
                         transformedWeight, (long)point * cg * og, false,
                         products, (long)point * tiles * og, tiles, og, cg));
-                    WinogradTransformOutput(products, bias, group, g, row0, tiles, tilesH, tilesW, output);
+                    WinogradTransformOutput<T>(products, bias, relu, group, g, row0, tiles, tilesH, tilesW, output);
                 }
             }
         }
@@ -105,13 +119,14 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
-    /// budget, but never so few tiles that packing U for every GEMM outweighs them.
+    /// budget, but never so few tiles that packing U for every GEMM outweighs them. For tiles of
+    /// <paramref name="tileOut"/> outputs a side and <paramref name="points"/> transform points.
     /// </summary>
-    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g)
+    private static (int TilesH, int TilesW, int TileRows, int RowsPerChunk) WinogradTiling(Conv2dGeometry g, int tileOut = WinogradOut, int points = WinogradPoints)
     {
-        int tilesH = (g.OutH + WinogradOut - 1) / WinogradOut, tilesW = (g.OutW + WinogradOut - 1) / WinogradOut;
+        int tilesH = (g.OutH + tileOut - 1) / tileOut, tilesW = (g.OutW + tileOut - 1) / tileOut;
         int tileRows = g.Batch * tilesH;
-        long bytesPerTile = (long)WinogradPoints * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
+        long bytesPerTile = (long)points * (g.InPerGroup + g.OutPerGroup) * sizeof(float);
         long budgetRows = WinogradChunkBytes / (bytesPerTile * tilesW), minimumRows = (WinogradMinChunkTiles + tilesW - 1) / tilesW;
         return (tilesH, tilesW, tileRows, (int)Math.Clamp(Math.Max(budgetRows, minimumRows), 1, tileRows));
     }
@@ -169,7 +184,7 @@ public sealed partial class CpuBackend
                 for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
                 {
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
-                    WinogradTransformInput(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
+                    WinogradTransformInput<F4x4Transforms>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     WinogradTransformGradOutput(gradOutput, group, g, row0, rows, tilesH, tilesW, transformedGrad);
                     Parallel.For(0, WinogradPoints, point => GemmAccumulate(
                         transformedInput, (long)point * cg * tiles, false,
@@ -240,7 +255,7 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>A·(y0..y3) in place on values[start + k·stride] (k = 0..5): the adjoint of <see cref="OutputTransform"/>, 4 gradients to the 6 points.</summary>
+    /// <summary>A·(y0..y3) in place on values[start + k·stride] (k = 0..5): the adjoint of <see cref="F4x4Transforms.Output"/>, 4 gradients to the 6 points.</summary>
     private static void GradOutputTransform(Span<Vector<float>> values, int start, int stride)
     {
         var y0 = values[start];
@@ -290,7 +305,7 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Gᵀ·(u0..u5): the adjoint of <see cref="KernelTransform"/>, 6 point gradients to the 3 kernel taps, read at source[start + k·stride], written at target[targetStart + r·targetStride].</summary>
+    /// <summary>Gᵀ·(u0..u5): the adjoint of <see cref="F4x4Transforms.Kernel"/>, 6 point gradients to the 3 kernel taps, read at source[start + k·stride], written at target[targetStart + r·targetStride].</summary>
     private static void KernelTransformAdjoint(Span<Vector<float>> source, int start, int stride, Span<Vector<float>> target, int targetStart, int targetStride)
     {
         var u0 = source[start];
@@ -309,19 +324,19 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// U[ξ, c, o] = (G g Gᵀ)[ξ] for the 3x3 kernel g = weight[group·og + o, c] of one group. Parallel
+    /// U[ξ, c, o] = (G g Gᵀ)[ξ] (G of <typeparamref name="T"/>) for the 3x3 kernel g = weight[group·og + o, c] of one group. Parallel
     /// over input channels; vectorised across consecutive output channels after gathering each of
     /// the 9 taps of those kernels into its own contiguous row.
     /// </summary>
-    private static void WinogradTransformWeights(float[] weight, int group, Conv2dGeometry g, float[] transformed)
+    private static void WinogradTransformWeights<T>(float[] weight, int group, Conv2dGeometry g, float[] transformed) where T : struct, IWinogradTransforms
     {
         int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
         long first = (long)group * og * cg * 9;
-        ParallelRange(cg, (long)og * WinogradPoints * 8, (firstChannel, endChannel) =>
+        ParallelRange(cg, (long)og * T.Points * 8, (firstChannel, endChannel) =>
         {
             Span<float> taps = stackalloc float[9 * width];
-            Span<Vector<float>> rows = stackalloc Vector<float>[WinogradIn * 3];
-            Span<Vector<float>> point = stackalloc Vector<float>[WinogradIn];
+            Span<Vector<float>> rows = stackalloc Vector<float>[T.In * 3];
+            Span<Vector<float>> point = stackalloc Vector<float>[T.In];
             ref float weights = ref MemoryMarshal.GetArrayDataReference(weight);
             ref float tapRows = ref MemoryMarshal.GetReference(taps);
             for (long c = firstChannel; c < endChannel; c++)
@@ -334,84 +349,70 @@ public sealed partial class CpuBackend
                         ref float kernel = ref Unsafe.Add(ref weights, (nint)(first + ((long)(o0 + lane) * cg + c) * 9));
                         for (int tap = 0; tap < 9; tap++) Unsafe.Add(ref tapRows, tap * width + lane) = Unsafe.Add(ref kernel, tap);
                     }
-                    // Rows pass: G applied to each kernel column gives 6 x 3; columns pass: that times Gᵀ gives 6 x 6.
+                    // Rows pass: G applied to each kernel column gives In x 3; columns pass: that times Gᵀ gives In x In.
                     for (int column = 0; column < 3; column++)
-                        KernelTransform(Vector.LoadUnsafe(ref tapRows, (nuint)(column * width)), Vector.LoadUnsafe(ref tapRows, (nuint)((3 + column) * width)),
+                        T.Kernel(Vector.LoadUnsafe(ref tapRows, (nuint)(column * width)), Vector.LoadUnsafe(ref tapRows, (nuint)((3 + column) * width)),
                             Vector.LoadUnsafe(ref tapRows, (nuint)((6 + column) * width)), rows, column, 3);
-                    for (int i = 0; i < WinogradIn; i++)
+                    for (int i = 0; i < T.In; i++)
                     {
-                        KernelTransform(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
-                        for (int j = 0; j < WinogradIn; j++)
-                            StoreLanes(point[j], transformed, (((long)(i * WinogradIn + j) * cg + c) * og + o0), count);
+                        T.Kernel(rows[i * 3], rows[i * 3 + 1], rows[i * 3 + 2], point, 0, 1);
+                        for (int j = 0; j < T.In; j++)
+                            StoreLanes(point[j], transformed, (((long)(i * T.In + j) * cg + c) * og + o0), count);
                     }
                 }
         });
     }
 
-    /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, 2, -2, ∞, written at target[start + k·stride].</summary>
-    private static void KernelTransform(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
-    {
-        var outer = g0 + g2;
-        var evenPart = g0 * (1f / 24) + g2 * (1f / 6);
-        var oddPart = g1 * (1f / 12);
-        target[start] = g0 * (1f / 4);
-        target[start + stride] = (outer + g1) * (-1f / 6);
-        target[start + 2 * stride] = (outer - g1) * (-1f / 6);
-        target[start + 3 * stride] = evenPart + oddPart;
-        target[start + 4 * stride] = evenPart - oddPart;
-        target[start + 5 * stride] = g2;
-    }
-
     /// <summary>
-    /// V[ξ, c, t] = (Bᵀ d B)[ξ] for the 6x6 input patch d of every tile t in tile rows
+    /// V[ξ, c, t] = (Bᵀ d B)[ξ] (Bᵀ of <typeparamref name="T"/>) for the In x In input patch d of every tile t in tile rows
     /// [row0, row0 + rows) and every input channel c of one group. Parallel over channels. Each
-    /// patch row is first split by column phase (x mod 4), so the six patch columns of consecutive
-    /// tiles are six contiguous vectors.
+    /// patch row is first split by column phase (x mod Out), so each patch column of consecutive
+    /// tiles is one contiguous vector.
     /// </summary>
-    private static void WinogradTransformInput(float[] input, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed)
+    private static void WinogradTransformInput<T>(float[] input, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] transformed) where T : struct, IWinogradTransforms
     {
         int cg = g.InPerGroup, tiles = rows * tilesW, width = Vector<float>.Count;
         int phaseLength = tilesW + 1 + width; // tiles + the next tile's first two columns + a vector of zeros for the tail loads
         int height = g.Height, inputWidth = g.Width, padH = g.Padding.H, padW = g.Padding.W;
-        // Input columns that land in some patch: x + padW < (tilesW + 1)·4.
-        int xEnd = Math.Min(inputWidth, (tilesW + 1) * WinogradOut - padW);
-        ParallelRange(cg, (long)tiles * WinogradPoints * 4, (firstChannel, endChannel) =>
+        // Input columns that land in some patch: x + padW < (tilesW + 1)·Out.
+        int xEnd = Math.Min(inputWidth, (tilesW + 1) * T.Out - padW);
+        ParallelRange(cg, (long)tiles * T.Points * 4, (firstChannel, endChannel) =>
         {
-            var phaseBuffer = ArrayPool<float>.Shared.Rent(WinogradIn * WinogradOut * phaseLength);
-            var phases = phaseBuffer.AsSpan(0, WinogradIn * WinogradOut * phaseLength);
+            var phaseBuffer = ArrayPool<float>.Shared.Rent(T.In * T.Out * phaseLength);
+            var phases = phaseBuffer.AsSpan(0, T.In * T.Out * phaseLength);
             ref float phase = ref MemoryMarshal.GetReference(phases);
             ref float source = ref MemoryMarshal.GetArrayDataReference(input);
-            Span<Vector<float>> d = stackalloc Vector<float>[WinogradPoints];
+            Span<Vector<float>> d = stackalloc Vector<float>[T.Points];
             for (long c = firstChannel; c < endChannel; c++)
             {
                 for (int r = 0; r < rows; r++)
                 {
                     int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
                     long plane = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
-                    // phases[(py·4 + q)·phaseLength + j] = input[y, 4j + q - padW] for patch row py (0 outside the image).
+                    // phases[(py·Out + q)·phaseLength + j] = input[y, Out·j + q - padW] for patch row py (0 outside the image).
                     phases.Clear();
-                    for (int py = 0; py < WinogradIn; py++)
+                    for (int py = 0; py < T.In; py++)
                     {
-                        int y = ty * WinogradOut + py - padH;
+                        int y = ty * T.Out + py - padH;
                         if ((uint)y >= (uint)height) continue;
                         ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth));
-                        ref float phaseRows = ref Unsafe.Add(ref phase, py * WinogradOut * phaseLength);
+                        ref float phaseRows = ref Unsafe.Add(ref phase, py * T.Out * phaseLength);
                         for (int x = 0; x < xEnd; x++)
                         {
                             int shifted = x + padW;
-                            Unsafe.Add(ref phaseRows, (shifted & 3) * phaseLength + (shifted >> 2)) = Unsafe.Add(ref sourceRow, x);
+                            Unsafe.Add(ref phaseRows, (shifted % T.Out) * phaseLength + (shifted / T.Out)) = Unsafe.Add(ref sourceRow, x);
                         }
                     }
                     for (int tx = 0; tx < tilesW; tx += width)
                     {
                         // d[py·6 + px] = patch(py, px) of the tiles tx .. tx + width - 1.
-                        for (int py = 0; py < WinogradIn; py++)
-                            for (int px = 0; px < WinogradIn; px++)
-                                d[py * WinogradIn + px] = Vector.LoadUnsafe(ref phase, (nuint)((py * WinogradOut + (px & 3)) * phaseLength + tx + (px >> 2)));
-                        for (int py = 0; py < WinogradIn; py++) InputTransform(d, py * WinogradIn, 1);
-                        for (int px = 0; px < WinogradIn; px++) InputTransform(d, px, WinogradIn);
+                        for (int py = 0; py < T.In; py++)
+                            for (int px = 0; px < T.In; px++)
+                                d[py * T.In + px] = Vector.LoadUnsafe(ref phase, (nuint)((py * T.Out + (px % T.Out)) * phaseLength + tx + (px / T.Out)));
+                        for (int py = 0; py < T.In; py++) T.Input(d, py * T.In, 1);
+                        for (int px = 0; px < T.In; px++) T.Input(d, px, T.In);
                         int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
-                        for (int point = 0; point < WinogradPoints; point++)
+                        for (int point = 0; point < T.Points; point++)
                             StoreLanes(d[point], transformed, ((long)point * cg + c) * tiles + t, count);
                     }
                 }
@@ -420,64 +421,45 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, 2, -2, ∞.</summary>
-    private static void InputTransform(Span<Vector<float>> values, int start, int stride)
-    {
-        var d0 = values[start];
-        var d1 = values[start + stride];
-        var d2 = values[start + 2 * stride];
-        var d3 = values[start + 3 * stride];
-        var d4 = values[start + 4 * stride];
-        var d5 = values[start + 5 * stride];
-        var sum12 = d1 + d2;
-        var diff12 = d1 - d2;
-        var sum34 = d3 + d4;
-        var diff43 = d4 - d3;
-        var diff42 = d4 - d2;
-        var diff31 = d3 - d1;
-        values[start] = d0 * 4f - d2 * 5f + d4;
-        values[start + stride] = sum34 - sum12 * 4f;
-        values[start + 2 * stride] = diff43 + diff12 * 4f;
-        values[start + 3 * stride] = diff42 + diff31 * 2f;
-        values[start + 4 * stride] = diff42 - diff31 * 2f;
-        values[start + 5 * stride] = d1 * 4f - d3 * 5f + d5;
-    }
-
     /// <summary>
-    /// Y = Aᵀ M A for every tile and output channel of one group, plus the bias, written into the
+    /// Y = Aᵀ M A (Aᵀ of <typeparamref name="T"/>) for every tile and output channel of one group, plus the bias, then the ReLU when asked, written into the
     /// output planes (tiles on the right and bottom edges keep only their part inside the output).
     /// Parallel over tiles; vectorised across consecutive output channels.
     /// </summary>
-    private static void WinogradTransformOutput(float[] products, float[]? bias, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output)
+    private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
     {
         int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
         long outPlane = (long)outH * outW;
-        ParallelRange(tiles, (long)og * WinogradPoints * 4, (firstTile, endTile) =>
+        ParallelRange(tiles, (long)og * T.Points * 4, (firstTile, endTile) =>
         {
-            Span<Vector<float>> m = stackalloc Vector<float>[WinogradPoints];
-            Span<float> values = stackalloc float[WinogradOut * WinogradOut * width];
+            Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
+            Span<float> values = stackalloc float[T.Out * T.Out * width];
             Span<float> shift = stackalloc float[width];
             ref float product = ref MemoryMarshal.GetArrayDataReference(products);
             ref float result = ref MemoryMarshal.GetArrayDataReference(output);
             for (long t = firstTile; t < endTile; t++)
             {
                 int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
-                int image = tileRow / tilesH, y0 = tileRow % tilesH * WinogradOut, x0 = tx * WinogradOut;
-                int rowsInside = Math.Min(WinogradOut, outH - y0), columnsInside = Math.Min(WinogradOut, outW - x0);
+                int image = tileRow / tilesH, y0 = tileRow % tilesH * T.Out, x0 = tx * T.Out;
+                int rowsInside = Math.Min(T.Out, outH - y0), columnsInside = Math.Min(T.Out, outW - x0);
                 for (int o0 = 0; o0 < og; o0 += width)
                 {
                     int count = Math.Min(width, og - o0);
-                    for (int point = 0; point < WinogradPoints; point++)
+                    for (int point = 0; point < T.Points; point++)
                         m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * tiles + t) * og + o0));
-                    for (int py = 0; py < WinogradIn; py++) OutputTransform(m, py * WinogradIn, 1);
-                    for (int j = 0; j < WinogradOut; j++) OutputTransform(m, j, WinogradIn);
+                    for (int py = 0; py < T.In; py++) T.Output(m, py * T.In, 1);
+                    for (int j = 0; j < T.Out; j++) T.Output(m, j, T.In);
                     shift.Clear();
                     if (bias is not null) bias.AsSpan(group * og + o0, count).CopyTo(shift);
                     var biasVector = new Vector<float>(shift);
-                    // Rows 0..3 of m now hold the tile's output (i, j) at m[i·6 + j].
-                    for (int i = 0; i < WinogradOut; i++)
-                        for (int j = 0; j < WinogradOut; j++)
-                            (m[i * WinogradIn + j] + biasVector).CopyTo(values[((i * WinogradOut + j) * width)..]);
+                    // Rows 0..Out-1 of m now hold the tile's output (i, j) at m[i·In + j].
+                    for (int i = 0; i < T.Out; i++)
+                        for (int j = 0; j < T.Out; j++)
+                        {
+                            var y = m[i * T.In + j] + biasVector;
+                            if (relu) y = Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<float>.Zero) | ~Vector.Equals(y, y), y, Vector<float>.Zero);
+                            y.CopyTo(values[((i * T.Out + j) * width)..]);
+                        }
                     for (int lane = 0; lane < count; lane++)
                     {
                         long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
@@ -485,7 +467,7 @@ public sealed partial class CpuBackend
                         {
                             ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
                             for (int j = 0; j < columnsInside; j++)
-                                Unsafe.Add(ref target, j) = values[(i * WinogradOut + j) * width + lane];
+                                Unsafe.Add(ref target, j) = values[(i * T.Out + j) * width + lane];
                         }
                     }
                 }
@@ -493,23 +475,100 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
-    private static void OutputTransform(Span<Vector<float>> values, int start, int stride)
+    /// <summary>
+    /// The transforms of one Winograd algorithm F(m x m, 3x3): m outputs a tile side (<see cref="Out"/>)
+    /// from patches of m + 2 (<see cref="In"/>), and the 1-D transforms that the 2-D ones apply to
+    /// every row and then every column. The kernels above are generic over it, so the JIT compiles
+    /// each algorithm with its constants and transforms inlined (as the element-wise operator structs).
+    /// </summary>
+    private interface IWinogradTransforms
     {
-        var m0 = values[start];
-        var m1 = values[start + stride];
-        var m2 = values[start + 2 * stride];
-        var m3 = values[start + 3 * stride];
-        var m4 = values[start + 4 * stride];
-        var m5 = values[start + 5 * stride];
-        var sum12 = m1 + m2;
-        var diff12 = m1 - m2;
-        var sum34 = m3 + m4;
-        var diff34 = m3 - m4;
-        values[start] = m0 + sum12 + sum34;
-        values[start + stride] = diff12 + diff34 * 2f;
-        values[start + 2 * stride] = sum12 + sum34 * 4f;
-        values[start + 3 * stride] = diff12 + diff34 * 8f + m5;
+        /// <summary>Outputs per tile side.</summary>
+        static abstract int Out { get; }
+
+        /// <summary>Input patch side: Out + 3 - 1.</summary>
+        static abstract int In { get; }
+
+        /// <summary>Transform points per tile: In².</summary>
+        static abstract int Points { get; }
+
+        /// <summary>G·(g0, g1, g2): the In kernel values at the interpolation points, written at target[start + k·stride].</summary>
+        static abstract void Kernel(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride);
+
+        /// <summary>Bᵀ·(d0..d(In-1)) in place on values[start + k·stride].</summary>
+        static abstract void Input(Span<Vector<float>> values, int start, int stride);
+
+        /// <summary>Aᵀ·(m0..m(In-1)) in place on values[start + k·stride] (k &lt; Out): the outputs from the points.</summary>
+        static abstract void Output(Span<Vector<float>> values, int start, int stride);
+    }
+
+    /// <summary>F(4x4, 3x3): the interpolation points 0, ±1, ±2 and ∞ (the backward passes' algorithm and the class summary's).</summary>
+    private readonly struct F4x4Transforms : IWinogradTransforms
+    {
+        /// <inheritdoc />
+        public static int Out => WinogradOut;
+
+        /// <inheritdoc />
+        public static int In => WinogradIn;
+
+        /// <inheritdoc />
+        public static int Points => WinogradPoints;
+
+        /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, 2, -2, ∞, written at target[start + k·stride].</summary>
+        public static void Kernel(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
+        {
+            var outer = g0 + g2;
+            var evenPart = g0 * (1f / 24) + g2 * (1f / 6);
+            var oddPart = g1 * (1f / 12);
+            target[start] = g0 * (1f / 4);
+            target[start + stride] = (outer + g1) * (-1f / 6);
+            target[start + 2 * stride] = (outer - g1) * (-1f / 6);
+            target[start + 3 * stride] = evenPart + oddPart;
+            target[start + 4 * stride] = evenPart - oddPart;
+            target[start + 5 * stride] = g2;
+        }
+
+        /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, 2, -2, ∞.</summary>
+        public static void Input(Span<Vector<float>> values, int start, int stride)
+        {
+            var d0 = values[start];
+            var d1 = values[start + stride];
+            var d2 = values[start + 2 * stride];
+            var d3 = values[start + 3 * stride];
+            var d4 = values[start + 4 * stride];
+            var d5 = values[start + 5 * stride];
+            var sum12 = d1 + d2;
+            var diff12 = d1 - d2;
+            var sum34 = d3 + d4;
+            var diff43 = d4 - d3;
+            var diff42 = d4 - d2;
+            var diff31 = d3 - d1;
+            values[start] = d0 * 4f - d2 * 5f + d4;
+            values[start + stride] = sum34 - sum12 * 4f;
+            values[start + 2 * stride] = diff43 + diff12 * 4f;
+            values[start + 3 * stride] = diff42 + diff31 * 2f;
+            values[start + 4 * stride] = diff42 - diff31 * 2f;
+            values[start + 5 * stride] = d1 * 4f - d3 * 5f + d5;
+        }
+
+        /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
+        public static void Output(Span<Vector<float>> values, int start, int stride)
+        {
+            var m0 = values[start];
+            var m1 = values[start + stride];
+            var m2 = values[start + 2 * stride];
+            var m3 = values[start + 3 * stride];
+            var m4 = values[start + 4 * stride];
+            var m5 = values[start + 5 * stride];
+            var sum12 = m1 + m2;
+            var diff12 = m1 - m2;
+            var sum34 = m3 + m4;
+            var diff34 = m3 - m4;
+            values[start] = m0 + sum12 + sum34;
+            values[start + stride] = diff12 + diff34 * 2f;
+            values[start + 2 * stride] = sum12 + sum34 * 4f;
+            values[start + 3 * stride] = diff12 + diff34 * 8f + m5;
+        }
     }
 
     /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to target[offset..] (a whole vector when it fits).</summary>
