@@ -128,6 +128,13 @@ public static class Harness
     }
 
     /// <summary>
+    /// The SGD learning rate of the whole-model training-step rows (momentum 0.9 on both sides): small,
+    /// so that the repeated steps of warm-up and timing leave the randomly initialised models, and
+    /// so the work of each step, where they started.
+    /// </summary>
+    public const double TrainingStepLearningRate = 1e-5;
+
+    /// <summary>
     /// A whole-model row: <see cref="AlternatingMedianMs"/>, with the peak resident memory of each
     /// process while the row ran (warm-up included) in the notes. Both peaks count everything the
     /// process holds, its models and (ours) the buffer pool included, as a user would see it.
@@ -174,8 +181,9 @@ public static class PeakMemory
     /// <summary>The largest resident size since the last <see cref="Reset"/> (or the process start), in bytes.</summary>
     public static long Bytes()
     {
+        // "VmHWM:\t 812345 kB": a tab, then spaces that shrink as the number grows (none from 10 GB on).
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 }
 
