@@ -8,6 +8,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["conv"] = ConvBench.RunAll,
     ["conv-resnet50"] = ConvBench.RunResNet50,
     ["conv-vgg16"] = ConvBench.RunVgg16,
+    ["demo-step"] = DemoStepBench.Run,
     ["detector"] = DetectorBench.Run,
     ["epilogue"] = EpilogueBench.Run,
     ["gemm"] = GemmBench.Run,
