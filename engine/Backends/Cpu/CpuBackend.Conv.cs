@@ -79,6 +79,8 @@ public sealed partial class CpuBackend
     private static T[] ConvForward<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g, bool relu = false) where T : struct, IFloatingPointIeee754<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
+        if (!g.IsPointwise && g.Groups == 1 && g.Batch > 1 && (long)patch * g.Batch * plane <= ColumnBudget)
+            return ConvForwardBatched(input, weight, bias, g, relu);
         var output = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.OutChannels * plane);
         if (bias is not null)
             for (long image = 0; image < g.Batch; image++)
@@ -125,6 +127,39 @@ public sealed partial class CpuBackend
             }
         ArrayPool<T>.Shared.Return(columns);
         if (band is not null) ArrayPool<T>.Shared.Return(band);
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="ConvForward{T}"/> for a batch whose columns all fit in <see cref="ColumnBudget"/>: every
+    /// image's columns side by side (column image·plane + position), one GEMM over all of them into
+    /// [O, batch·plane] starting from the bias, then each image's planes copied into the output.
+    /// Small maps (a 96 px SSD's 12x12 .. 1x1) would otherwise take one GEMM
+    /// per image with too few columns to fill its register tiles and parallel tasks. Each output is
+    /// the same sum in the same order as in the per-image GEMM (its k loop does not depend on the
+    /// column), so the results are identical.
+    /// </summary>
+    private static T[] ConvForwardBatched<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g, bool relu) where T : struct, IFloatingPointIeee754<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var output = NewArray<T>((long)g.Batch * g.OutChannels * plane);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        var products = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        for (int image = 0; image < g.Batch; image++)
+            Im2Col(input, InputOffset(g, image, 0), g, columns, 0, g.OutH, columnsPerRow, image * plane);
+        for (int o = 0; o < g.OutChannels; o++)
+            products.AsSpan(o * columnsPerRow, columnsPerRow).Fill(bias is null ? T.Zero : bias[o]);
+        GemmAccumulate(weight, 0, false, columns, 0, false, products, 0, g.OutChannels, columnsPerRow, patch, relu);
+        ParallelRange((long)g.Batch * g.OutChannels, plane, (first, end) =>
+        {
+            for (long at = first; at < end; at++)
+            {
+                int image = (int)(at / g.OutChannels), o = (int)(at % g.OutChannels);
+                products.AsSpan(o * columnsPerRow + image * plane, plane).CopyTo(output.AsSpan((int)(at * plane), plane));
+            }
+        });
+        ArrayPool<T>.Shared.Return(columns);
+        ArrayPool<T>.Shared.Return(products);
         return output;
     }
 
@@ -182,10 +217,12 @@ public sealed partial class CpuBackend
     /// [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>): row (c, ki, kj) of
     /// <paramref name="columns"/> holds, for every output position (oh, ow) of the band, the input
     /// element (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
+    /// The rows are <paramref name="rowLength"/> long (default: the band's positions) and the band's
+    /// positions start at <paramref name="columnOffset"/> in each, so several images can share one matrix.
     /// </summary>
-    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows) where T : struct, INumber<T>
+    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows, int? rowLength = null, int columnOffset = 0) where T : struct, INumber<T>
     {
-        int outW = g.OutW, plane = rows * outW, taps = g.Kernel.H * g.Kernel.W;
+        int outW = g.OutW, plane = rows * outW, taps = g.Kernel.H * g.Kernel.W, stride = rowLength ?? plane;
         ParallelRange(g.PatchSize, plane, (first, end) =>
         {
             for (long row = first; row < end; row++)
@@ -195,7 +232,7 @@ public sealed partial class CpuBackend
                 int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
                 for (int oh = firstRow; oh < firstRow + rows; oh++)
                 {
-                    var target = columns.AsSpan((int)row * plane + (oh - firstRow) * outW, outW);
+                    var target = columns.AsSpan((int)row * stride + columnOffset + (oh - firstRow) * outW, outW);
                     int ih = oh * g.Stride.H + rowShift;
                     if ((uint)ih >= (uint)g.Height)
                     {
