@@ -79,7 +79,7 @@ public sealed partial class CpuBackend
     private static T[] ConvForward<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g, bool relu = false) where T : struct, IFloatingPointIeee754<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
-        if (!g.IsPointwise && g.Groups == 1 && g.Batch > 1 && (long)patch * g.Batch * plane <= ColumnBudget)
+        if (BatchedColumnsFit(g))
             return ConvForwardBatched(input, weight, bias, g, relu);
         var output = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.OutChannels * plane);
         if (bias is not null)
@@ -150,14 +150,7 @@ public sealed partial class CpuBackend
         for (int o = 0; o < g.OutChannels; o++)
             products.AsSpan(o * columnsPerRow, columnsPerRow).Fill(bias is null ? T.Zero : bias[o]);
         GemmAccumulate(weight, 0, false, columns, 0, false, products, 0, g.OutChannels, columnsPerRow, patch, relu);
-        ParallelRange((long)g.Batch * g.OutChannels, plane, (first, end) =>
-        {
-            for (long at = first; at < end; at++)
-            {
-                int image = (int)(at / g.OutChannels), o = (int)(at % g.OutChannels);
-                products.AsSpan(o * columnsPerRow + image * plane, plane).CopyTo(output.AsSpan((int)(at * plane), plane));
-            }
-        });
+        SwapLeadingAxes(products, g.OutChannels, g.Batch, plane, output);
         ArrayPool<T>.Shared.Return(columns);
         ArrayPool<T>.Shared.Return(products);
         return output;
@@ -166,10 +159,32 @@ public sealed partial class CpuBackend
     /// <summary>The most elements one forward im2col buffer holds (8M: 32 MB of float32, a few hundred output columns of a wide layer).</summary>
     private const int ColumnBudget = 8 << 20;
 
+    /// <summary>
+    /// Whether a batch's im2col passes run on all its images at once (<see cref="ConvForwardBatched{T}"/>,
+    /// <see cref="ConvBackwardDataBatched{T}"/>, <see cref="ConvBackwardFilterBatched{T}"/>): one group,
+    /// a kernel that needs unrolling, and every image's columns within <see cref="ColumnBudget"/>.
+    /// </summary>
+    private static bool BatchedColumnsFit(Conv2dGeometry g) =>
+        !g.IsPointwise && g.Groups == 1 && g.Batch > 1 && (long)g.PatchSize * g.Batch * g.OutH * g.OutW <= ColumnBudget;
+
+    /// <summary>destination[j, i, :] = source[i, j, :] for source [<paramref name="first"/>, <paramref name="second"/>, <paramref name="plane"/>] (row-major).</summary>
+    private static void SwapLeadingAxes<T>(T[] source, int first, int second, int plane, T[] destination)
+    {
+        ParallelRange((long)first * second, plane, (start, end) =>
+        {
+            for (long at = start; at < end; at++)
+            {
+                long i = at / second, j = at % second;
+                source.AsSpan((int)(at * plane), plane).CopyTo(destination.AsSpan((int)((j * first + i) * plane), plane));
+            }
+        });
+    }
+
     private static T[] ConvBackwardData<T>(T[] gradOutput, T[] weight, Conv2dGeometry g) where T : struct, INumber<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
         var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.InChannels * g.Height * g.Width);
+        if (BatchedColumnsFit(g)) return ConvBackwardDataBatched(gradOutput, weight, g, gradInput);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
@@ -190,6 +205,7 @@ public sealed partial class CpuBackend
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
         var gradWeight = CpuBufferPool.RentZeroed<T>((long)g.OutChannels * patch);
+        if (BatchedColumnsFit(g)) return ConvBackwardFilterBatched(gradOutput, input, g, gradWeight);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
@@ -201,6 +217,47 @@ public sealed partial class CpuBackend
                     gradWeight, (long)group * g.OutPerGroup * patch, g.OutPerGroup, patch, plane);
             }
         if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        return gradWeight;
+    }
+
+    /// <summary>
+    /// <see cref="ConvBackwardData{T}"/> over the whole batch at once (see <see cref="BatchedColumnsFit"/>):
+    /// the output gradient's images side by side [O, batch·plane], one GEMM into every image's column
+    /// gradients, each folded back by col2im. Each column gradient is the same sum over O in the same
+    /// order as per image, so the results are identical.
+    /// </summary>
+    private static T[] ConvBackwardDataBatched<T>(T[] gradOutput, T[] weight, Conv2dGeometry g, T[] gradInput) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var gradRows = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
+        Array.Clear(columns, 0, patch * columnsPerRow);
+        GemmAccumulate(weight, 0, true, gradRows, 0, false, columns, 0, patch, columnsPerRow, g.OutChannels);
+        for (int image = 0; image < g.Batch; image++)
+            Col2Im(columns, g, gradInput, InputOffset(g, image, 0), columnsPerRow, image * plane);
+        ArrayPool<T>.Shared.Return(gradRows);
+        ArrayPool<T>.Shared.Return(columns);
+        return gradInput;
+    }
+
+    /// <summary>
+    /// <see cref="ConvBackwardFilter{T}"/> over the whole batch at once (see <see cref="BatchedColumnsFit"/>):
+    /// one GEMM of the output gradient's images side by side [O, batch·plane] with every image's
+    /// columns. The sum over the batch's positions is blocked differently from the per-image
+    /// accumulation, so results agree within the rounding of a sum of batch·plane products.
+    /// </summary>
+    private static T[] ConvBackwardFilterBatched<T>(T[] gradOutput, T[] input, Conv2dGeometry g, T[] gradWeight) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var gradRows = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
+        for (int image = 0; image < g.Batch; image++)
+            Im2Col(input, InputOffset(g, image, 0), g, columns, 0, g.OutH, columnsPerRow, image * plane);
+        GemmAccumulate(gradRows, 0, false, columns, 0, true, gradWeight, 0, g.OutChannels, patch, columnsPerRow);
+        ArrayPool<T>.Shared.Return(gradRows);
+        ArrayPool<T>.Shared.Return(columns);
         return gradWeight;
     }
 
@@ -259,10 +316,11 @@ public sealed partial class CpuBackend
     /// <summary>
     /// The adjoint of <see cref="Im2Col{T}"/>: adds every entry of <paramref name="columns"/> onto the
     /// input element it was read from. Parallel over input channels, which own disjoint rows.
+    /// <paramref name="rowLength"/> and <paramref name="columnOffset"/> place the image's columns as in <see cref="Im2Col{T}"/>.
     /// </summary>
-    private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset) where T : struct, INumber<T>
+    private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset, int? rowLength = null, int columnOffset = 0) where T : struct, INumber<T>
     {
-        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W;
+        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W, stride = rowLength ?? plane;
         ParallelRange(g.InPerGroup, (long)taps * plane, (first, end) =>
         {
             for (long channel = first; channel < end; channel++)
@@ -277,7 +335,7 @@ public sealed partial class CpuBackend
                     {
                         int ih = oh * g.Stride.H + rowShift;
                         if ((uint)ih >= (uint)g.Height) continue;
-                        var source = columns.AsSpan((int)(row * plane + oh * outW), outW);
+                        var source = columns.AsSpan((int)(row * stride + columnOffset + oh * outW), outW);
                         long targetRow = target + (long)ih * g.Width;
                         if (g.Stride.W == 1)
                         {
