@@ -145,8 +145,7 @@ public sealed partial class CpuBackend
         var output = NewArray<T>((long)g.Batch * g.OutChannels * plane);
         var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
         var products = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
-        for (int image = 0; image < g.Batch; image++)
-            Im2Col(input, InputOffset(g, image, 0), g, columns, 0, g.OutH, columnsPerRow, image * plane);
+        Im2ColBatch(input, g, columns);
         for (int o = 0; o < g.OutChannels; o++)
             products.AsSpan(o * columnsPerRow, columnsPerRow).Fill(bias is null ? T.Zero : bias[o]);
         GemmAccumulate(weight, 0, false, columns, 0, false, products, 0, g.OutChannels, columnsPerRow, patch, relu);
@@ -234,8 +233,7 @@ public sealed partial class CpuBackend
         SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
         Array.Clear(columns, 0, patch * columnsPerRow);
         GemmAccumulate(weight, 0, true, gradRows, 0, false, columns, 0, patch, columnsPerRow, g.OutChannels);
-        for (int image = 0; image < g.Batch; image++)
-            Col2Im(columns, g, gradInput, InputOffset(g, image, 0), columnsPerRow, image * plane);
+        Col2ImBatch(columns, g, gradInput);
         ArrayPool<T>.Shared.Return(gradRows);
         ArrayPool<T>.Shared.Return(columns);
         return gradInput;
@@ -253,8 +251,7 @@ public sealed partial class CpuBackend
         var gradRows = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
         var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
         SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
-        for (int image = 0; image < g.Batch; image++)
-            Im2Col(input, InputOffset(g, image, 0), g, columns, 0, g.OutH, columnsPerRow, image * plane);
+        Im2ColBatch(input, g, columns);
         GemmAccumulate(gradRows, 0, false, columns, 0, true, gradWeight, 0, g.OutChannels, patch, columnsPerRow);
         ArrayPool<T>.Shared.Return(gradRows);
         ArrayPool<T>.Shared.Return(columns);
@@ -274,81 +271,127 @@ public sealed partial class CpuBackend
     /// [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>): row (c, ki, kj) of
     /// <paramref name="columns"/> holds, for every output position (oh, ow) of the band, the input
     /// element (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
-    /// The rows are <paramref name="rowLength"/> long (default: the band's positions) and the band's
-    /// positions start at <paramref name="columnOffset"/> in each, so several images can share one matrix.
+    /// Parallel over the rows.
     /// </summary>
-    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows, int? rowLength = null, int columnOffset = 0) where T : struct, INumber<T>
+    private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows) where T : struct, INumber<T>
     {
-        int outW = g.OutW, plane = rows * outW, taps = g.Kernel.H * g.Kernel.W, stride = rowLength ?? plane;
+        int plane = rows * g.OutW;
         ParallelRange(g.PatchSize, plane, (first, end) =>
         {
             for (long row = first; row < end; row++)
+                Im2ColRow(input, inputOffset, g, (int)row, columns.AsSpan((int)row * plane, plane), firstRow, rows);
+        });
+    }
+
+    /// <summary>
+    /// <see cref="Im2Col{T}"/> of every image's whole output for a one-group convolution, side by side:
+    /// row r of <paramref name="columns"/> is batch·plane long and holds image i's positions from i·plane.
+    /// Parallel over (image, row) pairs, one parallel loop for the batch.
+    /// </summary>
+    private static void Im2ColBatch<T>(T[] input, Conv2dGeometry g, T[] columns) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, rowLength = g.Batch * plane;
+        ParallelRange((long)g.Batch * g.PatchSize, plane, (first, end) =>
+        {
+            for (long at = first; at < end; at++)
             {
-                int channel = (int)(row / taps), ki = (int)(row % taps) / g.Kernel.W, kj = (int)(row % taps) % g.Kernel.W;
-                long source = inputOffset + (long)channel * g.Height * g.Width;
-                int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
-                for (int oh = firstRow; oh < firstRow + rows; oh++)
-                {
-                    var target = columns.AsSpan((int)row * stride + columnOffset + (oh - firstRow) * outW, outW);
-                    int ih = oh * g.Stride.H + rowShift;
-                    if ((uint)ih >= (uint)g.Height)
-                    {
-                        target.Clear();
-                        continue;
-                    }
-                    long sourceRow = source + (long)ih * g.Width;
-                    if (g.Stride.W == 1)
-                    {
-                        // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
-                        var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
-                        target[..lo].Clear();
-                        if (hi > lo) input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(target[lo..hi]);
-                        target[hi..].Clear();
-                        continue;
-                    }
-                    for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
-                        target[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
-                }
+                int image = (int)(at / g.PatchSize), row = (int)(at % g.PatchSize);
+                Im2ColRow(input, InputOffset(g, image, 0), g, row, columns.AsSpan(row * rowLength + image * plane, plane), 0, g.OutH);
             }
         });
+    }
+
+    /// <summary>Row (c, ki, kj) of <see cref="Im2Col{T}"/> for output rows [firstRow, firstRow + rows), into <paramref name="target"/>.</summary>
+    private static void Im2ColRow<T>(T[] input, long inputOffset, Conv2dGeometry g, int row, Span<T> target, int firstRow, int rows) where T : struct, INumber<T>
+    {
+        int outW = g.OutW, taps = g.Kernel.H * g.Kernel.W;
+        int channel = row / taps, ki = row % taps / g.Kernel.W, kj = row % taps % g.Kernel.W;
+        long source = inputOffset + (long)channel * g.Height * g.Width;
+        int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+        for (int oh = firstRow; oh < firstRow + rows; oh++)
+        {
+            var outputRow = target.Slice((oh - firstRow) * outW, outW);
+            int ih = oh * g.Stride.H + rowShift;
+            if ((uint)ih >= (uint)g.Height)
+            {
+                outputRow.Clear();
+                continue;
+            }
+            long sourceRow = source + (long)ih * g.Width;
+            if (g.Stride.W == 1)
+            {
+                // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
+                var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                outputRow[..lo].Clear();
+                if (hi > lo) input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(outputRow[lo..hi]);
+                outputRow[hi..].Clear();
+                continue;
+            }
+            for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                outputRow[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
+        }
     }
 
     /// <summary>
     /// The adjoint of <see cref="Im2Col{T}"/>: adds every entry of <paramref name="columns"/> onto the
     /// input element it was read from. Parallel over input channels, which own disjoint rows.
-    /// <paramref name="rowLength"/> and <paramref name="columnOffset"/> place the image's columns as in <see cref="Im2Col{T}"/>.
     /// </summary>
-    private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset, int? rowLength = null, int columnOffset = 0) where T : struct, INumber<T>
+    private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset) where T : struct, INumber<T>
     {
-        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W, stride = rowLength ?? plane;
-        ParallelRange(g.InPerGroup, (long)taps * plane, (first, end) =>
+        int plane = g.OutH * g.OutW;
+        ParallelRange(g.InPerGroup, (long)g.Kernel.H * g.Kernel.W * plane, (first, end) =>
         {
             for (long channel = first; channel < end; channel++)
+                Col2ImChannel(columns, plane, 0, g, gradInput, inputOffset, (int)channel);
+        });
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2ColBatch{T}"/>: <see cref="Col2Im{T}"/> of every image from the
+    /// columns side by side, parallel over (image, channel) pairs, one parallel loop for the batch.
+    /// </summary>
+    private static void Col2ImBatch<T>(T[] columns, Conv2dGeometry g, T[] gradInput) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW;
+        ParallelRange((long)g.Batch * g.InChannels, (long)g.Kernel.H * g.Kernel.W * plane, (first, end) =>
+        {
+            for (long at = first; at < end; at++)
             {
-                long target = inputOffset + channel * g.Height * g.Width;
-                for (int tap = 0; tap < taps; tap++)
-                {
-                    int ki = tap / g.Kernel.W, kj = tap % g.Kernel.W;
-                    int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
-                    long row = channel * taps + tap;
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        int ih = oh * g.Stride.H + rowShift;
-                        if ((uint)ih >= (uint)g.Height) continue;
-                        var source = columns.AsSpan((int)(row * stride + columnOffset + oh * outW), outW);
-                        long targetRow = target + (long)ih * g.Width;
-                        if (g.Stride.W == 1)
-                        {
-                            var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
-                            if (hi > lo) AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
-                            continue;
-                        }
-                        for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
-                            if ((uint)iw < (uint)g.Width) gradInput[targetRow + iw] += source[ow];
-                    }
-                }
+                int image = (int)(at / g.InChannels), channel = (int)(at % g.InChannels);
+                Col2ImChannel(columns, g.Batch * plane, image * plane, g, gradInput, InputOffset(g, image, 0), channel);
             }
         });
+    }
+
+    /// <summary>
+    /// Adds the column rows of input channel <paramref name="channel"/> (each <paramref name="rowLength"/>
+    /// long, this image's positions from <paramref name="columnOffset"/>) onto that channel's plane.
+    /// </summary>
+    private static void Col2ImChannel<T>(T[] columns, int rowLength, int columnOffset, Conv2dGeometry g, T[] gradInput, long inputOffset, int channel) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, taps = g.Kernel.H * g.Kernel.W;
+        long target = inputOffset + (long)channel * g.Height * g.Width;
+        for (int tap = 0; tap < taps; tap++)
+        {
+            int ki = tap / g.Kernel.W, kj = tap % g.Kernel.W;
+            int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+            long row = (long)channel * taps + tap;
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int ih = oh * g.Stride.H + rowShift;
+                if ((uint)ih >= (uint)g.Height) continue;
+                var source = columns.AsSpan((int)(row * rowLength + columnOffset + oh * outW), outW);
+                long targetRow = target + (long)ih * g.Width;
+                if (g.Stride.W == 1)
+                {
+                    var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                    if (hi > lo) AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
+                    continue;
+                }
+                for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                    if ((uint)iw < (uint)g.Width) gradInput[targetRow + iw] += source[ow];
+            }
+        }
     }
 
     /// <summary>
