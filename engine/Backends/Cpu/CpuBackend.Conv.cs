@@ -161,10 +161,12 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Whether a batch's im2col passes run on all its images at once (<see cref="ConvForwardBatched{T}"/>,
     /// <see cref="ConvBackwardDataBatched{T}"/>, <see cref="ConvBackwardFilterBatched{T}"/>): one group,
-    /// a kernel that needs unrolling, and every image's columns within <see cref="ColumnBudget"/>.
+    /// a kernel that needs unrolling, and every image's columns and output rows together within
+    /// <see cref="ColumnBudget"/> (the scratch a batched pass holds; large maps, where one image already
+    /// fills the GEMM, stay per image).
     /// </summary>
     private static bool BatchedColumnsFit(Conv2dGeometry g) =>
-        !g.IsPointwise && g.Groups == 1 && g.Batch > 1 && (long)g.PatchSize * g.Batch * g.OutH * g.OutW <= ColumnBudget;
+        !g.IsPointwise && g.Groups == 1 && g.Batch > 1 && ((long)g.PatchSize + g.OutChannels) * g.Batch * g.OutH * g.OutW <= ColumnBudget;
 
     /// <summary>destination[j, i, :] = source[i, j, :] for source [<paramref name="first"/>, <paramref name="second"/>, <paramref name="plane"/>] (row-major).</summary>
     private static void SwapLeadingAxes<T>(T[] source, int first, int second, int plane, T[] destination)
