@@ -56,13 +56,13 @@ public sealed class AdamW : Optimizer
                     ? state
                     : (parameter.ZerosLike(), parameter.ZerosLike(), 0L);
                 step++;
-                var decayed = group.WeightDecay != 0 ? parameter * (1 - group.LearningRate * group.WeightDecay) : parameter;
-                expAvg = expAvg * Beta1 + g * (1 - Beta1);
-                expAvgSq = expAvgSq * Beta2 + g * g * (1 - Beta2);
-                double stepSize = group.LearningRate / (1 - Math.Pow(Beta1, step));
-                double secondCorrection = Math.Sqrt(1 - Math.Pow(Beta2, step));
-                var denominator = expAvgSq.Sqrt() / secondCorrection + Eps;
-                parameter.CopyFrom(decayed - expAvg / denominator * stepSize);
+                // One fused pass per parameter (Tensor.AdamWStep), the same values as, op by op:
+                //   p = p·(1 - lr·λ); m = m·β1 + g·(1 - β1); v = v·β2 + g·g·(1 - β2)
+                //   p = p - m / (√v / √(1 - β2^t) + ε) · lr / (1 - β1^t)
+                Tensor.AdamWStep(parameter, g, expAvg, expAvgSq, new(
+                    Decay: 1 - group.LearningRate * group.WeightDecay, Beta1, Beta2,
+                    StepSize: group.LearningRate / (1 - Math.Pow(Beta1, step)),
+                    SecondCorrection: Math.Sqrt(1 - Math.Pow(Beta2, step)), Eps));
                 moments[parameter] = (expAvg, expAvgSq, step);
             }
     }
@@ -71,7 +71,7 @@ public sealed class AdamW : Optimizer
     /// The moments and step counts, for resuming training, named as in torch's optimizer state_dict:
     /// "state.{i}.exp_avg", "state.{i}.exp_avg_sq" and "state.{i}.step" (a float32 scalar, as torch
     /// 1.13 keeps it) with i the parameter's position over all groups in order. Parameters that have
-    /// not been stepped yet have none.
+    /// not been stepped yet have none. The moments are the live tensors, as torch's: later steps update them in place.
     /// </summary>
     public override OrderedDictionary<string, Tensor> StateDict()
     {

@@ -38,6 +38,14 @@ public static class Harness
         return times[runs / 2];
     }
 
+    /// <summary>The folder holding ScratchDetect.sln, found above the benchmark binaries (the tools/ scripts and ../shared live next to it).</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ScratchDetect.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("no ScratchDetect.sln above the benchmark binaries");
+    }
+
     /// <summary>Runs an external command (for example djpeg or a PyTorch script) and returns its standard output; throws with its standard error on failure.</summary>
     public static string RunProcess(string fileName, string arguments)
     {

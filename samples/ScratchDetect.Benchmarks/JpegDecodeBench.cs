@@ -144,11 +144,6 @@ public static class JpegDecodeBench
     {
         if (Environment.GetEnvironmentVariable("SCRATCHDETECT_SHARED") is { Length: > 0 } shared)
             return Path.Combine(shared, "fixtures", "images");
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ScratchDetect.sln")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "images"));
-        }
-        throw new DirectoryNotFoundException("no ScratchDetect.sln above the benchmark binaries; set SCRATCHDETECT_SHARED");
+        return Path.GetFullPath(Path.Combine(Harness.RepoRoot(), "..", "shared", "fixtures", "images"));
     }
 }

@@ -10,6 +10,7 @@ var suites = new Dictionary<string, Func<IEnumerable<BenchRow>>>(StringComparer.
     ["conv-vgg16"] = ConvBench.RunVgg16,
     ["conv-resnet50-forward"] = ConvBench.RunResNet50Forward,
     ["conv-vgg16-forward"] = ConvBench.RunVgg16Forward,
+    ["demo-step"] = DemoStepBench.Run,
     ["detector"] = DetectorBench.Run,
     ["epilogue"] = EpilogueBench.Run,
     ["gemm"] = GemmBench.Run,

@@ -84,6 +84,8 @@ public sealed partial class CpuBackend
     private static T[] ConvForward<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g, bool relu = false) where T : struct, IFloatingPointIeee754<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
+        if (BatchedColumnsFit(g))
+            return ConvForwardBatched(input, weight, bias, g, relu);
         var output = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.OutChannels * plane);
         if (bias is not null)
             for (long image = 0; image < g.Batch; image++)
@@ -133,13 +135,62 @@ public sealed partial class CpuBackend
         return output;
     }
 
+    /// <summary>
+    /// <see cref="ConvForward{T}"/> for a batch whose columns all fit in <see cref="ColumnBudget"/>: every
+    /// image's columns side by side (column image·plane + position), one GEMM over all of them into
+    /// [O, batch·plane] starting from the bias, then each image's planes copied into the output.
+    /// Small maps (a 96 px SSD's 12x12 .. 1x1) would otherwise take one GEMM
+    /// per image with too few columns to fill its register tiles and parallel tasks. Each output is
+    /// the same sum in the same order as in the per-image GEMM (its k loop does not depend on the
+    /// column), so the results are identical.
+    /// </summary>
+    private static T[] ConvForwardBatched<T>(T[] input, T[] weight, T[]? bias, Conv2dGeometry g, bool relu) where T : struct, IFloatingPointIeee754<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var output = NewArray<T>((long)g.Batch * g.OutChannels * plane);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        var products = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        Im2ColBatch(input, g, columns);
+        for (int o = 0; o < g.OutChannels; o++)
+            products.AsSpan(o * columnsPerRow, columnsPerRow).Fill(bias is null ? T.Zero : bias[o]);
+        GemmAccumulate(weight, 0, false, columns, 0, false, products, 0, g.OutChannels, columnsPerRow, patch, relu);
+        SwapLeadingAxes(products, g.OutChannels, g.Batch, plane, output);
+        ArrayPool<T>.Shared.Return(columns);
+        ArrayPool<T>.Shared.Return(products);
+        return output;
+    }
+
     /// <summary>The most elements one forward im2col buffer holds (8M: 32 MB of float32, a few hundred output columns of a wide layer).</summary>
     private const int ColumnBudget = 8 << 20;
+
+    /// <summary>
+    /// Whether a batch's im2col passes run on all its images at once (<see cref="ConvForwardBatched{T}"/>,
+    /// <see cref="ConvBackwardDataBatched{T}"/>, <see cref="ConvBackwardFilterBatched{T}"/>): one group,
+    /// a kernel that needs unrolling, and every image's columns and output rows together within
+    /// <see cref="ColumnBudget"/> (the scratch a batched pass holds; large maps, where one image already
+    /// fills the GEMM, stay per image).
+    /// </summary>
+    private static bool BatchedColumnsFit(Conv2dGeometry g) =>
+        !g.IsPointwise && g.Groups == 1 && g.Batch > 1 && ((long)g.PatchSize + g.OutChannels) * g.Batch * g.OutH * g.OutW <= ColumnBudget;
+
+    /// <summary>destination[j, i, :] = source[i, j, :] for source [<paramref name="first"/>, <paramref name="second"/>, <paramref name="plane"/>] (row-major).</summary>
+    private static void SwapLeadingAxes<T>(T[] source, int first, int second, int plane, T[] destination)
+    {
+        ParallelRange((long)first * second, plane, (start, end) =>
+        {
+            for (long at = start; at < end; at++)
+            {
+                long i = at / second, j = at % second;
+                source.AsSpan((int)(at * plane), plane).CopyTo(destination.AsSpan((int)((j * first + i) * plane), plane));
+            }
+        });
+    }
 
     private static T[] ConvBackwardData<T>(T[] gradOutput, T[] weight, Conv2dGeometry g) where T : struct, INumber<T>
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
         var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Batch * g.InChannels * g.Height * g.Width);
+        if (BatchedColumnsFit(g)) return ConvBackwardDataBatched(gradOutput, weight, g, gradInput);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
@@ -160,6 +211,7 @@ public sealed partial class CpuBackend
     {
         int plane = g.OutH * g.OutW, patch = g.PatchSize;
         var gradWeight = CpuBufferPool.RentZeroed<T>((long)g.OutChannels * patch);
+        if (BatchedColumnsFit(g)) return ConvBackwardFilterBatched(gradOutput, input, g, gradWeight);
         var columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(patch * plane);
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
@@ -171,6 +223,45 @@ public sealed partial class CpuBackend
                     gradWeight, (long)group * g.OutPerGroup * patch, g.OutPerGroup, patch, plane);
             }
         if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+        return gradWeight;
+    }
+
+    /// <summary>
+    /// <see cref="ConvBackwardData{T}"/> over the whole batch at once (see <see cref="BatchedColumnsFit"/>):
+    /// the output gradient's images side by side [O, batch·plane], one GEMM into every image's column
+    /// gradients, each folded back by col2im. Each column gradient is the same sum over O in the same
+    /// order as per image, so the results are identical.
+    /// </summary>
+    private static T[] ConvBackwardDataBatched<T>(T[] gradOutput, T[] weight, Conv2dGeometry g, T[] gradInput) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var gradRows = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
+        Array.Clear(columns, 0, patch * columnsPerRow);
+        GemmAccumulate(weight, 0, true, gradRows, 0, false, columns, 0, patch, columnsPerRow, g.OutChannels);
+        Col2ImBatch(columns, g, gradInput);
+        ArrayPool<T>.Shared.Return(gradRows);
+        ArrayPool<T>.Shared.Return(columns);
+        return gradInput;
+    }
+
+    /// <summary>
+    /// <see cref="ConvBackwardFilter{T}"/> over the whole batch at once (see <see cref="BatchedColumnsFit"/>):
+    /// one GEMM of the output gradient's images side by side [O, batch·plane] with every image's
+    /// columns. The sum over the batch's positions is blocked differently from the per-image
+    /// accumulation, so results agree within the rounding of a sum of batch·plane products.
+    /// </summary>
+    private static T[] ConvBackwardFilterBatched<T>(T[] gradOutput, T[] input, Conv2dGeometry g, T[] gradWeight) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, patch = g.PatchSize, columnsPerRow = g.Batch * plane;
+        var gradRows = ArrayPool<T>.Shared.Rent(g.OutChannels * columnsPerRow);
+        var columns = ArrayPool<T>.Shared.Rent(patch * columnsPerRow);
+        SwapLeadingAxes(gradOutput, g.Batch, g.OutChannels, plane, gradRows);
+        Im2ColBatch(input, g, columns);
+        GemmAccumulate(gradRows, 0, false, columns, 0, true, gradWeight, 0, g.OutChannels, patch, columnsPerRow);
+        ArrayPool<T>.Shared.Return(gradRows);
+        ArrayPool<T>.Shared.Return(columns);
         return gradWeight;
     }
 
@@ -187,41 +278,65 @@ public sealed partial class CpuBackend
     /// [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>): row (c, ki, kj) of
     /// <paramref name="columns"/> holds, for every output position (oh, ow) of the band, the input
     /// element (c, oh·stride + ki·dilation - pad, ow·stride + kj·dilation - pad), or 0 in the padding.
+    /// Parallel over the rows.
     /// </summary>
     private static void Im2Col<T>(T[] input, long inputOffset, Conv2dGeometry g, T[] columns, int firstRow, int rows) where T : struct, INumber<T>
     {
-        int outW = g.OutW, plane = rows * outW, taps = g.Kernel.H * g.Kernel.W;
+        int plane = rows * g.OutW;
         ParallelRange(g.PatchSize, plane, (first, end) =>
         {
             for (long row = first; row < end; row++)
+                Im2ColRow(input, inputOffset, g, (int)row, columns.AsSpan((int)row * plane, plane), firstRow, rows);
+        });
+    }
+
+    /// <summary>
+    /// <see cref="Im2Col{T}"/> of every image's whole output for a one-group convolution, side by side:
+    /// row r of <paramref name="columns"/> is batch·plane long and holds image i's positions from i·plane.
+    /// Parallel over (image, row) pairs, one parallel loop for the batch.
+    /// </summary>
+    private static void Im2ColBatch<T>(T[] input, Conv2dGeometry g, T[] columns) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW, rowLength = g.Batch * plane;
+        ParallelRange((long)g.Batch * g.PatchSize, plane, (first, end) =>
+        {
+            for (long at = first; at < end; at++)
             {
-                int channel = (int)(row / taps), ki = (int)(row % taps) / g.Kernel.W, kj = (int)(row % taps) % g.Kernel.W;
-                long source = inputOffset + (long)channel * g.Height * g.Width;
-                int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
-                for (int oh = firstRow; oh < firstRow + rows; oh++)
-                {
-                    var target = columns.AsSpan((int)row * plane + (oh - firstRow) * outW, outW);
-                    int ih = oh * g.Stride.H + rowShift;
-                    if ((uint)ih >= (uint)g.Height)
-                    {
-                        target.Clear();
-                        continue;
-                    }
-                    long sourceRow = source + (long)ih * g.Width;
-                    if (g.Stride.W == 1)
-                    {
-                        // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
-                        var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
-                        target[..lo].Clear();
-                        if (hi > lo) input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(target[lo..hi]);
-                        target[hi..].Clear();
-                        continue;
-                    }
-                    for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
-                        target[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
-                }
+                int image = (int)(at / g.PatchSize), row = (int)(at % g.PatchSize);
+                Im2ColRow(input, InputOffset(g, image, 0), g, row, columns.AsSpan(row * rowLength + image * plane, plane), 0, g.OutH);
             }
         });
+    }
+
+    /// <summary>Row (c, ki, kj) of <see cref="Im2Col{T}"/> for output rows [firstRow, firstRow + rows), into <paramref name="target"/>.</summary>
+    private static void Im2ColRow<T>(T[] input, long inputOffset, Conv2dGeometry g, int row, Span<T> target, int firstRow, int rows) where T : struct, INumber<T>
+    {
+        int outW = g.OutW, taps = g.Kernel.H * g.Kernel.W;
+        int channel = row / taps, ki = row % taps / g.Kernel.W, kj = row % taps % g.Kernel.W;
+        long source = inputOffset + (long)channel * g.Height * g.Width;
+        int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+        for (int oh = firstRow; oh < firstRow + rows; oh++)
+        {
+            var outputRow = target.Slice((oh - firstRow) * outW, outW);
+            int ih = oh * g.Stride.H + rowShift;
+            if ((uint)ih >= (uint)g.Height)
+            {
+                outputRow.Clear();
+                continue;
+            }
+            long sourceRow = source + (long)ih * g.Width;
+            if (g.Stride.W == 1)
+            {
+                // Consecutive outputs read consecutive inputs: copy the in-bounds run, zero the padding on either side.
+                var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                outputRow[..lo].Clear();
+                if (hi > lo) input.AsSpan((int)(sourceRow + lo + columnShift), hi - lo).CopyTo(outputRow[lo..hi]);
+                outputRow[hi..].Clear();
+                continue;
+            }
+            for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                outputRow[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
+        }
     }
 
     /// <summary>
@@ -230,35 +345,60 @@ public sealed partial class CpuBackend
     /// </summary>
     private static void Col2Im<T>(T[] columns, Conv2dGeometry g, T[] gradInput, long inputOffset) where T : struct, INumber<T>
     {
-        int outH = g.OutH, outW = g.OutW, plane = outH * outW, taps = g.Kernel.H * g.Kernel.W;
-        ParallelRange(g.InPerGroup, (long)taps * plane, (first, end) =>
+        int plane = g.OutH * g.OutW;
+        ParallelRange(g.InPerGroup, (long)g.Kernel.H * g.Kernel.W * plane, (first, end) =>
         {
             for (long channel = first; channel < end; channel++)
+                Col2ImChannel(columns, plane, 0, g, gradInput, inputOffset, (int)channel);
+        });
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2ColBatch{T}"/>: <see cref="Col2Im{T}"/> of every image from the
+    /// columns side by side, parallel over (image, channel) pairs, one parallel loop for the batch.
+    /// </summary>
+    private static void Col2ImBatch<T>(T[] columns, Conv2dGeometry g, T[] gradInput) where T : struct, INumber<T>
+    {
+        int plane = g.OutH * g.OutW;
+        ParallelRange((long)g.Batch * g.InChannels, (long)g.Kernel.H * g.Kernel.W * plane, (first, end) =>
+        {
+            for (long at = first; at < end; at++)
             {
-                long target = inputOffset + channel * g.Height * g.Width;
-                for (int tap = 0; tap < taps; tap++)
-                {
-                    int ki = tap / g.Kernel.W, kj = tap % g.Kernel.W;
-                    int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
-                    long row = channel * taps + tap;
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        int ih = oh * g.Stride.H + rowShift;
-                        if ((uint)ih >= (uint)g.Height) continue;
-                        var source = columns.AsSpan((int)(row * plane + oh * outW), outW);
-                        long targetRow = target + (long)ih * g.Width;
-                        if (g.Stride.W == 1)
-                        {
-                            var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
-                            if (hi > lo) AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
-                            continue;
-                        }
-                        for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
-                            if ((uint)iw < (uint)g.Width) gradInput[targetRow + iw] += source[ow];
-                    }
-                }
+                int image = (int)(at / g.InChannels), channel = (int)(at % g.InChannels);
+                Col2ImChannel(columns, g.Batch * plane, image * plane, g, gradInput, InputOffset(g, image, 0), channel);
             }
         });
+    }
+
+    /// <summary>
+    /// Adds the column rows of input channel <paramref name="channel"/> (each <paramref name="rowLength"/>
+    /// long, this image's positions from <paramref name="columnOffset"/>) onto that channel's plane.
+    /// </summary>
+    private static void Col2ImChannel<T>(T[] columns, int rowLength, int columnOffset, Conv2dGeometry g, T[] gradInput, long inputOffset, int channel) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, taps = g.Kernel.H * g.Kernel.W;
+        long target = inputOffset + (long)channel * g.Height * g.Width;
+        for (int tap = 0; tap < taps; tap++)
+        {
+            int ki = tap / g.Kernel.W, kj = tap % g.Kernel.W;
+            int rowShift = ki * g.Dilation.H - g.Padding.H, columnShift = kj * g.Dilation.W - g.Padding.W;
+            long row = (long)channel * taps + tap;
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int ih = oh * g.Stride.H + rowShift;
+                if ((uint)ih >= (uint)g.Height) continue;
+                var source = columns.AsSpan((int)(row * rowLength + columnOffset + oh * outW), outW);
+                long targetRow = target + (long)ih * g.Width;
+                if (g.Stride.W == 1)
+                {
+                    var (lo, hi) = InBoundsRun(outW, columnShift, g.Width);
+                    if (hi > lo) AddInto<T>(gradInput.AsSpan((int)(targetRow + lo + columnShift), hi - lo), source[lo..hi]);
+                    continue;
+                }
+                for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+                    if ((uint)iw < (uint)g.Width) gradInput[targetRow + iw] += source[ow];
+            }
+        }
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed partial class CpuBackend
                 case UnaryOp.Sqrt: for (int i = 0; i < src.Length; i++) dst[i] = T.Sqrt(src[i]); break;
                 case UnaryOp.Abs: for (int i = 0; i < src.Length; i++) dst[i] = T.Abs(src[i]); break;
                 // NaN stays NaN, as in PyTorch: (NaN > 0) is false but we must not turn it into 0.
-                case UnaryOp.Relu: for (int i = 0; i < src.Length; i++) dst[i] = src[i] > T.Zero || T.IsNaN(src[i]) ? src[i] : T.Zero; break;
+                case UnaryOp.Relu: ReluInto<T>(src, dst); break;
                 case UnaryOp.Sigmoid: for (int i = 0; i < src.Length; i++) dst[i] = Sigmoid(src[i]); break;
                 case UnaryOp.Tanh: for (int i = 0; i < src.Length; i++) dst[i] = T.Tanh(src[i]); break;
                 case UnaryOp.Sign: for (int i = 0; i < src.Length; i++) dst[i] = T.IsNaN(src[i]) ? src[i] : T.CreateTruncating(T.Sign(src[i])); break;
@@ -57,12 +57,26 @@ public sealed partial class CpuBackend
             // The products in the order the composed tensor ops used, so results are unchanged.
             switch (activation)
             {
-                case UnaryOp.Relu: for (long i = start; i < end; i++) dx[i] = y[i] > T.Zero ? g[i] : T.Zero; break;
+                case UnaryOp.Relu: ReluBackwardInto<T>(g.AsSpan((int)start, (int)(end - start)), y.AsSpan((int)start, (int)(end - start)), dx.AsSpan((int)start, (int)(end - start))); break;
                 case UnaryOp.Sigmoid: for (long i = start; i < end; i++) dx[i] = g[i] * y[i] * (T.One - y[i]); break;
                 default: for (long i = start; i < end; i++) dx[i] = g[i] * (T.One - y[i] * y[i]); break;
             }
         });
         return dx;
+    }
+
+    /// <summary>dx = g where y &gt; 0, else 0 (a NaN y gives 0), vectorised.</summary>
+    private static void ReluBackwardInto<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> dx) where T : struct, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (IsVectorizable<T>())
+        {
+            int width = Vector<T>.Count;
+            for (; i <= g.Length - width; i += width)
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(y.Slice(i, width)), Vector<T>.Zero), new Vector<T>(g.Slice(i, width)), Vector<T>.Zero)
+                    .CopyTo(dx.Slice(i, width));
+        }
+        for (; i < g.Length; i++) dx[i] = y[i] > T.Zero ? g[i] : T.Zero;
     }
 
     // Written so that neither branch overflows: e^-|x| is at most 1.

@@ -179,21 +179,24 @@ public sealed partial class CpuBackend
     /// x = relu(x) in place with <see cref="UnaryOp.Relu"/>'s semantics (NaN stays NaN, -0 becomes
     /// +0), vectorised: the epilogue of fused convolutions.
     /// </summary>
-    internal static void ReluInPlace<T>(Span<T> values) where T : struct, IFloatingPointIeee754<T>
+    internal static void ReluInPlace<T>(Span<T> values) where T : struct, IFloatingPointIeee754<T> => ReluInto<T>(values, values);
+
+    /// <summary>destination = relu(source) (<see cref="ReluInPlace"/>'s semantics), vectorised; the spans have one length and may be the same.</summary>
+    internal static void ReluInto<T>(ReadOnlySpan<T> source, Span<T> destination) where T : struct, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (IsVectorizable<T>())
         {
             int width = System.Numerics.Vector<T>.Count;
-            for (; i <= values.Length - width; i += width)
+            for (; i <= source.Length - width; i += width)
             {
-                var v = new System.Numerics.Vector<T>(values.Slice(i, width));
+                var v = new System.Numerics.Vector<T>(source.Slice(i, width));
                 var keep = System.Numerics.Vector.GreaterThan(v, System.Numerics.Vector<T>.Zero) | ~System.Numerics.Vector.Equals(v, v);
-                System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero).CopyTo(values.Slice(i, width));
+                System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero).CopyTo(destination.Slice(i, width));
             }
         }
-        for (; i < values.Length; i++)
-            if (!(values[i] > T.Zero || T.IsNaN(values[i]))) values[i] = T.Zero;
+        for (; i < source.Length; i++)
+            destination[i] = source[i] > T.Zero || T.IsNaN(source[i]) ? source[i] : T.Zero;
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>

@@ -25,8 +25,60 @@ public sealed partial class CpuBackend
 
     private static T[] MaxPool<T>(T[] input, Pool2dGeometry g, long[] indices) where T : struct, INumber<T>
     {
+        var values = NewArray<T>((long)g.Planes * g.OutH * g.OutW);
+        if (MaxPool2x2Applies(g)) MaxPool2x2(input, g, values, indices);
+        else MaxPoolWindows(input, g, values, indices);
+        return values;
+    }
+
+    /// <summary>Whether <see cref="MaxPool2x2{T}"/> computes this pooling: 2x2 windows at stride 2, no padding or dilation, every window inside the input.</summary>
+    internal static bool MaxPool2x2Applies(Pool2dGeometry g) =>
+        g.Kernel == new Size2d(2, 2) && g.Stride == new Size2d(2, 2) && g.Padding == new Size2d(0, 0) && g.Dilation == new Size2d(1, 1)
+        && 2 * g.OutH <= g.Height && 2 * g.OutW <= g.Width;
+
+    /// <summary>
+    /// VGG's and SSD's 2x2 stride-2 pooling without <see cref="MaxPoolWindows{T}"/>'s per-window tap
+    /// bounds: the same four comparisons in the same order (the first tap, then any larger value or
+    /// NaN takes over), so the same values and indices.
+    /// </summary>
+    internal static void MaxPool2x2<T>(T[] input, Pool2dGeometry g, T[] values, long[] indices) where T : struct, INumber<T>
+    {
+        int outH = g.OutH, outW = g.OutW, width = g.Width, inPlane = g.Height * width, outPlane = outH * outW;
+        ParallelRange(g.Planes, outPlane * 4L, (first, end) =>
+        {
+            for (long p = first; p < end; p++)
+            {
+                long source = p * inPlane, target = p * outPlane;
+                for (int oh = 0; oh < outH; oh++)
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int topLeft = 2 * oh * width + 2 * ow;
+                        T best = input[source + topLeft];
+                        int bestIndex = topLeft;
+                        Take(topLeft + 1);
+                        Take(topLeft + width);
+                        Take(topLeft + width + 1);
+                        values[target + oh * outW + ow] = best;
+                        indices[target + oh * outW + ow] = bestIndex;
+
+                        void Take(int index)
+                        {
+                            T value = input[source + index];
+                            if (value > best || T.IsNaN(value))
+                            {
+                                best = value;
+                                bestIndex = index;
+                            }
+                        }
+                    }
+            }
+        });
+    }
+
+    /// <summary>Max pooling over any windows (the reference): each output the largest in-bounds tap of its window, or the last NaN, and its position h·W + w.</summary>
+    internal static void MaxPoolWindows<T>(T[] input, Pool2dGeometry g, T[] values, long[] indices) where T : struct, INumber<T>
+    {
         int outH = g.OutH, outW = g.OutW, inPlane = g.Height * g.Width, outPlane = outH * outW;
-        var values = NewArray<T>((long)g.Planes * outPlane);
         ParallelRange(g.Planes, (long)outPlane * g.Kernel.H * g.Kernel.W, (first, end) =>
         {
             for (long p = first; p < end; p++)
@@ -58,7 +110,6 @@ public sealed partial class CpuBackend
                 }
             }
         });
-        return values;
     }
 
     /// <summary>
@@ -124,10 +175,38 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) =>
-        // Per plane, a scatter-add of the output gradient at the winners' positions (windows that
-        // overlap add up, in output order as PyTorch does).
-        ScatterAdd(gradOutput, [geometry.Planes, geometry.OutH * geometry.OutW], 1, indices, [geometry.Planes, geometry.Height * geometry.Width]);
+    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) => gradOutput.DType switch
+    {
+        DType.Float32 => Wrap(MaxPoolBackwardOf(Data<float>(gradOutput), Data<long>(indices), geometry)),
+        DType.Float64 => Wrap(MaxPoolBackwardOf(Data<double>(gradOutput), Data<long>(indices), geometry)),
+        _ => throw new ArgumentException($"max_pool2d backward: not defined for {gradOutput.DType.Name()} tensors"),
+    };
+
+    // Per plane, a scatter-add of the output gradient at the winners' positions (windows that overlap
+    // add up, in output order as PyTorch does): ScatterAdd's result, with the planes in parallel.
+    private static T[] MaxPoolBackwardOf<T>(T[] gradOutput, long[] indices, Pool2dGeometry g) where T : struct, System.Numerics.INumber<T>
+    {
+        int inPlane = g.Height * g.Width, outPlane = g.OutH * g.OutW;
+        var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Planes * inPlane);
+        long badIndex = 0;
+        int bad = 0;
+        ParallelRange(g.Planes, inPlane + outPlane, (first, end) =>
+        {
+            for (long plane = first; plane < end; plane++)
+            {
+                long input = plane * inPlane, output = plane * outPlane;
+                for (int o = 0; o < outPlane; o++)
+                {
+                    long at = indices[output + o];
+                    if ((ulong)at >= (ulong)inPlane) { badIndex = at; Volatile.Write(ref bad, 1); return; }
+                    gradInput[input + at] += gradOutput[output + o];
+                }
+            }
+        });
+        if (Volatile.Read(ref bad) != 0)
+            throw new IndexOutOfRangeException($"max_pool2d backward: index {badIndex} is out of bounds for an input plane of {inPlane} elements");
+        return gradInput;
+    }
 
     /// <inheritdoc />
     public Storage AvgPool2dBackward(Storage gradOutput, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)

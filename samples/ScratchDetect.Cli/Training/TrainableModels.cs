@@ -85,27 +85,9 @@ internal static class TrainableModels
         SsdModel("ssd_small", "a small batch-norm SSD for training from scratch (SsdConfig.Small: 32..256 channels, four sources), 150 x 150 px",
             SsdSmallRecipe, build => SsdConfig.Small(build.NumClasses, build.MinSize)),
         SsdModel("ssd_tiny", "the small SSD at half its widths (16..128 channels), default boxes for objects of 0.2..0.95 of the image, 96 x 96 px, mild augmentation: the demo's model, trains on a CPU in minutes",
-            SsdSmallRecipe with { Optimizer = "adamw", LearningRate = 0.006, WeightDecay = 0.01, BatchSize = 16, MinSize = 96, MaxSize = 96, WarmupIterations = 50 }, build => TinySsd(build.NumClasses, build.MinSize),
+            SsdSmallRecipe with { Optimizer = "adamw", LearningRate = 0.006, WeightDecay = 0.01, BatchSize = 16, MinSize = 96, MaxSize = 96, WarmupIterations = 50 }, build => SsdConfig.Tiny(build.NumClasses, build.MinSize),
             train => new SsdTrainingTransform(train, expand: false, crop: false)),
     ];
-
-    /// <summary>
-    /// <see cref="SsdConfig.Small"/> with every width halved (base 16..128 channels, conv6/conv7 and
-    /// extras 128/32, batch norm after every convolution): a quarter of its multiply-adds, for the demo.
-    /// conv6 is not dilated: at 96 px conv5 is 6 x 6, where a dilation of 6 would reach only padding.
-    /// Its default boxes are made the way SSD300's are, with scales 0.2, 0.35, 0.55, 0.75, 0.95 for
-    /// objects of 0.2..0.95 of the image (the demo's shapes): at 96 px its sources are 12, 6, 3, 2 cells
-    /// wide (862 default boxes), and 98.8% of the demo's test boxes have a default box at IoU 0.5 or
-    /// more (94.2% with the small variant's 0.1 .. 1.05). Loss and postprocess are SSD300's.
-    /// </summary>
-    public static SsdConfig TinySsd(int numClasses, int imageSize) => SsdConfig.Small(numClasses, imageSize) with
-    {
-        Base = "16 M 32 M 64 64 C 128 128 M 128",
-        FcChannels = 128,
-        FcDilation = 1,
-        Extras = [new(32, 64), new(32, 64)],
-        DefaultBoxes = DefaultBoxGenerator.FromScales([[2], [2, 3], [2, 3], [2]], [0.2, 0.35, 0.55, 0.75, 0.95]),
-    };
 
     /// <summary>The names, for --help and error messages.</summary>
     public static IEnumerable<string> Names => All.Select(m => m.Name);
