@@ -20,7 +20,13 @@ public sealed partial class Tensor
             using var squares = x * x;
             norm = squares.Sum(a, keepDim: true).Then(sum => sum.Sqrt());
         }
-        norm = Record("vector_norm", norm, [x], g => [Where(norm.Gt(0), g * x / norm, g.ScalarLike(0))]);
+        norm = Record("vector_norm", norm, [x], g =>
+        {
+            using var positive = norm.Gt(0);
+            using var scaled = (g * x).Then(gx => gx / norm);
+            using var zero = g.ScalarLike(0);
+            return [Where(positive, scaled, zero)];
+        });
         return keepDim ? norm : norm.Squeeze(a);
     }
 
