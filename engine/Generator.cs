@@ -76,19 +76,30 @@ public sealed class Generator
 public sealed partial class Tensor
 {
     /// <summary>Uniform values in [low, high).</summary>
-    public static Tensor Uniform(int[] shape, double low, double high, Generator generator, DType dtype = DType.Float32)
-    {
-        var values = new double[Shapes.Numel(shape)];
-        for (int i = 0; i < values.Length; i++) values[i] = low + (high - low) * generator.NextDouble();
-        return FromArray(values, shape).To(dtype);
-    }
+    public static Tensor Uniform(int[] shape, double low, double high, Generator generator, DType dtype = DType.Float32) =>
+        Sampled(shape, dtype, () => low + (high - low) * generator.NextDouble());
 
     /// <summary>Normal values with the given mean and standard deviation.</summary>
-    public static Tensor Normal(int[] shape, double mean, double std, Generator generator, DType dtype = DType.Float32)
+    public static Tensor Normal(int[] shape, double mean, double std, Generator generator, DType dtype = DType.Float32) =>
+        Sampled(shape, dtype, () => mean + std * generator.NextGaussian());
+
+    /// <summary>
+    /// A tensor of <paramref name="sample"/>'s values in row-major order, each drawn in double and
+    /// rounded once to <paramref name="dtype"/> (as To(dtype) rounds). Float32 ones are written
+    /// straight into the storage: initialising a large model then leaves no double-sized copies
+    /// for the GC, which would keep their memory committed long after.
+    /// </summary>
+    private static Tensor Sampled(int[] shape, DType dtype, Func<double> sample)
     {
-        var values = new double[Shapes.Numel(shape)];
-        for (int i = 0; i < values.Length; i++) values[i] = mean + std * generator.NextGaussian();
-        return FromArray(values, shape).To(dtype);
+        if (dtype == DType.Float32)
+            return Create<float>(shape, values =>
+            {
+                for (int i = 0; i < values.Length; i++) values[i] = (float)sample();
+            });
+        return Create<double>(shape, values =>
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = sample();
+        }).Then(doubles => doubles.To(dtype));
     }
 
     /// <summary>Uniform integers in [low, high).</summary>

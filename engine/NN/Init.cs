@@ -120,11 +120,12 @@ public static class Init
         Uniform(bias, generator, -bound, bound);
     }
 
-    /// <summary>Copies <paramref name="values"/> into <paramref name="tensor"/> outside autograd (parameters are leaves requiring grad).</summary>
+    /// <summary>Copies <paramref name="values"/> into <paramref name="tensor"/> outside autograd (parameters are leaves requiring grad); <paramref name="values"/> is disposed.</summary>
     private static Tensor Fill(Tensor tensor, Tensor values)
     {
         using var _ = GradMode.NoGrad();
-        tensor.CopyFrom(values);
+        using var source = values;
+        tensor.CopyFrom(source);
         return tensor;
     }
 }

@@ -39,10 +39,17 @@ public sealed class L2Norm : Layer
     /// The layer's formula with a weight held elsewhere (torchvision's SSD keeps it as the
     /// backbone's own parameter "scale_weight" rather than in a child module).
     /// </summary>
-    public static Tensor Apply(Tensor input, Tensor weight, L2NormStyle style) => style switch
+    public static Tensor Apply(Tensor input, Tensor weight, L2NormStyle style)
     {
-        L2NormStyle.SsdPytorch => Tensor.L2Norm(input, weight),
-        L2NormStyle.Torchvision => Tensor.Normalize(input) * weight.Reshape([weight.Size(0), .. Enumerable.Repeat(1, Math.Max(input.Rank - 2, 0))]),
-        _ => throw new ArgumentOutOfRangeException(nameof(style)),
-    };
+        switch (style)
+        {
+            case L2NormStyle.SsdPytorch:
+                return Tensor.L2Norm(input, weight);
+            case L2NormStyle.Torchvision:
+                using (var perChannel = weight.Reshape([weight.Size(0), .. Enumerable.Repeat(1, Math.Max(input.Rank - 2, 0))]))
+                    return Tensor.Normalize(input).Then(normalized => normalized * perChannel);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(style));
+        }
+    }
 }

@@ -43,7 +43,15 @@ public sealed partial class Tensor
 
     /// <summary>a / b, broadcast.</summary>
     public static Tensor Div(Tensor a, Tensor b) =>
-        Record("div", BinaryForward(BinaryOp.Div, "div", a, b), [a, b], g => [a.requiresGrad ? g / b : null, b.requiresGrad ? -g * a / (b * b) : null]);
+        Record("div", BinaryForward(BinaryOp.Div, "div", a, b), [a, b], g => [a.requiresGrad ? g / b : null, b.requiresGrad ? DivisorGradient(g, a, b) : null]);
+
+    /// <summary>d(a / b)/db · g = -g·a / b², its temporaries disposed (they are full-size when b is broadcast, as a norm is).</summary>
+    private static Tensor DivisorGradient(Tensor g, Tensor a, Tensor b)
+    {
+        using var numerator = g * a;
+        using var squared = b * b;
+        return (numerator / squared).Then(quotient => -quotient);
+    }
 
     /// <summary>a ^ b, broadcast (floating point).</summary>
     public static Tensor Pow(Tensor a, Tensor b)

@@ -68,7 +68,8 @@ public sealed partial class Tensor
         var ignored = target.Eq(ignoreIndex);
         // Ignored positions look up class 0 (any valid index would do); they are masked out below.
         var safeTarget = Where(ignored, target.ScalarLike(0), target);
-        var logProbability = LogSoftmax(logits, 1).Gather(1, safeTarget.Unsqueeze(1)).Squeeze(1);
+        using var targetColumn = safeTarget.Unsqueeze(1);
+        var logProbability = LogSoftmax(logits, 1).Then(l => l.Gather(1, targetColumn)).Then(l => l.Squeeze(1));
         var classWeight = weight is null
             ? logits.ScalarLike(1)
             : weight.Detach().IndexSelect(0, safeTarget.Reshape(-1)).Reshape(expectedTargetShape);

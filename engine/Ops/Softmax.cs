@@ -17,7 +17,13 @@ public sealed partial class Tensor
     {
         var y = SoftmaxForward("softmax", x, axis, log: false);
         // dy_i/dx_j = y_i (δ_ij - y_j), so the vector-Jacobian product is y · (g - Σ g·y).
-        return Record("softmax", y, [x], g => [y * (g - (g * y).Sum(axis, keepDim: true))]);
+        return Record("softmax", y, [x], g =>
+        {
+            using var weighted = g * y;
+            using var total = weighted.Sum(axis, keepDim: true);
+            using var centred = g - total;
+            return [y * centred];
+        });
     }
 
     /// <summary>x - log Σ exp(x) along <paramref name="axis"/>, computed stably, as torch.log_softmax.</summary>
@@ -25,6 +31,12 @@ public sealed partial class Tensor
     {
         var y = SoftmaxForward("log_softmax", x, axis, log: true);
         // dy_i/dx_j = δ_ij - softmax_j, so the vector-Jacobian product is g - softmax · Σ g.
-        return Record("log_softmax", y, [x], g => [g - y.Exp() * g.Sum(axis, keepDim: true)]);
+        return Record("log_softmax", y, [x], g =>
+        {
+            using var total = g.Sum(axis, keepDim: true);
+            using var softmax = y.Exp();
+            using var scaled = softmax * total;
+            return [g - scaled];
+        });
     }
 }

@@ -15,8 +15,18 @@ public sealed partial class Tensor
         var x = this;
         int a = Shapes.NormalizeAxis("vector_norm", axis, Rank);
         Tensor norm;
-        using (GradMode.NoGrad()) norm = (x * x).Sum(a, keepDim: true).Sqrt();
-        norm = Record("vector_norm", norm, [x], g => [Where(norm.Gt(0), g * x / norm, g.ScalarLike(0))]);
+        using (GradMode.NoGrad())
+        {
+            using var squares = x * x;
+            norm = squares.Sum(a, keepDim: true).Then(sum => sum.Sqrt());
+        }
+        norm = Record("vector_norm", norm, [x], g =>
+        {
+            using var positive = norm.Gt(0);
+            using var scaled = (g * x).Then(gx => gx / norm);
+            using var zero = g.ScalarLike(0);
+            return [Where(positive, scaled, zero)];
+        });
         return keepDim ? norm : norm.Squeeze(a);
     }
 
@@ -25,7 +35,11 @@ public sealed partial class Tensor
     /// torch.nn.functional.normalize(x, p=2, dim=axis, eps). torchvision's SSD300 scales conv4_3
     /// this way: <c>Normalize(x) * scale_weight.view(1, -1, 1, 1)</c>.
     /// </summary>
-    public static Tensor Normalize(Tensor x, int axis = 1, double eps = 1e-12) => x / x.VectorNorm(axis, keepDim: true).Clamp(min: eps);
+    public static Tensor Normalize(Tensor x, int axis = 1, double eps = 1e-12)
+    {
+        using var norm = x.VectorNorm(axis, keepDim: true).Then(n => n.Clamp(min: eps));
+        return x / norm;
+    }
 
     /// <summary>
     /// SSD's L2Norm layer as ssd.pytorch (layers/modules/l2norm.py) computes it:
@@ -39,7 +53,8 @@ public sealed partial class Tensor
     {
         if (x.Rank < 2 || weight.Rank != 1 || weight.shape[0] != x.shape[1])
             throw new ArgumentException($"l2norm: expected an [N, C, ...] input and a [C] weight, got {Shapes.Format(x.shape)} and {Shapes.Format(weight.shape)}");
-        var perChannel = weight.Reshape([weight.shape[0], .. Enumerable.Repeat(1, x.Rank - 2)]);
-        return x / (x.VectorNorm(1, keepDim: true) + eps) * perChannel;
+        using var perChannel = weight.Reshape([weight.shape[0], .. Enumerable.Repeat(1, x.Rank - 2)]);
+        using var norm = x.VectorNorm(1, keepDim: true).Then(n => n + eps);
+        return (x / norm).Then(normalized => normalized * perChannel);
     }
 }

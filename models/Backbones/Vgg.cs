@@ -97,7 +97,7 @@ public sealed class SsdVggBackbone : Module
     /// </summary>
     public IReadOnlyList<Tensor> ForwardVgg(Tensor images)
     {
-        var x = features.Forward(images);
+        using var x = features.Forward(images);
         return [L2Norm.Apply(x, ScaleWeight, l2NormStyle), extra[0].Forward(x)];
     }
 

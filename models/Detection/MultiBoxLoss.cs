@@ -78,7 +78,9 @@ public sealed class MultiBoxLoss
         }
         var labels = Tensor.Stack(classTargets, 0);                                            // [N, P]
         // Reshaped to [N, P] before anything is masked (ssd.pytorch's trap).
-        var classLoss = Tensor.CrossEntropy(classLogits.Reshape(-1, classes), labels.Reshape(-1), reduction: Reduction.None).Reshape(batch, boxes);
+        using var flatLogits = classLogits.Reshape(-1, classes);
+        using var flatLabels = labels.Reshape(-1);
+        var classLoss = Tensor.CrossEntropy(flatLogits, flatLabels, reduction: Reduction.None).Then(loss => loss.Reshape(batch, boxes));
         var positive = labels.Gt(0);
         Tensor selected;
         using (GradMode.NoGrad())

@@ -113,13 +113,8 @@ public sealed class RegionProposalNetwork : Module
         var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType, features[0].Device);
         var perLevel = head.Select(h => h.Logits.Size(1) * h.Logits.Size(2) * h.Logits.Size(3)).ToArray();
         // [N, Σ H·W·A] logits and [N·Σ H·W·A, 4] codes, ordered (level, y, x, anchor) like the anchors.
-        var objectness = CatAndDispose(head.Select(h => PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
-        var codes = CatAndDispose(head.Select(h => PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Reshape(-1, 4);
-        foreach (var (logits, levelCodes) in head)
-        {
-            logits.Dispose();
-            levelCodes.Dispose();
-        }
+        var objectness = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
+        var codes = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Reshape(-1, 4);
 
         Tensor[] proposals;
         using (GradMode.NoGrad())
@@ -154,22 +149,6 @@ public sealed class RegionProposalNetwork : Module
         losses["loss_objectness"] = objectnessLoss;
         losses["loss_rpn_box_reg"] = boxLoss;
         return (proposals, losses);
-    }
-
-    /// <summary>The parts joined along <paramref name="axis"/>; the parts are disposed.</summary>
-    private static Tensor CatAndDispose(List<Tensor> parts, int axis)
-    {
-        var joined = Tensor.Cat(parts, axis);
-        foreach (var part in parts) part.Dispose();
-        return joined;
-    }
-
-    /// <summary>[N, A·C, H, W] to [N, H·W·A, C], as torchvision's permute_and_flatten.</summary>
-    private static Tensor PermuteAndFlatten(Tensor layer, int channels)
-    {
-        int n = layer.Size(0), h = layer.Size(2), w = layer.Size(3);
-        // Views are disposed too: an undisposed view would keep the storage out of the pool.
-        return layer.Reshape(n, -1, channels, h, w).Then(v => v.Permute(0, 3, 4, 1, 2)).Then(p => p.Reshape(n, -1, channels));
     }
 
     /// <summary>One image's proposals from its decoded boxes [A, 4] and logits [A].</summary>

@@ -64,13 +64,15 @@ public sealed class Ssd : Detector
 
     /// <summary>
     /// The head's outputs for a batch already transformed (<see cref="SsdTransform"/>): box codes
-    /// [N, P, 4], class logits [N, P, classes] and the default boxes [P, 4] in the batch's pixels.
+    /// [N, P, 4], class logits [N, P, classes] and the default boxes [P, 4] in the batch's pixels
+    /// (shared with <see cref="DefaultBoxGenerator.Generate"/>'s cache: read-only, not to be disposed).
     /// </summary>
     public (Tensor BoxRegression, Tensor ClassLogits, Tensor DefaultBoxes) Forward(Tensor batch)
     {
         var sources = Backbone.Forward(batch);
         var (regression, logits) = Head.Forward(sources);
         var defaultBoxes = Config.DefaultBoxes.Generate(sources.Select(s => (s.Size(2), s.Size(3))).ToList(), (batch.Size(2), batch.Size(3)), regression.DType, regression.Device);
+        foreach (var source in sources) source.Dispose(); // kept by autograd when training
         return (regression, logits, defaultBoxes);
     }
 
@@ -85,13 +87,18 @@ public sealed class Ssd : Detector
         TargetValidation.Validate("ssd", images.Count, targets, NumClasses);
         var (batch, resized) = Transform.Apply(images, targets);
         var (regression, logits, defaultBoxes) = Forward(batch.Tensors);
+        batch.Tensors.Dispose();
         var matches = new List<Tensor>(resized!.Count);
         using (GradMode.NoGrad())
             foreach (var target in resized)
                 matches.Add(target.Boxes.Size(0) == 0
                     ? Tensor.Full([defaultBoxes.Size(0)], Matcher.BelowLowThreshold, DType.Int64, defaultBoxes.Device)
                     : matcher.Match(Tensor.BoxIou(target.Boxes.Detach().To(defaultBoxes.DType), defaultBoxes)));
-        return Loss.Compute(regression, logits, defaultBoxes, matches, resized);
+        var losses = Loss.Compute(regression, logits, defaultBoxes, matches, resized);
+        // Autograd keeps what its backward pass needs; the rest goes back to the pool now (the
+        // default boxes are the generator's cached tensor, not ours to dispose).
+        foreach (var used in matches.Append(regression).Append(logits)) used.Dispose();
+        return losses;
     }
 
     /// <inheritdoc/>
@@ -100,13 +107,17 @@ public sealed class Ssd : Detector
         if (Training) throw new InvalidOperationException("ssd: Detect needs evaluation mode (call Eval())");
         var (batch, _) = Transform.Apply(images, null);
         var (regression, logits, defaultBoxes) = Forward(batch.Tensors);
-        var scores = Tensor.Softmax(logits, -1);
+        batch.Tensors.Dispose();
+        using var scores = logits.Then(l => Tensor.Softmax(l, -1));
         var result = new Detection[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var detection = Postprocess(regression.Narrow(0, i, 1).Squeeze(0), scores.Narrow(0, i, 1).Squeeze(0), defaultBoxes, batch.ImageSizes[i]);
-            result[i] = detection with { Boxes = GeneralizedRcnnTransform.ResizeBoxes(detection.Boxes, batch.ImageSizes[i], (images[i].Size(1), images[i].Size(2))) };
+            using var codes = regression.Narrow(0, i, 1).Then(r => r.Squeeze(0));
+            using var imageScores = scores.Narrow(0, i, 1).Then(s => s.Squeeze(0));
+            var detection = Postprocess(codes, imageScores, defaultBoxes, batch.ImageSizes[i]);
+            result[i] = detection with { Boxes = detection.Boxes.Then(boxes => GeneralizedRcnnTransform.ResizeBoxes(boxes, batch.ImageSizes[i], (images[i].Size(1), images[i].Size(2)))) };
         }
+        regression.Dispose();
         return result;
     }
 
@@ -119,7 +130,7 @@ public sealed class Ssd : Detector
     /// </summary>
     public Detection Postprocess(Tensor codes, Tensor scores, Tensor defaultBoxes, (int Height, int Width) imageSize)
     {
-        var boxes = Tensor.ClipBoxesToImage(BoxCoder.Decode(codes, defaultBoxes).Reshape(-1, 4), imageSize.Height, imageSize.Width);
+        using var boxes = BoxCoder.Decode(codes, defaultBoxes).Then(decoded => decoded.Reshape(-1, 4)).Then(decoded => Tensor.ClipBoxesToImage(decoded, imageSize.Height, imageSize.Width));
         var (keptBoxes, keptScores, keptLabels) = (new List<Tensor>(), new List<Tensor>(), new List<Tensor>());
         for (int label = 1; label < NumClasses; label++)
         {
@@ -131,9 +142,10 @@ public sealed class Ssd : Detector
             keptBoxes.Add(boxes.IndexSelect(0, confident.IndexSelect(0, order)));
             keptLabels.Add(Tensor.Full([top.Size(0)], label, DType.Int64, top.Device));
         }
-        var (allBoxes, allScores, allLabels) = (Tensor.Cat(keptBoxes, 0), Tensor.Cat(keptScores, 0), Tensor.Cat(keptLabels, 0));
-        var keep = Tensor.BatchedNms(allBoxes, allScores, allLabels, Config.NmsThreshold);
-        keep = keep.Narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.Size(0)));
+        using var allBoxes = HeadLayout.CatAndDispose(keptBoxes, 0);
+        using var allScores = HeadLayout.CatAndDispose(keptScores, 0);
+        using var allLabels = HeadLayout.CatAndDispose(keptLabels, 0);
+        using var keep = Tensor.BatchedNms(allBoxes, allScores, allLabels, Config.NmsThreshold).Then(kept => kept.Narrow(0, 0, Math.Min(Config.DetectionsPerImage, kept.Size(0))));
         return new Detection(allBoxes.IndexSelect(0, keep), allLabels.IndexSelect(0, keep), allScores.IndexSelect(0, keep));
     }
 }

@@ -38,12 +38,8 @@ public sealed class SsdScoringHead : Module
     {
         var results = new List<Tensor>(sources.Count);
         for (int k = 0; k < sources.Count; k++)
-        {
-            var output = moduleList[k].Forward(sources[k]);
-            int n = output.Size(0), h = output.Size(2), w = output.Size(3);
-            results.Add(output.Reshape(n, output.Size(1) / Columns, Columns, h, w).Permute(0, 3, 4, 1, 2).Reshape(n, -1, Columns));
-        }
-        return Tensor.Cat(results, 1);
+            results.Add(HeadLayout.PermuteAndFlatten(moduleList[k].Forward(sources[k]), Columns));
+        return HeadLayout.CatAndDispose(results, 1);
     }
 }
 

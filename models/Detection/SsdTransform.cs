@@ -48,18 +48,31 @@ public sealed class SsdTransform(int size, SsdPreprocessing preprocessing)
             if (resized is not null)
                 resized.Add(targets![i] with { Boxes = GeneralizedRcnnTransform.ResizeBoxes(targets[i].Boxes, (image.Size(1), image.Size(2)), (Size, Size)) });
         }
-        return (new ImageList(Tensor.Stack(inputs, 0), inputs.Select(_ => (Size, Size)).ToList()), resized);
+        var batch = Tensor.Stack(inputs, 0);
+        foreach (var input in inputs) input.Dispose();
+        return (new ImageList(batch, inputs.Select(_ => (Size, Size)).ToList()), resized);
     }
 
-    private Tensor Preprocess(Tensor image) => Preprocessing switch
+    private Tensor Preprocess(Tensor image)
     {
-        SsdPreprocessing.Torchvision => image.NormalizeChannels(Vector(TorchvisionMean, image), Vector(TorchvisionStd, image)).Then(Resize),
-        SsdPreprocessing.SsdPytorch => Resize((image * 255).IndexSelect(0, Tensor.FromArray(new long[] { 2, 1, 0 }, [3], image.Device))) - Column(SsdPytorchMeanBgr, image),
-        _ => throw new ArgumentOutOfRangeException(nameof(Preprocessing)),
-    };
+        switch (Preprocessing)
+        {
+            case SsdPreprocessing.Torchvision:
+                return image.NormalizeChannels(Vector(TorchvisionMean, image), Vector(TorchvisionStd, image)).Then(Resize);
+            case SsdPreprocessing.SsdPytorch:
+                using (var bgr = Tensor.FromArray(new long[] { 2, 1, 0 }, [3], image.Device))
+                using (var mean = Column(SsdPytorchMeanBgr, image))
+                    return (image * 255).Then(x => x.IndexSelect(0, bgr)).Then(Resize).Then(x => x - mean);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(Preprocessing));
+        }
+    }
 
-    private Tensor Resize(Tensor image) =>
-        Tensor.Interpolate(image.Unsqueeze(0), size: (Size, Size), mode: InterpolateMode.Bilinear).Squeeze(0);
+    private Tensor Resize(Tensor image)
+    {
+        using var batch = image.Unsqueeze(0);
+        return Tensor.Interpolate(batch, size: (Size, Size), mode: InterpolateMode.Bilinear).Then(resized => resized.Squeeze(0));
+    }
 
     private static Tensor Column(float[] values, Tensor image) => Tensor.FromArray(values, [3, 1, 1], image.Device).To(image.DType);
 
