@@ -177,14 +177,25 @@ public static class PeakMemory
     /// <summary>Python code defining peak_reset() and peak_bytes(), the same two operations for a PyTorch process.</summary>
     public const string PythonHelpers = """
         def peak_reset():
+            import gc; gc.collect()
             with open('/proc/self/clear_refs', 'w') as f: f.write('5')
         def peak_bytes():
             with open('/proc/self/status') as f:
                 return next(int(line.split()[1]) * 1024 for line in f if line.startswith('VmHWM:'))
         """;
 
-    /// <summary>Starts a new peak at the current resident size.</summary>
-    public static void Reset() => File.WriteAllText("/proc/self/clear_refs", "5");
+    /// <summary>
+    /// Starts a new peak at the current resident size, after a full compacting collection, so that
+    /// what earlier rows left to the GC is not counted in this one's (PyTorch's side runs gc.collect()
+    /// first; its freed tensors went back to the allocator as they died).
+    /// </summary>
+    public static void Reset()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        File.WriteAllText("/proc/self/clear_refs", "5");
+    }
 
     /// <summary>The largest resident size since the last <see cref="Reset"/> (or the process start), in bytes.</summary>
     public static long Bytes()

@@ -18,9 +18,9 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// Dropped arrays are garbage on the large-object heap, which only a full collection reclaims; the
 /// GC's own schedule leaves them resident while the next step allocates its buffers anew (a
 /// training step's backward pass hands back its whole working set at once: SSD300's 8-image step
-/// reached 4.5 GB resident for a working set under 2 GB). So once <see cref="CollectAfterDroppedBytes"/>
-/// have been dropped, the next array the pool cannot serve is allocated after a full blocking
-/// collection, into the space the dropped ones left: PyTorch's CPU allocator frees such blocks
+/// reached 4.5 GB resident for a working set under 2 GB). So once <see cref="CollectAfterBytes"/>
+/// have been dropped or allocated anew, the next array the pool cannot serve is allocated after a
+/// full blocking collection, into the space the dropped ones left: PyTorch's CPU allocator frees such blocks
 /// to the system at once.
 /// </para>
 /// </remarks>
@@ -37,19 +37,26 @@ internal static class CpuBufferPool
     internal static long MaxRetainedBytes { get; set; } = 256L << 20;
 
     /// <summary>
-    /// Bytes dropped for the GC after which the next array the pool cannot serve waits for a full
-    /// collection. Measured on SSD300's 8-image training step (2 cores): 256 MiB peaked at 3.20 GB
-    /// resident, 64 MiB at 2.90 GB, both with about 0.15 s of GC pauses per 40 s step.
+    /// Bytes of arrays dropped for the GC or allocated anew (requests the pool could not serve)
+    /// after which the next array the pool cannot serve waits for a full collection. New arrays
+    /// count because the tensors nobody disposes (most of a training step's intermediates) reach
+    /// the GC without passing the pool. Measured on two cores: SSD300's 8-image training step
+    /// peaked at 3.20 GB resident counting dropped arrays only from 256 MiB, 2.90 GB from 64 MiB;
+    /// Faster R-CNN's training step at 320/533 (one image, SGD) at 2.78 GB counting dropped arrays
+    /// only, and counting new ones too at 2.42 GB from 1 GiB, 1.83 GB from 256 MiB, 1.71 GB from
+    /// 128 MiB and 1.65 GB from 64 MiB, the step's time unchanged within its run-to-run spread (2.6-3.3 s,
+    /// with 15-25 collections a step from 128 MiB).
     /// </summary>
-    internal const long CollectAfterDroppedBytes = 64L << 20;
+    internal const long CollectAfterBytes = 128L << 20;
 
     // Waiting arrays by (element type, length), each list in return order, and all of them in one
     // list by return time, so that when the pool is full the least recently returned go first.
     private static readonly Dictionary<(Type Element, int Length), List<LinkedListNode<Array>>> Free = new();
     private static readonly LinkedList<Array> ByAge = new();
     private static long retainedBytes;
-    // Bytes dropped for the GC since the last collection the pool asked for.
-    private static long droppedBytes;
+    // Bytes of pooled-size arrays dropped for the GC or newly allocated since the last collection
+    // the pool asked for.
+    private static long bytesForTheGc;
 
     /// <summary>Bytes waiting in the pool now.</summary>
     internal static long RetainedBytes
@@ -77,8 +84,9 @@ internal static class CpuBufferPool
                 retainedBytes -= bytes;
                 return (T[])node.Value;
             }
-            collect = droppedBytes >= CollectAfterDroppedBytes;
-            if (collect) droppedBytes = 0;
+            bytesForTheGc += bytes;
+            collect = bytesForTheGc >= CollectAfterBytes;
+            if (collect) bytesForTheGc = 0;
         }
         if (collect) GC.Collect(2, GCCollectionMode.Forced, blocking: true);
         return GC.AllocateUninitializedArray<T>(n);
@@ -105,7 +113,7 @@ internal static class CpuBufferPool
         {
             if (bytes > MaxRetainedBytes)
             {
-                droppedBytes += bytes;
+                bytesForTheGc += bytes;
                 return;
             }
             while (retainedBytes + bytes > MaxRetainedBytes && ByAge.First is { } oldest)
@@ -113,7 +121,7 @@ internal static class CpuBufferPool
                 ByAge.RemoveFirst();
                 Free[KeyOf(oldest.Value)].Remove(oldest);
                 retainedBytes -= Buffer.ByteLength(oldest.Value);
-                droppedBytes += Buffer.ByteLength(oldest.Value);
+                bytesForTheGc += Buffer.ByteLength(oldest.Value);
             }
             var key = KeyOf(array);
             if (!Free.TryGetValue(key, out var waiting)) Free[key] = waiting = [];
