@@ -43,10 +43,21 @@ public sealed partial class Tensor
     public static Tensor Nms(Tensor boxes, Tensor scores, double iouThreshold)
     {
         CheckBoxes("nms", boxes);
-        CheckCompatible("nms", boxes, scores);
+        CheckScores("nms", boxes, scores);
+        return KeptByNms(boxes, scores, null, iouThreshold);
+    }
+
+    private static void CheckScores(string op, Tensor boxes, Tensor scores)
+    {
+        CheckCompatible(op, boxes, scores);
         if (scores.Rank != 1 || scores.shape[0] != boxes.shape[0])
-            throw new ArgumentException($"nms: scores must be [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {Shapes.Format(scores.shape)}");
-        var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, null, boxes.shape[0], iouThreshold);
+            throw new ArgumentException($"{op}: scores must be [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {Shapes.Format(scores.shape)}");
+    }
+
+    /// <summary>The backend's NMS (per category when <paramref name="categories"/> is given) as an int64 tensor of kept indices.</summary>
+    private static Tensor KeptByNms(Tensor boxes, Tensor scores, Tensor? categories, double iouThreshold)
+    {
+        var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, categories?.Storage, boxes.shape[0], iouThreshold);
         return new Tensor(kept, [(int)kept.Length]);
     }
 
@@ -66,15 +77,9 @@ public sealed partial class Tensor
         if (idxs.DType != DType.Int64 || idxs.Rank != 1 || idxs.shape[0] != boxes.shape[0])
             throw new ArgumentException($"batched_nms: idxs must be int64 [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {idxs.DType.Name()} {Shapes.Format(idxs.shape)}");
         CheckSameDevice("batched_nms", ("boxes", boxes), ("scores", scores), ("idxs", idxs));
-        if (scores.Rank != 1 || scores.shape[0] != boxes.shape[0])
-            throw new ArgumentException($"batched_nms: scores must be [{boxes.shape[0]}] for boxes {Shapes.Format(boxes.shape)}, not {Shapes.Format(scores.shape)}");
-        CheckCompatible("batched_nms", boxes, scores);
+        CheckScores("batched_nms", boxes, scores);
         if (boxes.shape[0] == 0) return Zeros([0], DType.Int64, boxes.Device);
-        if (boxes.shape[0] > CoordinateTrickMaxBoxes)
-        {
-            var kept = boxes.Backend.Nms(boxes.Storage, scores.Storage, idxs.Storage, boxes.shape[0], iouThreshold);
-            return new Tensor(kept, [(int)kept.Length]);
-        }
+        if (boxes.shape[0] > CoordinateTrickMaxBoxes) return KeptByNms(boxes, scores, idxs, iouThreshold);
         var boxesDetached = boxes.Detach();
         var offsets = idxs.To(boxes.DType) * (boxesDetached.Max() + 1);
         return Nms(boxesDetached + offsets.Unsqueeze(1), scores.Detach(), iouThreshold);
