@@ -1,7 +1,6 @@
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.NN;
-using ScratchDetect.Engine.Optim;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Benchmarks;
@@ -54,25 +53,14 @@ public static class DetectorBench
         using var torch = new TorchSession(setup, statements);
         var g = new Generator(0);
         var images = new[] { Tensor.Uniform([3, 375, 500], 0, 1, g), Tensor.Uniform([3, 375, 500], 0, 1, g) };
-        var target = new DetectionTarget(Tensor.FromArray(new[] { 10f, 20, 200, 300, 150, 50, 400, 250 }, 2, 4), Tensor.FromArray(new long[] { 1, 2 }, 2));
         int statement = 0;
         foreach (var (min, max) in Sizes)
         {
             yield return DetectRow($"1 image 500x375 at {min}/{max}", FasterRcnn.ResNetFpn(minSizes: [min], maxSize: max), images[0], torch, statement++);
-            GC.Collect(); // the detector is gone before the trainer is built, as on PyTorch's side
-
-            var trainer = FasterRcnn.ResNetFpn(minSizes: [min], maxSize: max);
-            trainer.Train();
-            var sgd = new SGD(trainer.Parameters(), Harness.TrainingStepLearningRate, momentum: 0.9);
+            var trainingStep = Harness.SgdTrainingStep(FasterRcnn.ResNetFpn(minSizes: [min], maxSize: max));
             foreach (int count in new[] { 1, 2 })
-                yield return Harness.WholeModelRow($"Faster R-CNN R50-FPN SGD training step, {count} image{(count > 1 ? "s" : "")} 500x375 at {min}/{max}", () =>
-                {
-                    sgd.ZeroGrad();
-                    var losses = trainer.Losses(images[..count], Enumerable.Repeat(target, count).ToArray(), new Generator(1));
-                    losses.Values.Aggregate((a, b) => a + b).Backward();
-                    sgd.Step();
-                }, torch, statement++, Warmup, Runs);
-            GC.Collect();
+                yield return Harness.WholeModelRow($"Faster R-CNN R50-FPN SGD training step, {count} image{(count > 1 ? "s" : "")} 500x375 at {min}/{max}",
+                    () => trainingStep(images[..count]), torch, statement++, Warmup, Runs);
         }
         yield return DetectRow("1 image 800x600 at 800/1333", FasterRcnn.ResNet50Fpn(), Tensor.Uniform([3, 600, 800], 0, 1, g), torch, statement);
     }

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using ScratchDetect.Engine;
+using ScratchDetect.Engine.NN;
+using ScratchDetect.Engine.Optim;
+using ScratchDetect.Models;
 
 namespace ScratchDetect.Benchmarks;
 
@@ -141,6 +145,33 @@ public static class Harness
     /// so the work of each step, where they started.
     /// </summary>
     public const double TrainingStepLearningRate = 1e-5;
+
+    /// <summary>
+    /// The target of every image in the whole-model training rows: two boxes, labels 1 and 2 (the
+    /// PyTorch setups build the same dict).
+    /// </summary>
+    public static DetectionTarget TwoBoxTarget() =>
+        new(Tensor.FromArray(new[] { 10f, 20, 200, 300, 150, 50, 400, 250 }, 2, 4), Tensor.FromArray(new long[] { 1, 2 }, 2));
+
+    /// <summary>
+    /// Puts <paramref name="trainer"/> in training mode and returns one SGD training step of it
+    /// (momentum 0.9 at <see cref="TrainingStepLearningRate"/>, as PyTorch's side): gradients cleared,
+    /// forward, backward of the summed losses, optimizer step, for the given images, each with
+    /// <see cref="TwoBoxTarget"/>.
+    /// </summary>
+    public static Action<Tensor[]> SgdTrainingStep(Detector trainer)
+    {
+        trainer.Train();
+        var sgd = new SGD(trainer.Parameters(), TrainingStepLearningRate, momentum: 0.9);
+        var target = TwoBoxTarget();
+        return images =>
+        {
+            sgd.ZeroGrad();
+            var losses = trainer.Losses(images, Enumerable.Repeat(target, images.Length).ToArray(), new Generator(1));
+            losses.Values.Aggregate((a, b) => a + b).Backward();
+            sgd.Step();
+        };
+    }
 
     /// <summary>
     /// A whole-model row: <see cref="AlternatingMedianMs"/>, with the peak resident memory of each

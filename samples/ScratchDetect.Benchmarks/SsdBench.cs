@@ -1,7 +1,6 @@
 using ScratchDetect.Engine;
 using ScratchDetect.Engine.Autograd;
 using ScratchDetect.Engine.NN;
-using ScratchDetect.Engine.Optim;
 using ScratchDetect.Models;
 
 namespace ScratchDetect.Benchmarks;
@@ -47,20 +46,11 @@ public static class SsdBench
         var images = Enumerable.Range(0, 8).Select(_ => Tensor.Uniform([3, 375, 500], 0, 1, g)).ToArray();
         int statement = 0;
         foreach (var rows in DetectRows(images, torch, () => statement++)) yield return rows;
-        GC.Collect();
 
-        var trainer = Ssd.Ssd300Vgg16();
-        trainer.Train();
-        var sgd = new SGD(trainer.Parameters(), Harness.TrainingStepLearningRate, momentum: 0.9);
-        var target = new DetectionTarget(Tensor.FromArray(new[] { 10f, 20, 200, 300, 150, 50, 400, 250 }, 2, 4), Tensor.FromArray(new long[] { 1, 2 }, 2));
+        var trainingStep = Harness.SgdTrainingStep(Ssd.Ssd300Vgg16());
         foreach (int count in Batches)
-            yield return Harness.WholeModelRow($"SSD300 VGG16 SGD training step, {Images(count)} 500x375 at 300x300", () =>
-            {
-                sgd.ZeroGrad();
-                var losses = trainer.Losses(images[..count], Enumerable.Repeat(target, count).ToArray(), new Generator(1));
-                losses.Values.Aggregate((a, b) => a + b).Backward();
-                sgd.Step();
-            }, torch, statement++, Warmup, Runs);
+            yield return Harness.WholeModelRow($"SSD300 VGG16 SGD training step, {Images(count)} 500x375 at 300x300",
+                () => trainingStep(images[..count]), torch, statement++, Warmup, Runs);
     }
 
     // The detector lives only while its rows run, so the training rows' peaks do not hold it.
