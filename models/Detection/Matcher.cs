@@ -57,7 +57,7 @@ public class Matcher
         if (!AllowLowQualityMatches) return matches;
         // Every prediction tied for some box's highest IoU gets its own best match back (which may
         // be another box with the same IoU), as set_low_quality_matches_.
-        var highestPerBox = quality.Max(1, keepDim: true).Values;
+        var highestPerBox = quality.Amax(1, keepDim: true);
         var tiedForABest = quality.Eq(highestPerBox).To(DType.Int64).Sum(0).Gt(0);
         return Tensor.Where(tiedForABest, bestIndex, matches);
     }

@@ -182,7 +182,7 @@ public sealed class RoiHeads : Module
             matched = matches.Clamp(min: 0);
             // Matched: the box's class; between the thresholds or below py-faster-rcnn's background
             // floor: -1, ignored by the sampler; otherwise background 0.
-            var ignored = matches.Eq(Matcher.BetweenThresholds).Or(iou.Max(0).Values.Lt(Options.BgIouLow));
+            var ignored = matches.Eq(Matcher.BetweenThresholds).Or(iou.Amax(0).Lt(Options.BgIouLow));
             var zero = Tensor.Scalar(0, DType.Int64, proposals.Device);
             labels = Tensor.Where(matches.Ge(0), target.Labels.IndexSelect(0, matched), Tensor.Where(ignored, zero - 1, zero));
         }
