@@ -246,11 +246,49 @@ public sealed partial class CpuBackend
         _ => throw new ArgumentException($"scatter_add: not defined for {source.DType.Name()} tensors"),
     };
 
-    private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape) where T : System.Numerics.INumber<T>
+    /// <summary>
+    /// result[.., index[.., i, ..], ..] += source[.., i, ..] along <paramref name="dim"/>, adding in
+    /// source order. When the index has the result's shape off <paramref name="dim"/> (a gather's
+    /// backward, max-pooling's over [planes, outputs]), each slice before <paramref name="dim"/>
+    /// writes only its own slice of the result, so the slices run in parallel.
+    /// </summary>
+    private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape, string op = "scatter_add") where T : System.Numerics.INumber<T>
     {
         var result = CpuBufferPool.RentZeroed<T>(outShape.Aggregate(1L, (p, n) => p * n));
-        ForEachGatherPosition(outShape, dim, index, indexShape, "scatter_add", (e, position) => result[position] += source[e]);
+        if (!SameShapeOffAxis(indexShape, outShape, dim))
+        {
+            ForEachGatherPosition(outShape, dim, index, indexShape, op, (e, position) => result[position] += source[e]);
+            return result;
+        }
+        long outer = indexShape[..dim].Aggregate(1L, (p, n) => p * n), inner = indexShape[(dim + 1)..].Aggregate(1L, (p, n) => p * n);
+        int sourceSize = indexShape[dim], resultSize = outShape[dim];
+        long badIndex = 0;
+        int bad = 0;
+        ParallelRange(outer, (sourceSize + resultSize) * inner, (first, end) =>
+        {
+            for (long slice = first; slice < end; slice++)
+            {
+                long from = slice * sourceSize * inner, to = slice * resultSize * inner;
+                for (long row = from; row < from + sourceSize * inner; row += inner)
+                    for (long k = 0; k < inner; k++)
+                    {
+                        long at = index[row + k];
+                        if ((ulong)at >= (ulong)resultSize) { badIndex = at; Volatile.Write(ref bad, 1); return; }
+                        result[to + at * inner + k] += source[row + k];
+                    }
+            }
+        });
+        if (Volatile.Read(ref bad) != 0)
+            throw new IndexOutOfRangeException($"{op}: index {badIndex} is out of bounds for dimension {dim} of size {resultSize}");
         return result;
+    }
+
+    private static bool SameShapeOffAxis(int[] a, int[] b, int axis)
+    {
+        if (a.Length != b.Length) return false;
+        for (int d = 0; d < a.Length; d++)
+            if (d != axis && a[d] != b[d]) return false;
+        return true;
     }
 
     /// <inheritdoc />

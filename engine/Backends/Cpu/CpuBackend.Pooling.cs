@@ -175,37 +175,17 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) => gradOutput.DType switch
+    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry)
     {
-        DType.Float32 => Wrap(MaxPoolBackwardOf(Data<float>(gradOutput), Data<long>(indices), geometry)),
-        DType.Float64 => Wrap(MaxPoolBackwardOf(Data<double>(gradOutput), Data<long>(indices), geometry)),
-        _ => throw new ArgumentException($"max_pool2d backward: not defined for {gradOutput.DType.Name()} tensors"),
-    };
-
-    // Per plane, a scatter-add of the output gradient at the winners' positions (windows that overlap
-    // add up, in output order as PyTorch does): ScatterAdd's result, with the planes in parallel.
-    private static T[] MaxPoolBackwardOf<T>(T[] gradOutput, long[] indices, Pool2dGeometry g) where T : struct, System.Numerics.INumber<T>
-    {
-        int inPlane = g.Height * g.Width, outPlane = g.OutH * g.OutW;
-        var gradInput = CpuBufferPool.RentZeroed<T>((long)g.Planes * inPlane);
-        long badIndex = 0;
-        int bad = 0;
-        ParallelRange(g.Planes, inPlane + outPlane, (first, end) =>
+        // Per plane, a scatter-add of the output gradient at the winners' positions (windows that
+        // overlap add up, in output order as PyTorch does).
+        int[] outputs = [geometry.Planes, geometry.OutH * geometry.OutW], inputs = [geometry.Planes, geometry.Height * geometry.Width];
+        return gradOutput.DType switch
         {
-            for (long plane = first; plane < end; plane++)
-            {
-                long input = plane * inPlane, output = plane * outPlane;
-                for (int o = 0; o < outPlane; o++)
-                {
-                    long at = indices[output + o];
-                    if ((ulong)at >= (ulong)inPlane) { badIndex = at; Volatile.Write(ref bad, 1); return; }
-                    gradInput[input + at] += gradOutput[output + o];
-                }
-            }
-        });
-        if (Volatile.Read(ref bad) != 0)
-            throw new IndexOutOfRangeException($"max_pool2d backward: index {badIndex} is out of bounds for an input plane of {inPlane} elements");
-        return gradInput;
+            DType.Float32 => Wrap(ScatterAddOf(Data<float>(gradOutput), outputs, 1, Data<long>(indices), inputs, "max_pool2d backward")),
+            DType.Float64 => Wrap(ScatterAddOf(Data<double>(gradOutput), outputs, 1, Data<long>(indices), inputs, "max_pool2d backward")),
+            _ => throw new ArgumentException($"max_pool2d backward: not defined for {gradOutput.DType.Name()} tensors"),
+        };
     }
 
     /// <inheritdoc />
