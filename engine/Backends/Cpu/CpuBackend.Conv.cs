@@ -33,7 +33,8 @@ public sealed partial class CpuBackend
     /// <item>above: F(2x2, 3x3) (WinogradF2.cs). F(4x4) measured 0.76-1.07x its time there, and its
     /// rounding (about 4 times F(2x2)'s in relative L2, which stays at the direct sum's) then reaches
     /// every layer of a deep network: with F(4x4) on all layers, a detection score of Faster R-CNN at
-    /// 800/1333 moved 1.1e-4 from torchvision's (the test's tolerance is 1e-4; with this split 4.5e-5),
+    /// 800/1333 moved 1.1e-4 from torchvision's (the test's tolerance is 1e-4; with this split 4.5e-5,
+    /// with the split at 256 channels 9.3e-5),
     /// and with Lavin and Gray's original points SSD300's training-step gradients missed the parity bound
     /// (see GradientParity in the tests; measured with this split: worst relative L2 7.4e-4,
     /// torchvision's own float32 5.6e-4).</item>
