@@ -5,7 +5,7 @@ namespace ScratchDetect.Engine.Tests;
 
 /// <summary>
 /// The float32 Winograd F(2x2, 3x3) forward kernel (the float32 forward pass of 3x3 stride-1
-/// convolutions, see CpuBackend.Conv2d) against the direct reference (the same
+/// convolutions with more than 128 input channels, see CpuBackend.Conv2d) against the direct reference (the same
 /// convolution in float64 through im2col), on <see cref="WinogradTests"/>' shapes: tiles cut at
 /// every edge, vector tails across tiles, 1xN and Nx1 maps, odd channel counts, batches, groups,
 /// every padding up to 2 and images split into several chunks of tile rows.
@@ -14,7 +14,7 @@ public class WinogradF2Tests
 {
     // Relative to Σ|x·w| (+|bias|) of each output, as WinogradTests. F(2x2)'s transform entries are
     // 0, ±1 and ±½, so its rounding stays of the direct float32 sum's order (about 1e-7); measured
-    // up to 1.4e-7 on these shapes (F(4x4): 2.2e-6). 1e-6 holds that with room for other seeds and is
+    // up to 1.4e-7 on these shapes (F(4x4): 1.4e-6). 1e-6 holds that with room for other seeds and is
     // a tenth of F(4x4)'s bound; an indexing or transform bug gives errors of order 1.
     private const double RelativeBound = 1e-6;
 

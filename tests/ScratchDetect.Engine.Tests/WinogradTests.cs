@@ -5,8 +5,8 @@ using Xunit.Sdk;
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>
-/// The float32 Winograd F(4x4, 3x3) kernels (forward, backward data, backward filter; the dispatched
-/// forward pass, F(2x2, 3x3), is in WinogradF2Tests) against the direct reference: the same convolution in
+/// The float32 Winograd F(4x4, 3x3) kernels (forward, backward data, backward filter; the F(2x2, 3x3)
+/// forward pass is in WinogradF2Tests) against the direct reference: the same convolution in
 /// float64 through the im2col path (float64 never takes Winograd), on shapes that cut tiles at
 /// every edge, leave vector tails across tiles, use 1xN and Nx1 maps, channel counts that are not
 /// multiples of the vector width, batches, groups, every padding up to 2, and images large enough
@@ -17,10 +17,11 @@ public class WinogradTests
     // The error bound, relative to the sum of absolute terms Σ|x·w| (+|bias|) of each output: the
     // scale that rounding errors of any summation order are proportional to. The float32 direct sum
     // typically stays near 1e-7 of it; F(4x4, 3x3) amplifies the rounding of the transformed-domain
-    // values by its matrices' entries (up to 8 in Aᵀ and 5 in Bᵀ, combined over 36 points): measured
-    // up to 2.2e-6 on these shapes for the forward and backward-data passes and 1.3e-6 for the weight
-    // gradient (which sums over up to 34 000 tiles' pixels here). 1e-5 leaves room for other
-    // seeds, and any indexing or transform bug gives errors of order 1.
+    // values by its matrices' entries (the forward and backward-data points 0, ±1, ½, -2, ∞: up to 8
+    // in Aᵀ and 2.5 in Bᵀ, combined over 36 points): measured up to 1.4e-6 on these shapes for the
+    // forward pass, 2.1e-6 for backward data and 1.3e-6 for the weight gradient (which sums over up
+    // to 34 000 tiles' pixels here). 1e-5 leaves room for other seeds, and any indexing or
+    // transform bug gives errors of order 1.
     private const double RelativeBound = 1e-5;
 
     public static TheoryData<int, int, int, int, int, int, int, int, bool> Shapes() => new()
@@ -52,6 +53,10 @@ public class WinogradTests
         var exact = Float64Forward(x, w, b, g, absolute: false);
         var scale = Float64Forward(x, w, b, g, absolute: true);
         AssertWithinBound(exact, scale, fast, $"winograd forward {g}", RelativeBound);
+
+        // The fused ReLU of the output transform is exactly relu of the unfused result.
+        var rectified = CpuBackend.WinogradConvForward(x, w, b, g, relu: true);
+        Assert.Equal(fast.Select(v => v > 0 ? v : 0f).ToArray(), rectified);
     }
 
     [Theory]
@@ -85,27 +90,31 @@ public class WinogradTests
         AssertWithinBound(Reference(false), Reference(true), fast, $"winograd backward filter {g}", RelativeBound);
     }
 
-    [Fact]
-    public void TensorConv2dTakesTheWinogradPathsForFloat32()
+    [Theory]
+    [InlineData(16, true)]    // up to 128 input channels: F(4x4, 3x3)
+    [InlineData(136, false)]  // more: F(2x2, 3x3)
+    public void TensorConv2dTakesTheWinogradPathsForFloat32(int channels, bool fourByFour)
     {
-        // The op-level check: Tensor.Conv2d's float32 output equals the F(2x2, 3x3) forward kernel's
-        // and its gradients the F(4x4, 3x3) backward kernels', bit for bit, so the dispatch reaches
-        // them (see CpuBackend.Conv2d for why the forward pass takes F(2x2)).
+        // The op-level check: Tensor.Conv2d's float32 output equals the forward kernel's that
+        // CpuBackend.Conv2d picks by the input channels (see there why), and not the other one's, and
+        // its gradients the F(4x4, 3x3) backward kernels', bit for bit, so the dispatch reaches them.
         var random = new Generator(3);
-        var x = Tensor.Uniform([2, 16, 28, 30], -1, 1, random).RequireGrad();
-        var w = Tensor.Uniform([24, 16, 3, 3], -1, 1, random).RequireGrad();
+        var x = Tensor.Uniform([2, channels, 28, 30], -1, 1, random).RequireGrad();
+        var w = Tensor.Uniform([24, channels, 3, 3], -1, 1, random).RequireGrad();
         var y = Tensor.Conv2d(x, w, padding: 1);
         var gradOutput = Tensor.Uniform(y.Shape.ToArray(), -1, 1, random);
         y.Backward(gradOutput);
-        var g = new Conv2dGeometry(2, 16, 28, 30, 24, new Size2d(3, 3), new Size2d(1, 1), new Size2d(1, 1), new Size2d(1, 1), 1);
-        Assert.Equal(CpuBackend.WinogradF2ConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g), y.ToArray<float>());
-        Assert.NotEqual(CpuBackend.WinogradConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g), y.ToArray<float>());
+        var g = new Conv2dGeometry(2, channels, 28, 30, 24, new Size2d(3, 3), new Size2d(1, 1), new Size2d(1, 1), new Size2d(1, 1), 1);
+        var f4 = CpuBackend.WinogradConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g);
+        var f2 = CpuBackend.WinogradF2ConvForward(x.ToArray<float>(), w.ToArray<float>(), null, g);
+        Assert.Equal(fourByFour ? f4 : f2, y.ToArray<float>());
+        Assert.NotEqual(fourByFour ? f2 : f4, y.ToArray<float>());
         Assert.Equal(CpuBackend.WinogradConvBackwardData(gradOutput.ToArray<float>(), w.ToArray<float>(), g), x.Grad!.ToArray<float>());
         Assert.Equal(CpuBackend.WinogradConvBackwardFilter(gradOutput.ToArray<float>(), x.ToArray<float>(), g), w.Grad!.ToArray<float>());
     }
 
     [Theory]
-    [InlineData(3, 3, 1, 1, 64, 64, 1, 28, true, true)]     // ResNet's and VGG's 3x3 convolutions: 7x7 tiles (forward: F(2x2), backward: F(4x4))
+    [InlineData(3, 3, 1, 1, 64, 64, 1, 28, true, true)]     // ResNet's and VGG's 3x3 convolutions: 7x7 tiles
     [InlineData(3, 3, 1, 1, 15, 16, 1, 28, false, false)]   // too few input channels for the transforms to pay
     [InlineData(3, 3, 1, 1, 16, 15, 1, 28, false, false)]   // too few output channels
     [InlineData(3, 3, 1, 1, 512, 512, 1, 7, false, false)]  // ResNet's 7x7 layer4 maps: 2x2 tiles
@@ -148,6 +157,7 @@ public class WinogradTests
             double relative = Math.Abs(fast[i] - exact[i]) / Math.Max(scale[i], 1e-30);
             if (!(relative <= worst)) (worst, worstAt) = (relative, i);
         }
+        Console.WriteLine($"{what}: worst error {worst:G3} of Σ|terms|");
         if (!(worst <= bound))
             throw new XunitException($"{what}: element {worstAt} is {fast[worstAt]:G9}, expected {exact[worstAt]:G9}; error {worst:G3} of Σ|terms| {scale[worstAt]:G3} exceeds {bound:G3}");
     }

@@ -22,19 +22,29 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     /// <remarks>
     /// float32 3x3 stride-1 convolutions (dilation 1) with enough channels and tiles
-    /// (<see cref="WinogradApplies"/>, the thresholds of the backward passes) run by Winograd
-    /// F(2x2, 3x3) (WinogradF2.cs), the others by im2col + GEMM (<see cref="ConvForward{T}"/>, also
-    /// the float64 reference that the fast kernels are tested against). Not F(4x4, 3x3), although it
-    /// measured faster on VGG16's large layers: its rounding, ~15 times the direct sum's, flips more
-    /// discrete decisions downstream (ReLU masks, max-pool routing), and SSD300's float32
-    /// training-step gradients then missed torchvision's float64 ones by 1.3e-3 in relative L2
-    /// against the parity bound of 1e-3 (F(2x2): 8.7e-4; im2col: 5.3e-4; torchvision's own float32:
-    /// 5.6e-4; see GradientParity in the tests). F(2x2)'s transforms hold only 0, ±1 and ±½, so its
-    /// error stays of the direct sum's order (1.4e-7 of Σ|x·w|). The backward passes keep F(4x4):
-    /// their errors stay continuous (no decision follows them within the step).
+    /// (<see cref="WinogradApplies"/>, the thresholds of the backward passes) run by Winograd, the
+    /// others by im2col + GEMM (<see cref="ConvForward{T}"/>, also the float64 reference that the fast
+    /// kernels are tested against). Which Winograd, by the input channels per group:
+    /// <list type="bullet">
+    /// <item>up to <see cref="WinogradF4MaxChannels"/>: F(4x4, 3x3) (Winograd.cs). Its 36 GEMMs then
+    /// have a short inner dimension, and F(2x2)'s 4 transformed values per output (F(4x4): 2.25) cost
+    /// more than the products: SSD300's 64- and 128-channel layers at 300 and 150 px took 0.43-0.56x
+    /// F(2x2)'s time, the 128-channel one at 75 px about the same.</item>
+    /// <item>above: F(2x2, 3x3) (WinogradF2.cs). F(4x4) measured 0.76-1.07x its time there, and its
+    /// rounding (about 4 times F(2x2)'s in relative L2, which stays at the direct sum's) then reaches
+    /// every layer of a deep network: with F(4x4) on all layers, a detection score of Faster R-CNN at
+    /// 800/1333 moved 1.1e-4 from torchvision's (the test's tolerance is 1e-4; with this split 4.5e-5,
+    /// with the split at 256 channels 9.3e-5),
+    /// and with Lavin and Gray's original points SSD300's training-step gradients missed the parity bound
+    /// (see GradientParity in the tests; measured with this split: worst relative L2 7.4e-4,
+    /// torchvision's own float32 5.6e-4).</item>
+    /// </list>
     /// </remarks>
     public Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry) =>
         Conv2dBiasActivation(input, weight, bias, ConvActivation.None, geometry);
+
+    /// <summary>The most input channels per group for which the forward pass takes F(4x4, 3x3) rather than F(2x2, 3x3) (see <see cref="Conv2d"/>).</summary>
+    internal const int WinogradF4MaxChannels = 128;
 
     /// <inheritdoc />
     /// <remarks>
@@ -54,6 +64,7 @@ public sealed partial class CpuBackend
         return input.DType switch
         {
             DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
+            DType.Float32 when WinogradApplies(geometry) && geometry.InPerGroup <= WinogradF4MaxChannels => Wrap(WinogradConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
             DType.Float32 when WinogradApplies(geometry) => Wrap(WinogradF2ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
             DType.Float32 => Wrap(ConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
             DType.Float64 => Wrap(ConvForward(Data<double>(input), Data<double>(weight), bias is null ? null : Data<double>(bias), geometry, relu)),

@@ -14,11 +14,9 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// stays of the direct sum's order (measured up to 1.4e-7 of Σ|x·w|, WinogradF2Tests), where
 /// F(4x4)'s entries up to 8 amplify it about 15-fold (2.2e-6).
 /// <para>
-/// This is the float32 forward pass of 3x3 stride-1 convolutions (see <see cref="Conv2d"/>): F(4x4)
-/// there measured faster still on the large VGG16 layers, but its larger error in the activations
-/// flips more of the discrete decisions downstream (ReLU masks, max-pool routing), and SSD300's
-/// training-step gradients then missed torchvision's by up to 1.3e-3 in relative L2 (the parity
-/// bound is 1e-3; F(2x2): 8.7e-4, im2col: 5.3e-4).
+/// This is the float32 forward pass of 3x3 stride-1 convolutions with more than 128 input channels
+/// (see <see cref="Conv2d"/>): there F(4x4) is barely faster, and F(2x2)'s rounding keeps deep
+/// networks' detections and gradients at the direct sum's distance from torchvision's.
 /// </para>
 /// </summary>
 public sealed partial class CpuBackend
