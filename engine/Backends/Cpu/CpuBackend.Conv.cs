@@ -102,36 +102,23 @@ public sealed partial class CpuBackend
         }
         // The columns of a band of output rows at a time, so the im2col buffer stays within
         // ColumnBudget elements whatever the image size (a 3x3 256-channel conv at stride 4 of an
-        // 800x1088 image would otherwise unroll to 500 MB). Each band's products go to a scratch
-        // block and are added into the output rows (already holding the bias).
+        // 800x1088 image would otherwise unroll to 500 MB). A band's outputs are the same rows of
+        // every output plane, so the GEMM adds them in place (C's rows a plane apart) onto the bias.
         int bandRows = Math.Clamp(ColumnBudget / Math.Max(1, patch * g.OutW), 1, g.OutH), bandPlane = bandRows * g.OutW;
         var columns = ArrayPool<T>.Shared.Rent(patch * bandPlane);
-        var band = bandRows < g.OutH ? ArrayPool<T>.Shared.Rent(g.OutPerGroup * bandPlane) : null;
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
             {
                 long inputOffset = InputOffset(g, image, group), outputOffset = OutputOffset(g, image, group);
                 for (int firstRow = 0; firstRow < g.OutH; firstRow += bandRows)
                 {
-                    int rows = Math.Min(bandRows, g.OutH - firstRow), n = rows * g.OutW;
+                    int rows = Math.Min(bandRows, g.OutH - firstRow);
                     Im2Col(input, inputOffset, g, columns, firstRow, rows);
-                    if (band is null)
-                    {
-                        GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, output, outputOffset, g.OutPerGroup, plane, patch, relu);
-                        continue;
-                    }
-                    Array.Clear(band, 0, g.OutPerGroup * n);
-                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, band, 0, g.OutPerGroup, n, patch);
-                    for (int o = 0; o < g.OutPerGroup; o++)
-                    {
-                        var rowsOfBand = output.AsSpan((int)(outputOffset + (long)o * plane + (long)firstRow * g.OutW), n);
-                        AddInto<T>(rowsOfBand, band.AsSpan(o * n, n));
-                        if (relu) ReluInPlace(rowsOfBand);
-                    }
+                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false,
+                        output, outputOffset + (long)firstRow * g.OutW, g.OutPerGroup, rows * g.OutW, patch, relu, ldc: plane);
                 }
             }
         ArrayPool<T>.Shared.Return(columns);
-        if (band is not null) ArrayPool<T>.Shared.Return(band);
         return output;
     }
 
