@@ -1,5 +1,8 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -321,9 +324,33 @@ public sealed partial class CpuBackend
                 outputRow[hi..].Clear();
                 continue;
             }
-            for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+            int start = 0;
+            if (g.Stride.W == 2 && typeof(T) == typeof(float) && Avx512F.IsSupported)
+                start = PickEvenColumns(MemoryMarshal.Cast<T, float>(input.AsSpan()), sourceRow, columnShift, g.Width, MemoryMarshal.Cast<T, float>(outputRow));
+            for (int ow = start, iw = columnShift + start * g.Stride.W; ow < outW; ow++, iw += g.Stride.W)
                 outputRow[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
         }
+    }
+
+    /// <summary>
+    /// The stride-2 part of an im2col row by AVX-512 (the stem's 7x7 and the stage transitions' 3x3
+    /// at stride 2): output[ow] = row[2·ow + shift], sixteen outputs from two loads and one
+    /// even-lane permute, over the outputs from the first whose column is in the row for as long as
+    /// all 32 loaded columns are. Outputs before that first one (the left padding) are zeroed here;
+    /// returns where the scalar loop takes over.
+    /// </summary>
+    private static int PickEvenColumns(ReadOnlySpan<float> input, long sourceRow, int shift, int width, Span<float> output)
+    {
+        int first = Math.Min((Math.Max(-shift, 0) + 1) / 2, output.Length); // the first ow with 2·ow + shift >= 0
+        output[..first].Clear();
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        int ow = first;
+        for (; ow + 16 <= output.Length && 2 * ow + shift + 32 <= width; ow += 16)
+        {
+            var from = input.Slice((int)(sourceRow + 2 * ow + shift), 32);
+            Avx512F.PermuteVar16x32x2(Vector512.Create(from[..16]), even, Vector512.Create(from[16..])).CopyTo(output[ow..]);
+        }
+        return ow;
     }
 
     /// <summary>
