@@ -1,5 +1,8 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -113,36 +116,23 @@ public sealed partial class CpuBackend
         }
         // The columns of a band of output rows at a time, so the im2col buffer stays within
         // ColumnBudget elements whatever the image size (a 3x3 256-channel conv at stride 4 of an
-        // 800x1088 image would otherwise unroll to 500 MB). Each band's products go to a scratch
-        // block and are added into the output rows (already holding the bias).
+        // 800x1088 image would otherwise unroll to 500 MB). A band's outputs are the same rows of
+        // every output plane, so the GEMM adds them in place (C's rows a plane apart) onto the bias.
         int bandRows = Math.Clamp(ColumnBudget / Math.Max(1, patch * g.OutW), 1, g.OutH), bandPlane = bandRows * g.OutW;
         var columns = ArrayPool<T>.Shared.Rent(patch * bandPlane);
-        var band = bandRows < g.OutH ? ArrayPool<T>.Shared.Rent(g.OutPerGroup * bandPlane) : null;
         for (int image = 0; image < g.Batch; image++)
             for (int group = 0; group < g.Groups; group++)
             {
                 long inputOffset = InputOffset(g, image, group), outputOffset = OutputOffset(g, image, group);
                 for (int firstRow = 0; firstRow < g.OutH; firstRow += bandRows)
                 {
-                    int rows = Math.Min(bandRows, g.OutH - firstRow), n = rows * g.OutW;
+                    int rows = Math.Min(bandRows, g.OutH - firstRow);
                     Im2Col(input, inputOffset, g, columns, firstRow, rows);
-                    if (band is null)
-                    {
-                        GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, output, outputOffset, g.OutPerGroup, plane, patch, relu);
-                        continue;
-                    }
-                    Array.Clear(band, 0, g.OutPerGroup * n);
-                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false, band, 0, g.OutPerGroup, n, patch);
-                    for (int o = 0; o < g.OutPerGroup; o++)
-                    {
-                        var rowsOfBand = output.AsSpan((int)(outputOffset + (long)o * plane + (long)firstRow * g.OutW), n);
-                        AddInto<T>(rowsOfBand, band.AsSpan(o * n, n));
-                        if (relu) ReluInPlace(rowsOfBand);
-                    }
+                    GemmAccumulate(weight, (long)group * g.OutPerGroup * patch, false, columns, 0, false,
+                        output, outputOffset + (long)firstRow * g.OutW, g.OutPerGroup, rows * g.OutW, patch, relu, ldc: plane);
                 }
             }
         ArrayPool<T>.Shared.Return(columns);
-        if (band is not null) ArrayPool<T>.Shared.Return(band);
         return output;
     }
 
@@ -345,9 +335,33 @@ public sealed partial class CpuBackend
                 outputRow[hi..].Clear();
                 continue;
             }
-            for (int ow = 0, iw = columnShift; ow < outW; ow++, iw += g.Stride.W)
+            int start = 0;
+            if (g.Stride.W == 2 && typeof(T) == typeof(float) && Avx512F.IsSupported)
+                start = PickEvenColumns(MemoryMarshal.Cast<T, float>(input.AsSpan()), sourceRow, columnShift, g.Width, MemoryMarshal.Cast<T, float>(outputRow));
+            for (int ow = start, iw = columnShift + start * g.Stride.W; ow < outW; ow++, iw += g.Stride.W)
                 outputRow[ow] = (uint)iw < (uint)g.Width ? input[sourceRow + iw] : T.Zero;
         }
+    }
+
+    /// <summary>
+    /// The stride-2 part of an im2col row by AVX-512 (the stem's 7x7 and the stage transitions' 3x3
+    /// at stride 2): output[ow] = row[2·ow + shift], sixteen outputs from two loads and one
+    /// even-lane permute, over the outputs from the first whose column is in the row for as long as
+    /// all 32 loaded columns are. Outputs before that first one (the left padding) are zeroed here;
+    /// returns where the scalar loop takes over.
+    /// </summary>
+    private static int PickEvenColumns(ReadOnlySpan<float> input, long sourceRow, int shift, int width, Span<float> output)
+    {
+        int first = Math.Min((Math.Max(-shift, 0) + 1) / 2, output.Length); // the first ow with 2·ow + shift >= 0
+        output[..first].Clear();
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        int ow = first;
+        for (; ow + 16 <= output.Length && 2 * ow + shift + 32 <= width; ow += 16)
+        {
+            var from = input.Slice((int)(sourceRow + 2 * ow + shift), 32);
+            Avx512F.PermuteVar16x32x2(Vector512.Create(from[..16]), even, Vector512.Create(from[16..])).CopyTo(output[ow..]);
+        }
+        return ow;
     }
 
     /// <summary>

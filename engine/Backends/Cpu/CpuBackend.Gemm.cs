@@ -49,13 +49,17 @@ public sealed partial class CpuBackend
     /// accumulate into C, which lets convolutions sum products over a batch without a temporary.
     /// With <paramref name="relu"/>, C is then replaced by relu(C) (the epilogue of a fused
     /// convolution), tile by tile as each tile's last product is added, while it is still in cache.
+    /// C's rows are <paramref name="ldc"/> elements apart (0: n, a contiguous m x n matrix), so C can
+    /// be a block of wider rows, such as a band of output rows in every channel of a convolution.
     /// </summary>
-    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false)
+    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false, int ldc = 0)
     {
+        if (ldc == 0) ldc = n;
+        if (ldc < n) throw new ArgumentException($"gemm: C's row stride {ldc} is shorter than its {n} columns");
         if (typeof(T) == typeof(float))
-            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, relu);
+            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, relu, ldc);
         else if (typeof(T) == typeof(double))
-            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, relu);
+            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, relu, ldc);
         else
             throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
     }
@@ -65,11 +69,11 @@ public sealed partial class CpuBackend
     /// vector axpys C[i, block] += A[i, p]·B[p, block] over column blocks that stay in L1. A
     /// transposed B is copied once into k rows of n so that those rows are contiguous.
     /// </summary>
-    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, bool relu)
+    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
     {
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, n, 0, m, 0, n);
+            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
             return;
         }
         const int Block = 256;
@@ -81,7 +85,7 @@ public sealed partial class CpuBackend
                 for (int j0 = 0; j0 < n; j0 += Block)
                 {
                     int width = Math.Min(Block, n - j0);
-                    var target = c.AsSpan((int)(cOffset + i * n + j0), width);
+                    var target = c.AsSpan((int)(cOffset + i * ldc + j0), width);
                     for (int p = 0; p < k; p++)
                     {
                         double scale = a[aOffset + (transA ? (long)p * m + i : i * k + p)];
@@ -117,12 +121,12 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
-    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, bool relu)
+    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, n, 0, m, 0, n);
+            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
             return;
         }
         for (int jc = 0; jc < n; jc += NC)
@@ -149,14 +153,14 @@ public sealed partial class CpuBackend
                         for (int jr = jt; jr < jt + nt; jr += NR)
                             for (int ir = 0; ir < mc; ir += MR)
                             {
-                                float* tileA = pa + ir * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * n + jc + jr;
+                                float* tileA = pa + ir * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
                                 int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, n, rows, cols);
-                                else MicroKernel<V256>(kc, tileA, tileB, tileC, n, rows, cols);
+                                if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                else MicroKernel<V256>(kc, tileA, tileB, tileC, ldc, rows, cols);
                             }
                     }
                     // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
-                    if (relu && pc + kc == k) ReluRows(c, cOffset, n, ic, mc, jc + jt, nt);
+                    if (relu && pc + kc == k) ReluRows(c, cOffset, ldc, ic, mc, jc + jt, nt);
                     ArrayPool<float>.Shared.Return(packedA);
                 }
                 if (work < ParallelThreshold * 8 || tasks == 1)
@@ -168,7 +172,7 @@ public sealed partial class CpuBackend
         }
     }
 
-    /// <summary>relu over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns) of the row-major matrix with <paramref name="n"/> columns at <paramref name="offset"/>.</summary>
+    /// <summary>relu over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns) of the row-major matrix at <paramref name="offset"/> whose rows are <paramref name="n"/> elements apart.</summary>
     private static void ReluRows<T>(T[] matrix, long offset, int n, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
     {
         for (int r = firstRow; r < firstRow + rows; r++)

@@ -319,7 +319,7 @@ public sealed partial class CpuBackend
     {
         var order = x.DType switch
         {
-            DType.Float32 => SortOrder(Data<float>(x), outer, size, inner, descending),
+            DType.Float32 => SortOrderByPackedKeys(Data<float>(x), outer, size, inner, descending),
             DType.Float64 => SortOrder(Data<double>(x), outer, size, inner, descending),
             DType.Int64 => SortOrder(Data<long>(x), outer, size, inner, descending),
             _ => throw new ArgumentException($"sort: not defined for {x.DType.Name()} tensors"),
@@ -330,7 +330,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Stable sort positions along the axis; NaN sorts as the largest value, as in PyTorch.</summary>
-    private static long[] SortOrder<T>(T[] x, int outer, int size, int inner, bool descending) where T : System.Numerics.INumber<T>
+    internal static long[] SortOrder<T>(T[] x, int outer, int size, int inner, bool descending) where T : System.Numerics.INumber<T>
     {
         var order = NewArray<long>((long)outer * size * inner);
         var keys = new T[size];
@@ -354,6 +354,43 @@ public sealed partial class CpuBackend
                 for (int j = 0; j < size; j++) order[baseIndex + (long)j * inner] = positions[j];
             }
         return order;
+    }
+
+    /// <summary>
+    /// <see cref="SortOrder{T}"/> for float32 (the reference it is tested against), without a
+    /// comparison delegate: each value becomes an order-preserving 32-bit key (its bits with the
+    /// sign flipped for positives and all bits flipped for negatives; -0 as +0 and every NaN as
+    /// one key above +inf, so that they tie as CompareTo ties them), inverted for a descending
+    /// sort, and the key above the position forms one unique 64-bit number. Sorting those plain
+    /// numbers gives the stable order at primitive-sort speed: the RPN's top-k over 160,000
+    /// scores of an 800x1088 image took a comparison sort 70 ms.
+    /// </summary>
+    internal static long[] SortOrderByPackedKeys(float[] x, int outer, int size, int inner, bool descending)
+    {
+        var order = NewArray<long>((long)outer * size * inner);
+        var packed = new ulong[size];
+        for (long o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                long baseIndex = o * size * inner + i;
+                for (int j = 0; j < size; j++)
+                {
+                    uint key = OrderedKey(x[baseIndex + (long)j * inner]);
+                    if (descending) key = ~key;
+                    packed[j] = (ulong)key << 32 | (uint)j;
+                }
+                Array.Sort(packed);
+                for (int j = 0; j < size; j++) order[baseIndex + (long)j * inner] = (uint)packed[j];
+            }
+        return order;
+    }
+
+    /// <summary>An unsigned key whose order is float32 order: -0 and +0 one key, every NaN one key above +inf.</summary>
+    private static uint OrderedKey(float value)
+    {
+        if (float.IsNaN(value)) return uint.MaxValue;
+        uint bits = BitConverter.SingleToUInt32Bits(value == 0f ? 0f : value);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
     }
 
     private static int CompareNanLargest<T>(T a, T b) where T : System.Numerics.INumber<T> =>
