@@ -194,7 +194,7 @@ public sealed partial class Tensor : IDisposable
     public Tensor Detach() => Sharing(Storage, shape);
 
     /// <summary>A copy with its own storage; gradients flow through it unchanged.</summary>
-    public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], g => [g]);
+    public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], saves: [], g => [g]);
 
     /// <summary>The values converted to <paramref name="dtype"/>; differentiable between floating-point types.</summary>
     public Tensor To(DType dtype)
@@ -202,7 +202,7 @@ public sealed partial class Tensor : IDisposable
         if (dtype == DType) return this;
         var result = new Tensor(Backend.Cast(Storage, dtype), ShapeCopy());
         var source = DType;
-        return dtype.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+        return dtype.IsFloatingPoint() ? Record("to", result, [this], saves: [], g => [g.To(source)]) : result;
     }
 
     /// <summary>
@@ -219,7 +219,7 @@ public sealed partial class Tensor : IDisposable
         // without changing the callers.
         var result = new Tensor(target.FromArray(Backend.ToArray(Storage)), ShapeCopy());
         var source = Device;
-        return DType.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+        return DType.IsFloatingPoint() ? Record("to", result, [this], saves: [], g => [g.To(source)]) : result;
     }
 
     /// <summary>
