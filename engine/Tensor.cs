@@ -194,7 +194,7 @@ public sealed partial class Tensor : IDisposable
     public Tensor Detach() => Sharing(Storage, shape);
 
     /// <summary>A copy with its own storage; gradients flow through it unchanged.</summary>
-    public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], g => [g]);
+    public Tensor Clone() => Record("clone", new Tensor(Backend.Cast(Storage, DType), ShapeCopy()), [this], saves: [], g => [g]);
 
     /// <summary>The values converted to <paramref name="dtype"/>; differentiable between floating-point types.</summary>
     public Tensor To(DType dtype)
@@ -202,7 +202,7 @@ public sealed partial class Tensor : IDisposable
         if (dtype == DType) return this;
         var result = new Tensor(Backend.Cast(Storage, dtype), ShapeCopy());
         var source = DType;
-        return dtype.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+        return dtype.IsFloatingPoint() ? Record("to", result, [this], saves: [], g => [g.To(source)]) : result;
     }
 
     /// <summary>
@@ -219,7 +219,7 @@ public sealed partial class Tensor : IDisposable
         // without changing the callers.
         var result = new Tensor(target.FromArray(Backend.ToArray(Storage)), ShapeCopy());
         var source = Device;
-        return DType.IsFloatingPoint() ? Record("to", result, [this], g => [g.To(source)]) : result;
+        return DType.IsFloatingPoint() ? Record("to", result, [this], saves: [], g => [g.To(source)]) : result;
     }
 
     /// <summary>
@@ -259,8 +259,9 @@ public sealed partial class Tensor : IDisposable
 
     // ---- lifetime -----------------------------------------------------------------------------
     // A tensor holds one reference to its storage. Dispose() says "I am done with this tensor": the
-    // reference is dropped at once, or, while autograd nodes still hold the tensor for a backward
-    // pass, when the last of them is released. When no tensor and no node holds a storage any
+    // reference is dropped at once, or, while autograd nodes whose backward reads the tensor have
+    // saved it, when the last of them is released. (A node does not hold the inputs its backward
+    // does not read: those go at once, as in PyTorch.) When no tensor and no node holds a storage any
     // more, its buffer goes back to the backend's pool. Disposing is optional (an undisposed tensor
     // is collected by the GC), but layers and ops dispose their intermediates, which is what keeps
     // a forward pass's memory at its live set and lets a steady-state step reuse buffers.
@@ -296,7 +297,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Whether <see cref="Dispose"/> has been called (the storage may still be held for backward).</summary>
     public bool IsDisposed => disposeRequested;
 
-    /// <summary>An autograd node saves this tensor: a Dispose() waits until the node lets go.</summary>
+    /// <summary>An autograd node saved this tensor (its backward reads it): a Dispose() waits until the node lets go.</summary>
     internal void HoldForGraph() => Interlocked.Increment(ref graphHolds);
 
     /// <summary>An autograd node no longer needs this tensor.</summary>

@@ -2,42 +2,59 @@ namespace ScratchDetect.Engine.Autograd;
 
 /// <summary>
 /// The record an op leaves on its output so that <see cref="Tensor.Backward"/> can run it in
-/// reverse: which op, which inputs, and a closure that turns the output's gradient into the
-/// inputs' gradients. The closure is what holds the saved tensors; it is dropped after the
-/// backward pass so they can be freed.
+/// reverse: which op, which inputs, the tensors its backward reads, and a closure that turns the
+/// output's gradient into the inputs' gradients. As PyTorch's save_for_backward, only the saved
+/// tensors are kept for backward: an input the closure does not read is an edge of the graph
+/// (for traversal and gradient routing) and nothing more, so disposing it during the forward
+/// pass gives its storage back to the pool at once.
 /// </summary>
 internal sealed class GradNode
 {
-    public GradNode(string op, Tensor[] inputs, Tensor[] held, Func<Tensor, Tensor?[]> backward)
+    public GradNode(string op, Tensor[] inputs, Tensor[] saved, Func<Tensor, Tensor?[]> backward)
     {
         Op = op;
         Inputs = inputs;
-        InputVersions = inputs.Select(t => t.Version).ToArray();
         Backward = backward;
-        this.held = held;
-        foreach (var tensor in held) tensor.HoldForGraph();
+        this.saved = saved;
+        savedVersions = saved.Select(t => t.Version).ToArray();
+        foreach (var tensor in saved) tensor.HoldForGraph();
     }
 
-    // The tensors whose storages the closure may read: the inputs, the output and any saved index.
-    // While the node lives, disposing one of them only marks it (see Tensor.Dispose).
-    private Tensor[]? held;
+    // The tensors whose storages the closure reads. While the node lives, disposing one of them
+    // only marks it (see Tensor.Dispose); Release lets go of them.
+    private Tensor[]? saved;
+    private readonly int[] savedVersions;
 
     /// <summary>The op's name, for error messages ("conv2d", "mul", ...).</summary>
     public string Op { get; }
 
-    /// <summary>The op's tensor inputs, in the order the closure returns their gradients.</summary>
+    /// <summary>The op's tensor inputs, in the order the closure returns their gradients. Their storages are not held.</summary>
     public Tensor[] Inputs { get; }
-
-    /// <summary>Each input's version when the op ran: an in-place change after that invalidates saved values.</summary>
-    public int[] InputVersions { get; }
 
     /// <summary>Output gradient to input gradients (null where an input gets none); null once released.</summary>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; }
 
+    /// <summary>
+    /// Throws if a saved tensor was modified in place after the op ran: the closure would read the
+    /// new values and compute a wrong gradient. As in PyTorch, only saved tensors are checked; an
+    /// input whose values backward never reads cannot make its gradient wrong.
+    /// </summary>
+    public void CheckSavedUnchanged()
+    {
+        var tensors = saved ?? [];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            if (tensors[i].Version == savedVersions[i]) continue;
+            int input = Array.FindIndex(Inputs, t => ReferenceEquals(t, tensors[i]));
+            string which = input >= 0 ? $"input {input}" : "a tensor it saved";
+            throw new InvalidOperationException($"backward: {which} of '{Op}' ({Shapes.Format(tensors[i].Shape)}) was modified in place after the op used it; its gradient would be wrong");
+        }
+    }
+
     public void Release()
     {
         Backward = null;
-        var tensors = Interlocked.Exchange(ref held, null);
+        var tensors = Interlocked.Exchange(ref saved, null);
         if (tensors is not null)
             foreach (var tensor in tensors) tensor.ReleaseFromGraph();
     }

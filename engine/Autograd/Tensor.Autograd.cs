@@ -13,14 +13,19 @@ public sealed partial class Tensor
     /// here, the one place where broadcasting is undone.
     /// </summary>
     /// <remarks>
-    /// The node holds the inputs, the output and <paramref name="saved"/> (tensors the closure reads
-    /// that are not inputs, such as indices) until it is released, so disposing them during the
-    /// forward pass is safe: their storages go back to the pool after backward.
+    /// <paramref name="saves"/> lists exactly the tensors whose values the closure reads, as
+    /// PyTorch's save_for_backward: inputs, the output, or extras such as indices; a null entry
+    /// is skipped, so a site can save a tensor only when the gradient that reads it will be
+    /// computed (<c>b.requiresGrad ? a : null</c>). The node holds these until backward, so
+    /// disposing them during the forward pass is safe. Every other input is only an edge: once
+    /// disposed, its storage goes back to the pool at once, and a closure that read it anyway
+    /// would fail with an <see cref="ObjectDisposedException"/>. Shapes, dtypes and
+    /// <see cref="RequiresGrad"/> stay readable on disposed tensors.
     /// </remarks>
-    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, params Tensor[] saved)
+    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Tensor?[] saves, Func<Tensor, Tensor?[]> backward)
     {
         if (!GradMode.IsEnabled || !inputs.Any(t => t.requiresGrad)) return output;
-        output.GradFn = new GradNode(op, inputs, [.. inputs, output, .. saved], backward);
+        output.GradFn = new GradNode(op, inputs, saves.OfType<Tensor>().ToArray(), backward);
         output.requiresGrad = true;
         return output;
     }
@@ -56,9 +61,7 @@ public sealed partial class Tensor
             var node = tensor.GradFn!;
             var backward = node.Backward
                 ?? throw new InvalidOperationException($"backward: trying to go through '{node.Op}' a second time, but its saved tensors were freed; pass retainGraph: true to the first Backward");
-            for (int i = 0; i < node.Inputs.Length; i++)
-                if (node.Inputs[i].Version != node.InputVersions[i])
-                    throw new InvalidOperationException($"backward: input {i} of '{node.Op}' ({Shapes.Format(node.Inputs[i].shape)}) was modified in place after the op used it; its gradient would be wrong");
+            node.CheckSavedUnchanged();
 
             var inputGrads = backward(outputGrad);
             if (!retainGraph) node.Release();

@@ -33,7 +33,7 @@ public sealed partial class Tensor
         var savedInvStd = new Tensor(invStd, [channels]);
 
         Tensor[] inputs = [input, .. weight is null ? Array.Empty<Tensor>() : [weight], .. bias is null ? Array.Empty<Tensor>() : [bias]];
-        var result = Record("batch_norm", y, inputs, g =>
+        var result = Record("batch_norm", y, inputs, saves: [input, weight, savedMean, savedInvStd], g =>
         {
             // With x̂ = (x - mean)·invStd and y = γ·x̂ + β, differentiating through the batch mean and variance gives
             //   dx = γ·invStd·(g - mean(g) - x̂·mean(g·x̂)),  dγ = Σ g·x̂,  dβ = Σ g   (means and sums over N and the spatial axes).
@@ -45,7 +45,7 @@ public sealed partial class Tensor
             if (bias is not null) grads.Add(bias.requiresGrad ? new Tensor(gradBias, [channels]) : null);
             if (bias is null || !bias.requiresGrad) gradBias.Release();
             return grads.ToArray();
-        }, savedMean, savedInvStd);
+        });
         // The graph node (if any) holds the saved statistics until backward; otherwise they go now.
         savedMean.Dispose();
         savedInvStd.Dispose();
@@ -79,7 +79,7 @@ public sealed partial class Tensor
         var (outer, channels, inner) = Shapes.AroundAxis(input.shape, 1);
         var y = new Tensor(input.Backend.ChannelAffine(input.Storage, scale.Storage, shift.Storage, outer, channels, inner), input.ShapeCopy());
         var others = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
-        return Record("batch_norm", y, [input, scale, shift], g =>
+        return Record("batch_norm", y, [input, scale, shift], saves: [input.requiresGrad ? scale : null, scale.requiresGrad ? input : null], g =>
         [
             input.requiresGrad ? new Tensor(g.Backend.ChannelAffine(g.Storage, scale.Storage, null, outer, channels, inner), g.ShapeCopy()) : null,
             scale.requiresGrad ? (g * input).Then(product => product.Sum(others)) : null,

@@ -26,7 +26,10 @@ public sealed partial class Tensor
         var y = new Tensor(input.Backend.Conv2dBiasActivation(input.Storage, weight.Storage, bias?.Storage, activation, geometry),
             [geometry.Batch, geometry.OutChannels, geometry.OutH, geometry.OutW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return Record(activation == ConvActivation.Relu ? "conv2d_relu" : "conv2d", y, inputs, outputGrad =>
+        // As PyTorch: the input is read by the weight gradient, the weight by the input gradient, and
+        // the output only by the fused ReLU's backward.
+        Tensor?[] saves = [weight.requiresGrad ? input : null, input.requiresGrad ? weight : null, activation == ConvActivation.Relu ? y : null];
+        return Record(activation == ConvActivation.Relu ? "conv2d_relu" : "conv2d", y, inputs, saves, outputGrad =>
         {
             // The ReLU's backward needs only the output, which autograd keeps: g·[y > 0] is the
             // gradient of the convolution's own output.

@@ -31,19 +31,19 @@ public sealed partial class Tensor
 
     /// <summary>a + b, broadcast.</summary>
     public static Tensor Add(Tensor a, Tensor b) =>
-        Record("add", BinaryForward(BinaryOp.Add, "add", a, b), [a, b], g => [g, g]);
+        Record("add", BinaryForward(BinaryOp.Add, "add", a, b), [a, b], saves: [], g => [g, g]);
 
     /// <summary>a - b, broadcast.</summary>
     public static Tensor Sub(Tensor a, Tensor b) =>
-        Record("sub", BinaryForward(BinaryOp.Sub, "sub", a, b), [a, b], g => [g, b.requiresGrad ? -g : null]);
+        Record("sub", BinaryForward(BinaryOp.Sub, "sub", a, b), [a, b], saves: [], g => [g, b.requiresGrad ? -g : null]);
 
     /// <summary>a * b, broadcast.</summary>
     public static Tensor Mul(Tensor a, Tensor b) =>
-        Record("mul", BinaryForward(BinaryOp.Mul, "mul", a, b), [a, b], g => [a.requiresGrad ? g * b : null, b.requiresGrad ? g * a : null]);
+        Record("mul", BinaryForward(BinaryOp.Mul, "mul", a, b), [a, b], saves: [b.requiresGrad ? a : null, a.requiresGrad ? b : null], g => [a.requiresGrad ? g * b : null, b.requiresGrad ? g * a : null]);
 
     /// <summary>a / b, broadcast.</summary>
     public static Tensor Div(Tensor a, Tensor b) =>
-        Record("div", BinaryForward(BinaryOp.Div, "div", a, b), [a, b], g => [a.requiresGrad ? g / b : null, b.requiresGrad ? DivisorGradient(g, a, b) : null]);
+        Record("div", BinaryForward(BinaryOp.Div, "div", a, b), [a, b], saves: [b.requiresGrad ? a : null, b], g => [a.requiresGrad ? g / b : null, b.requiresGrad ? DivisorGradient(g, a, b) : null]);
 
     /// <summary>d(a / b)/db · g = -g·a / b², its temporaries disposed (they are full-size when b is broadcast, as a norm is).</summary>
     private static Tensor DivisorGradient(Tensor g, Tensor a, Tensor b)
@@ -57,7 +57,7 @@ public sealed partial class Tensor
     public static Tensor Pow(Tensor a, Tensor b)
     {
         var y = BinaryForward(BinaryOp.Pow, "pow", a, b);
-        return Record("pow", y, [a, b], g => [a.requiresGrad ? g * b * Pow(a, b - 1) : null, b.requiresGrad ? g * y * a.Log() : null]);
+        return Record("pow", y, [a, b], saves: [a, a.requiresGrad ? b : null, b.requiresGrad ? y : null], g => [a.requiresGrad ? g * b * Pow(a, b - 1) : null, b.requiresGrad ? g * y * a.Log() : null]);
     }
 
     /// <summary>x ^ exponent.</summary>
@@ -65,15 +65,15 @@ public sealed partial class Tensor
     {
         var x = this;
         var y = ScalarForward(BinaryOp.Pow, x, exponent, scalarFirst: false);
-        return Record("pow", y, [x], g => [g * exponent * x.Pow(exponent - 1)]);
+        return Record("pow", y, [x], saves: [x], g => [g * exponent * x.Pow(exponent - 1)]);
     }
 
     /// <summary>Element-wise max(a, b); NaN wins. On ties each side gets half the gradient, as in PyTorch.</summary>
-    public static Tensor Maximum(Tensor a, Tensor b) => Record("maximum", BinaryForward(BinaryOp.Maximum, "maximum", a, b), [a, b],
+    public static Tensor Maximum(Tensor a, Tensor b) => Record("maximum", BinaryForward(BinaryOp.Maximum, "maximum", a, b), [a, b], saves: [a, b],
         g => SplitByComparison(g, a, b, CompareOp.Gt));
 
     /// <summary>Element-wise min(a, b); NaN wins. On ties each side gets half the gradient, as in PyTorch.</summary>
-    public static Tensor Minimum(Tensor a, Tensor b) => Record("minimum", BinaryForward(BinaryOp.Minimum, "minimum", a, b), [a, b],
+    public static Tensor Minimum(Tensor a, Tensor b) => Record("minimum", BinaryForward(BinaryOp.Minimum, "minimum", a, b), [a, b], saves: [a, b],
         g => SplitByComparison(g, a, b, CompareOp.Lt));
 
     private static Tensor?[] SplitByComparison(Tensor g, Tensor a, Tensor b, CompareOp aWins)
@@ -93,7 +93,7 @@ public sealed partial class Tensor
         if (condition.DType != DType.Bool) throw new ArgumentException($"where: the condition must be bool, not {condition.DType.Name()}");
         var outShape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.shape, a.shape), b.shape);
         var y = new Tensor(a.Backend.Where(condition.Storage, condition.shape, a.Storage, a.shape, b.Storage, b.shape, outShape), outShape);
-        return Record("where", y, [a, b], g =>
+        return Record("where", y, [a, b], saves: [condition], g =>
         {
             var zero = g.ScalarLike(0);
             return [a.requiresGrad ? Where(condition, g, zero) : null, b.requiresGrad ? Where(condition, zero, g) : null];
@@ -121,7 +121,7 @@ public sealed partial class Tensor
         }
         var (outer, channels, inner) = Shapes.AroundAxis(shape, axis);
         var y = new Tensor(Backend.ChannelNormalize(Storage, mean.Storage, std.Storage, outer, channels, inner), ShapeCopy());
-        return Record("normalize", y, [this], g => [new Tensor(g.Backend.ChannelNormalize(g.Storage, null, std.Storage, outer, channels, inner), g.ShapeCopy())], std);
+        return Record("normalize", y, [this], saves: [std], g => [new Tensor(g.Backend.ChannelNormalize(g.Storage, null, std.Storage, outer, channels, inner), g.ShapeCopy())]);
     }
 
     /// <summary>x + a, -x, ... as operators; a scalar operand takes the tensor's dtype.</summary>
@@ -137,21 +137,21 @@ public sealed partial class Tensor
         new(x.Backend.BinaryScalar(op, x.Storage, s, scalarFirst), x.ShapeCopy());
 
     /// <summary>a + s.</summary>
-    public static Tensor operator +(Tensor a, double s) => Record("add", ScalarForward(BinaryOp.Add, a, s, false), [a], g => [g]);
+    public static Tensor operator +(Tensor a, double s) => Record("add", ScalarForward(BinaryOp.Add, a, s, false), [a], saves: [], g => [g]);
     /// <summary>s + a.</summary>
-    public static Tensor operator +(double s, Tensor a) => Record("add", ScalarForward(BinaryOp.Add, a, s, true), [a], g => [g]);
+    public static Tensor operator +(double s, Tensor a) => Record("add", ScalarForward(BinaryOp.Add, a, s, true), [a], saves: [], g => [g]);
     /// <summary>a - s.</summary>
-    public static Tensor operator -(Tensor a, double s) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, false), [a], g => [g]);
+    public static Tensor operator -(Tensor a, double s) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, false), [a], saves: [], g => [g]);
     /// <summary>s - a.</summary>
-    public static Tensor operator -(double s, Tensor a) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, true), [a], g => [-g]);
+    public static Tensor operator -(double s, Tensor a) => Record("sub", ScalarForward(BinaryOp.Sub, a, s, true), [a], saves: [], g => [-g]);
     /// <summary>a * s.</summary>
-    public static Tensor operator *(Tensor a, double s) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, false), [a], g => [g * s]);
+    public static Tensor operator *(Tensor a, double s) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, false), [a], saves: [], g => [g * s]);
     /// <summary>s * a.</summary>
-    public static Tensor operator *(double s, Tensor a) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, true), [a], g => [g * s]);
+    public static Tensor operator *(double s, Tensor a) => Record("mul", ScalarForward(BinaryOp.Mul, a, s, true), [a], saves: [], g => [g * s]);
     /// <summary>a / s.</summary>
-    public static Tensor operator /(Tensor a, double s) => Record("div", ScalarForward(BinaryOp.Div, a, s, false), [a], g => [g / s]);
+    public static Tensor operator /(Tensor a, double s) => Record("div", ScalarForward(BinaryOp.Div, a, s, false), [a], saves: [], g => [g / s]);
     /// <summary>s / a.</summary>
-    public static Tensor operator /(double s, Tensor a) => Record("div", ScalarForward(BinaryOp.Div, a, s, true), [a], g => [-g * s / (a * a)]);
+    public static Tensor operator /(double s, Tensor a) => Record("div", ScalarForward(BinaryOp.Div, a, s, true), [a], saves: [a], g => [-g * s / (a * a)]);
     /// <summary>-a.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
 
@@ -162,41 +162,41 @@ public sealed partial class Tensor
         new(g.Backend.ActivationBackward(activation, g.Storage, y.Storage), g.ShapeCopy());
 
     /// <summary>-x.</summary>
-    public Tensor Neg() => Record("neg", UnaryForward(UnaryOp.Neg), [this], g => [-g]);
+    public Tensor Neg() => Record("neg", UnaryForward(UnaryOp.Neg), [this], saves: [], g => [-g]);
 
     /// <summary>e^x.</summary>
     public Tensor Exp()
     {
         var y = UnaryForward(UnaryOp.Exp);
-        return Record("exp", y, [this], g => [g * y]);
+        return Record("exp", y, [this], saves: [y], g => [g * y]);
     }
 
     /// <summary>Natural logarithm.</summary>
     public Tensor Log()
     {
         var x = this;
-        return Record("log", UnaryForward(UnaryOp.Log), [x], g => [g / x]);
+        return Record("log", UnaryForward(UnaryOp.Log), [x], saves: [x], g => [g / x]);
     }
 
     /// <summary>Base-2 logarithm.</summary>
     public Tensor Log2()
     {
         var x = this;
-        return Record("log2", UnaryForward(UnaryOp.Log2), [x], g => [g / (x * Math.Log(2))]);
+        return Record("log2", UnaryForward(UnaryOp.Log2), [x], saves: [x], g => [g / (x * Math.Log(2))]);
     }
 
     /// <summary>Square root.</summary>
     public Tensor Sqrt()
     {
         var y = UnaryForward(UnaryOp.Sqrt);
-        return Record("sqrt", y, [this], g => [g / (y * 2)]);
+        return Record("sqrt", y, [this], saves: [y], g => [g / (y * 2)]);
     }
 
     /// <summary>|x|; the gradient at 0 is 0, as in PyTorch.</summary>
     public Tensor Abs()
     {
         var x = this;
-        return Record("abs", UnaryForward(UnaryOp.Abs), [x], g => [g * x.Sign()]);
+        return Record("abs", UnaryForward(UnaryOp.Abs), [x], saves: [x], g => [g * x.Sign()]);
     }
 
     /// <summary>-1, 0 or 1 (not differentiable).</summary>
@@ -209,21 +209,21 @@ public sealed partial class Tensor
     public Tensor Relu()
     {
         var y = UnaryForward(UnaryOp.Relu);
-        return Record("relu", y, [this], g => [ActivationBackward(UnaryOp.Relu, g, y)]);
+        return Record("relu", y, [this], saves: [y], g => [ActivationBackward(UnaryOp.Relu, g, y)]);
     }
 
     /// <summary>1 / (1 + e^-x).</summary>
     public Tensor Sigmoid()
     {
         var y = UnaryForward(UnaryOp.Sigmoid);
-        return Record("sigmoid", y, [this], g => [ActivationBackward(UnaryOp.Sigmoid, g, y)]);
+        return Record("sigmoid", y, [this], saves: [y], g => [ActivationBackward(UnaryOp.Sigmoid, g, y)]);
     }
 
     /// <summary>Hyperbolic tangent.</summary>
     public Tensor Tanh()
     {
         var y = UnaryForward(UnaryOp.Tanh);
-        return Record("tanh", y, [this], g => [ActivationBackward(UnaryOp.Tanh, g, y)]);
+        return Record("tanh", y, [this], saves: [y], g => [ActivationBackward(UnaryOp.Tanh, g, y)]);
     }
 
     /// <summary>Clamps into [min, max] (either bound may be null); the gradient passes where min &lt;= x &lt;= max, as in PyTorch.</summary>
@@ -231,7 +231,7 @@ public sealed partial class Tensor
     {
         var x = this;
         var y = new Tensor(Backend.Clamp(Storage, min ?? double.NegativeInfinity, max ?? double.PositiveInfinity), ShapeCopy());
-        return Record("clamp", y, [x], g =>
+        return Record("clamp", y, [x], saves: [x], g =>
         {
             var inside = (min is { } lo ? x.Ge(lo) : x.Eq(x)).And(max is { } hi ? x.Le(hi) : x.Eq(x));
             return [Where(inside, g, g.ScalarLike(0))];

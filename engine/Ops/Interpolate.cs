@@ -44,7 +44,7 @@ public sealed partial class Tensor
         var geometry = new InterpolateGeometry(inputShape[0] * inputShape[1], inputShape[2], inputShape[3], outH, outW, scaleH, scaleW);
         var y = new Tensor(input.Backend.Interpolate(input.Storage, geometry, mode), [inputShape[0], inputShape[1], outH, outW]);
         // Interpolation is linear in the input; its gradient is the adjoint kernel.
-        return Record("interpolate", y, [input], g =>
+        return Record("interpolate", y, [input], saves: [], g =>
             [new Tensor(g.Backend.InterpolateBackward(g.Storage, geometry, mode), inputShape)]);
     }
 

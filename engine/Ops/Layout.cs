@@ -20,7 +20,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"reshape: cannot reshape {Shapes.Format(shape)} ({Numel} elements) to {Shapes.Format(newShape)}");
         if (resolved.SequenceEqual(shape)) return this;
         var inputShape = shape;
-        return Record("reshape", Sharing(Storage, resolved), [this], g => [g.Reshape(inputShape)]);
+        return Record("reshape", Sharing(Storage, resolved), [this], saves: [], g => [g.Reshape(inputShape)]);
     }
 
     /// <summary>Merges axes start..end (inclusive) into one, as torch.flatten.</summary>
@@ -59,7 +59,7 @@ public sealed partial class Tensor
         var inverse = new int[Rank];
         for (int i = 0; i < Rank; i++) inverse[perm[i]] = i;
         var y = new Tensor(Backend.Permute(Storage, shape, perm), perm.Select(p => shape[p]).ToArray());
-        return Record("permute", y, [this], g => [g.Permute(inverse)]);
+        return Record("permute", y, [this], saves: [], g => [g.Permute(inverse)]);
     }
 
     /// <summary>Swaps two axes.</summary>
@@ -79,7 +79,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"expand: {Shapes.Format(shape)} cannot be expanded to {Shapes.Format(target)}");
         if (outShape.SequenceEqual(shape)) return this;
         // The gradient is the output gradient summed over the repeats, which Record does for every op.
-        return Record("expand", new Tensor(Backend.Expand(Storage, shape, outShape), outShape), [this], g => [g]);
+        return Record("expand", new Tensor(Backend.Expand(Storage, shape, outShape), outShape), [this], saves: [], g => [g]);
     }
 
     /// <summary>Elements start..start+length-1 along <paramref name="axis"/>.</summary>
@@ -92,7 +92,7 @@ public sealed partial class Tensor
         var outShape = ShapeCopy();
         outShape[a] = length;
         var x = this;
-        return Record("narrow", new Tensor(Backend.Slice(Storage, outer, size, inner, start, length), outShape), [x], g =>
+        return Record("narrow", new Tensor(Backend.Slice(Storage, outer, size, inner, start, length), outShape), [x], saves: [], g =>
         {
             // The adjoint of a slice: the gradient placed between zeros.
             var before = ZerosWithAxis(g, a, start);
@@ -137,7 +137,7 @@ public sealed partial class Tensor
         var outShape = first.ShapeCopy();
         outShape[a] = sizes.Sum();
         var y = new Tensor(first.Backend.Concat(tensors.Select(t => t.Storage).ToList(), outer, sizes, inner), outShape);
-        return Record("cat", y, tensors.ToArray(), g => g.Split(sizes, a));
+        return Record("cat", y, tensors.ToArray(), saves: [], g => g.Split(sizes, a));
     }
 
     /// <summary>Joins tensors of equal shape along a new axis.</summary>
@@ -169,7 +169,7 @@ public sealed partial class Tensor
         outShape[a] = index.shape[0];
         var inputShape = shape;
         var y = new Tensor(Backend.IndexSelect(Storage, outer, size, inner, index.Storage), outShape);
-        return Record("index_select", y, [this], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)], index);
+        return Record("index_select", y, [this], saves: [index], g => [new Tensor(g.Backend.IndexAdd(g.Storage, outer, size, inner, index.Storage), inputShape)]);
     }
 
     /// <summary>
@@ -190,7 +190,7 @@ public sealed partial class Tensor
         var (outer, size, inner) = Shapes.AroundAxis(shape, a);
         var scattered = new Tensor(Backend.IndexAdd(source.Storage, outer, size, inner, index.Storage), ShapeCopy());
         var y = new Tensor(Backend.Binary(Backends.BinaryOp.Add, Storage, shape, scattered.Storage, shape, shape), ShapeCopy());
-        return Record("index_add", y, [this, source], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null], index);
+        return Record("index_add", y, [this, source], saves: [index], g => [g, source.requiresGrad ? g.IndexSelect(a, index) : null]);
     }
 
     /// <summary>
@@ -224,7 +224,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"gather: index {Shapes.Format(index.shape)} does not fit input {Shapes.Format(shape)} along axis {axis}");
         var inputShape = shape;
         var y = new Tensor(Backend.Gather(Storage, shape, a, index.Storage, index.shape), index.ShapeCopy());
-        return Record("gather", y, [this], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)], index);
+        return Record("gather", y, [this], saves: [index], g => [new Tensor(g.Backend.ScatterAdd(g.Storage, index.shape, a, index.Storage, inputShape), inputShape)]);
     }
 
     /// <summary>Positions of the true (non-zero) elements as an int64 (count, rank) tensor, as torch.nonzero. Not differentiable.</summary>

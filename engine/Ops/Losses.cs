@@ -111,7 +111,8 @@ public sealed partial class Tensor
             losses = (1 - t) * x + positiveFactor * softplusOfMinusX;
             if (weight is not null) losses *= weight.Detach();
         }
-        losses = Record(op, losses, [x, t], g =>
+        Tensor?[] saves = [x, weight, x.requiresGrad ? t : null, x.requiresGrad ? positiveFactor : null, t.requiresGrad ? softplusOfMinusX : null, t.requiresGrad ? posWeight : null];
+        losses = Record(op, losses, [x, t], saves, g =>
         {
             var scaled = weight is null ? g : g * weight.Detach();
             // d/dx = (1 - t) - positiveFactor·sigmoid(-x), which is sigmoid(x) - t without posWeight;
@@ -122,6 +123,9 @@ public sealed partial class Tensor
                 t.requiresGrad ? scaled * (posWeight is null ? -x : (posWeight.Detach() - 1) * softplusOfMinusX - x) : null,
             ];
         });
+        // Kept by autograd when the backward pass reads them.
+        softplusOfMinusX.Dispose();
+        positiveFactor.Dispose();
         return Reduce(losses, reduction);
     }
 

@@ -26,7 +26,7 @@ public sealed partial class Tensor
             var outShape = a.ShapeCopy();
             outShape[^1] = n;
             var y = Gemm(a, false, b, false, 1, m, n, k, false, false).Reshape(outShape);
-            return Record("matmul", y, [a, b], g =>
+            return Record("matmul", y, [a, b], saves: [b.requiresGrad ? a : null, a.requiresGrad ? b : null], g =>
             {
                 var g2 = g.Reshape(m, n);
                 return [a.requiresGrad ? Gemm(g2, false, b, true, 1, m, k, n, false, false).Reshape(a.shape) : null,
@@ -36,7 +36,7 @@ public sealed partial class Tensor
 
         int batch = a.shape[0], bm = a.shape[1], bk = a.shape[2], bn = b.shape[2];
         var batched = Gemm(a, false, b, false, batch, bm, bn, bk, true, true);
-        return Record("matmul", batched, [a, b], g =>
+        return Record("matmul", batched, [a, b], saves: [b.requiresGrad ? a : null, a.requiresGrad ? b : null], g =>
             [a.requiresGrad ? Gemm(g, false, b, true, batch, bm, bk, bn, true, true) : null,
              b.requiresGrad ? Gemm(a, true, g, false, batch, bk, bn, bm, true, true) : null]);
     }
@@ -58,7 +58,7 @@ public sealed partial class Tensor
         if (bias is not null) y = y.Then(product => new Tensor(product.Backend.Binary(Backends.BinaryOp.Add, product.Storage, product.shape, bias.Storage, bias.shape, product.shape), product.shape));
         y = y.Reshape(outShape);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Record("linear", y, inputs, g =>
+        return Record("linear", y, inputs, saves: [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null], g =>
         {
             var g2 = g.Reshape(rows, outFeatures);
             var grads = new Tensor?[inputs.Length];

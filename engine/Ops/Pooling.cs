@@ -31,8 +31,8 @@ public sealed partial class Tensor
         var indexTensor = new Tensor(indices, outShape);
         var inputShape = input.shape;
         // The output is a gather of the input at the indices, so its gradient is scattered back to the winners.
-        var y = Record("max_pool2d", new Tensor(values, outShape), [input], g =>
-            [new Tensor(g.Backend.MaxPool2dBackward(g.Storage, indexTensor.Storage, geometry), inputShape)], indexTensor);
+        var y = Record("max_pool2d", new Tensor(values, outShape), [input], saves: [indexTensor], g =>
+            [new Tensor(g.Backend.MaxPool2dBackward(g.Storage, indexTensor.Storage, geometry), inputShape)]);
         return (y, indexTensor);
     }
 
@@ -47,7 +47,7 @@ public sealed partial class Tensor
         var geometry = PoolGeometry("avg_pool2d", input, kernel, stride ?? kernel, padding ?? 0, 1, ceilMode);
         var y = new Tensor(input.Backend.AvgPool2d(input.Storage, geometry, countIncludePad, divisorOverride), [geometry.Batch, geometry.Channels, geometry.OutH, geometry.OutW]);
         var inputShape = input.shape;
-        return Record("avg_pool2d", y, [input], g =>
+        return Record("avg_pool2d", y, [input], saves: [], g =>
             [new Tensor(g.Backend.AvgPool2dBackward(g.Storage, geometry, countIncludePad, divisorOverride), inputShape)]);
     }
 
@@ -62,7 +62,7 @@ public sealed partial class Tensor
         int[] s = input.shape;
         int planes = s[0] * s[1];
         var y = new Tensor(input.Backend.AdaptiveAvgPool2d(input.Storage, planes, s[2], s[3], outputSize.H, outputSize.W), [s[0], s[1], outputSize.H, outputSize.W]);
-        return Record("adaptive_avg_pool2d", y, [input], g =>
+        return Record("adaptive_avg_pool2d", y, [input], saves: [], g =>
             [new Tensor(g.Backend.AdaptiveAvgPool2dBackward(g.Storage, planes, s[2], s[3], outputSize.H, outputSize.W), s)]);
     }
 

@@ -28,7 +28,7 @@ public sealed partial class Tensor
         var sum = reduced.Length == 0 ? Backend.Cast(Storage, DType) : Backend.ReduceAxes(ReduceOp.Sum, Storage, shape, reduced);
         var y = new Tensor(sum, ReducedShape(shape, reduced, keepDim));
         // d(sum)/dx = 1: the gradient is the output gradient repeated over the reduced axes.
-        return Record("sum", y, [this], g => [g.Reshape(keptShape).Expand(inputShape)]);
+        return Record("sum", y, [this], saves: [], g => [g.Reshape(keptShape).Expand(inputShape)]);
     }
 
     /// <summary>Mean of all elements.</summary>
@@ -94,7 +94,7 @@ public sealed partial class Tensor
         var keptShape = ReducedShape(shape, reduced, keepDim: true);
         var y = new Tensor(Backend.ReduceAxes(kind, Storage, shape, reduced), ReducedShape(shape, reduced, keepDim));
         var input = this;
-        return Record(op, y, [this], g =>
+        return Record(op, y, [this], saves: [input, y], g =>
         {
             // torch's evenly_distribute_backward: the elements equal to the result share its gradient
             // (a NaN result: the NaN elements). The ops are small next to the forward's and run only in backward.

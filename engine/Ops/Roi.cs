@@ -35,8 +35,8 @@ public sealed partial class Tensor
         var geometry = CheckRoiOperands("roi_align", input, rois, outputHeight, outputWidth, spatialScale);
         int count = rois.shape[0];
         var output = new Tensor(input.Backend.RoiAlign(input.Storage, rois.Storage, count, geometry, samplingRatio, aligned), [count, geometry.Channels, outputHeight, outputWidth]);
-        return Record("roi_align", output, [input], g =>
-            [new Tensor(g.Backend.RoiAlignBackward(g.Storage, rois.Storage, count, geometry, samplingRatio, aligned), input.ShapeCopy())], rois);
+        return Record("roi_align", output, [input], saves: [rois], g =>
+            [new Tensor(g.Backend.RoiAlignBackward(g.Storage, rois.Storage, count, geometry, samplingRatio, aligned), input.ShapeCopy())]);
     }
 
     /// <summary>RoIAlign with the RoIs given as one [K_i, 4] box tensor per image (image i's boxes pool from input[i]), as torchvision accepts them.</summary>
@@ -71,9 +71,12 @@ public sealed partial class Tensor
     {
         var geometry = CheckRoiOperands("roi_pool", input, rois, outputHeight, outputWidth, spatialScale);
         int count = rois.shape[0];
-        var (values, argmax) = input.Backend.RoiPool(input.Storage, rois.Storage, count, geometry);
-        var output = new Tensor(values, [count, geometry.Channels, outputHeight, outputWidth]);
-        return Record("roi_pool", output, [input], g =>
-            [new Tensor(g.Backend.RoiPoolBackward(g.Storage, argmax, rois.Storage, count, geometry), input.ShapeCopy())], rois);
+        var (values, argmaxes) = input.Backend.RoiPool(input.Storage, rois.Storage, count, geometry);
+        int[] outShape = [count, geometry.Channels, outputHeight, outputWidth];
+        var argmax = new Tensor(argmaxes, outShape);
+        var output = Record("roi_pool", new Tensor(values, outShape), [input], saves: [argmax, rois], g =>
+            [new Tensor(g.Backend.RoiPoolBackward(g.Storage, argmax.Storage, rois.Storage, count, geometry), input.ShapeCopy())]);
+        argmax.Dispose(); // kept by autograd when the backward pass needs it
+        return output;
     }
 }

@@ -17,7 +17,7 @@ public sealed partial class Tensor
     {
         var y = SoftmaxForward("softmax", x, axis, log: false);
         // dy_i/dx_j = y_i (δ_ij - y_j), so the vector-Jacobian product is y · (g - Σ g·y).
-        return Record("softmax", y, [x], g =>
+        return Record("softmax", y, [x], saves: [y], g =>
         {
             using var weighted = g * y;
             using var total = weighted.Sum(axis, keepDim: true);
@@ -31,7 +31,7 @@ public sealed partial class Tensor
     {
         var y = SoftmaxForward("log_softmax", x, axis, log: true);
         // dy_i/dx_j = δ_ij - softmax_j, so the vector-Jacobian product is g - softmax · Σ g.
-        return Record("log_softmax", y, [x], g =>
+        return Record("log_softmax", y, [x], saves: [y], g =>
         {
             using var total = g.Sum(axis, keepDim: true);
             using var softmax = y.Exp();

@@ -20,7 +20,7 @@ public sealed partial class Tensor
             using var squares = x * x;
             norm = squares.Sum(a, keepDim: true).Then(sum => sum.Sqrt());
         }
-        norm = Record("vector_norm", norm, [x], g =>
+        norm = Record("vector_norm", norm, [x], saves: [x, norm], g =>
         {
             using var positive = norm.Gt(0);
             using var scaled = (g * x).Then(gx => gx / norm);

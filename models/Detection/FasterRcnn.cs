@@ -95,6 +95,9 @@ public sealed class FasterRcnn : Detector
         var (proposals, rpnLosses) = Rpn.Forward(batch, features, resizedTargets, generator);
         var losses = RoiHeads.Losses(features[..^1], proposals, batch.ImageSizes, resizedTargets!, generator);
         foreach (var (name, value) in rpnLosses) losses[name] = value;
+        // Autograd keeps what its backward pass reads (the RPN convolution's input levels); the rest goes back to the pool now.
+        batch.Tensors.Dispose();
+        foreach (var used in features.Concat(proposals)) used.Dispose();
         return losses;
     }
 

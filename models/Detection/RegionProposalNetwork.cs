@@ -113,8 +113,8 @@ public sealed class RegionProposalNetwork : Module
         var anchors = AnchorGenerator.Generate(images.Tensors.Size(2), images.Tensors.Size(3), features.Select(f => (f.Size(2), f.Size(3))).ToList(), features[0].DType, features[0].Device);
         var perLevel = head.Select(h => h.Logits.Size(1) * h.Logits.Size(2) * h.Logits.Size(3)).ToArray();
         // [N, Σ H·W·A] logits and [N·Σ H·W·A, 4] codes, ordered (level, y, x, anchor) like the anchors.
-        var objectness = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Reshape(batch, -1);
-        var codes = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Reshape(-1, 4);
+        var objectness = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Logits, 1)).ToList(), 1).Then(joined => joined.Reshape(batch, -1));
+        var codes = HeadLayout.CatAndDispose(head.Select(h => HeadLayout.PermuteAndFlatten(h.Codes, 4)).ToList(), 1).Then(joined => joined.Reshape(-1, 4));
 
         Tensor[] proposals;
         using (GradMode.NoGrad())
@@ -128,7 +128,12 @@ public sealed class RegionProposalNetwork : Module
             allAnchors.Dispose();
         }
         var losses = new Dictionary<string, Tensor>();
-        if (targets is null) return (proposals, losses);
+        if (targets is null)
+        {
+            objectness.Dispose();
+            codes.Dispose();
+            return (proposals, losses);
+        }
         if (generator is null) throw new ArgumentException("rpn: training needs a generator for the sampler");
 
         var (labels, regressionTargets) = AssignTargets(anchors, targets, images);
@@ -148,6 +153,9 @@ public sealed class RegionProposalNetwork : Module
         var objectnessLoss = Tensor.BinaryCrossEntropyWithLogits(objectness.Reshape(-1).IndexSelect(0, sampledIndex), allLabels.IndexSelect(0, sampledIndex));
         losses["loss_objectness"] = objectnessLoss;
         losses["loss_rpn_box_reg"] = boxLoss;
+        // Autograd keeps what the losses' backward reads.
+        objectness.Dispose();
+        codes.Dispose();
         return (proposals, losses);
     }
 

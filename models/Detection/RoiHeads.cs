@@ -127,6 +127,8 @@ public sealed class RoiHeads : Module
         var positiveCodes = codes.Reshape(-1, 4).IndexSelect(0, rows);
         var positiveTargets = Tensor.Cat(regressionTargets, 0).IndexSelect(0, positives);
         var boxLoss = Tensor.SmoothL1(positiveCodes, positiveTargets, 1.0 / 9, Reduction.Sum) / allLabels.Size(0);
+        // Autograd keeps what the losses' backward reads; the rest goes back to the pool now.
+        foreach (var used in sampledProposals.Append(logits).Append(codes)) used.Dispose();
         return new() { ["loss_classifier"] = classLoss, ["loss_box_reg"] = boxLoss };
     }
 

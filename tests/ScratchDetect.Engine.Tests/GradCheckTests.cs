@@ -20,7 +20,7 @@ public class GradCheckTests
     public void DetectsAWrongGradient()
     {
         // d(x^2)/dx is 2x; this op claims 3x, which the checker must reject.
-        static Tensor WrongSquare(Tensor x) => Tensor.Record("wrong_square", (x * x).Detach(), [x], g => [g * x * 3]);
+        static Tensor WrongSquare(Tensor x) => Tensor.Record("wrong_square", (x * x).Detach(), [x], saves: [x], g => [g * x * 3]);
         var input = Tensor.FromArray(new[] { 0.5, -1.0, 2.0 }, 3).RequireGrad();
         var result = GradCheck.Check(x => WrongSquare(x[0]), [input]);
         Assert.False(result.Passed);

@@ -14,7 +14,7 @@ public class ModuleGradCheckTests
         public Tensor Scale { get; }
 
         public override Tensor Forward(Tensor input) =>
-            Tensor.Record("wrong_scale", (input.Detach() * Scale.Detach()).Detach(), [input, Scale], g => [g * Scale, g * input * 2]);
+            Tensor.Record("wrong_scale", (input.Detach() * Scale.Detach()).Detach(), [input, Scale], saves: [input, Scale], g => [g * Scale, g * input * 2]);
     }
 
     private static Tensor Input(Generator g) => Tensor.Uniform([2, 3], -1, 1, g, DType.Float64).RequireGrad();
