@@ -238,12 +238,16 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Storage ScatterAdd(Storage source, int[] indexShape, int dim, Storage index, int[] outShape) => source.DType switch
+    public Storage ScatterAdd(Storage source, int[] indexShape, int dim, Storage index, int[] outShape) =>
+        ScatterAdd(source, indexShape, dim, index, outShape, "scatter_add");
+
+    /// <summary><see cref="ScatterAdd(Storage, int[], int, Storage, int[])"/> on behalf of <paramref name="op"/>, which its errors name.</summary>
+    private static Storage ScatterAdd(Storage source, int[] indexShape, int dim, Storage index, int[] outShape, string op) => source.DType switch
     {
-        DType.Float32 => Wrap(ScatterAddOf(Data<float>(source), indexShape, dim, Data<long>(index), outShape)),
-        DType.Float64 => Wrap(ScatterAddOf(Data<double>(source), indexShape, dim, Data<long>(index), outShape)),
-        DType.Int64 => Wrap(ScatterAddOf(Data<long>(source), indexShape, dim, Data<long>(index), outShape)),
-        _ => throw new ArgumentException($"scatter_add: not defined for {source.DType.Name()} tensors"),
+        DType.Float32 => Wrap(ScatterAddOf(Data<float>(source), indexShape, dim, Data<long>(index), outShape, op)),
+        DType.Float64 => Wrap(ScatterAddOf(Data<double>(source), indexShape, dim, Data<long>(index), outShape, op)),
+        DType.Int64 => Wrap(ScatterAddOf(Data<long>(source), indexShape, dim, Data<long>(index), outShape, op)),
+        _ => throw new ArgumentException($"{op}: not defined for {source.DType.Name()} tensors"),
     };
 
     /// <summary>
@@ -252,7 +256,7 @@ public sealed partial class CpuBackend
     /// backward, max-pooling's over [planes, outputs]), each slice before <paramref name="dim"/>
     /// writes only its own slice of the result, so the slices run in parallel.
     /// </summary>
-    private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape, string op = "scatter_add") where T : System.Numerics.INumber<T>
+    private static T[] ScatterAddOf<T>(T[] source, int[] indexShape, int dim, long[] index, int[] outShape, string op) where T : System.Numerics.INumber<T>
     {
         var result = CpuBufferPool.RentZeroed<T>(outShape.Aggregate(1L, (p, n) => p * n));
         if (!SameShapeOffAxis(indexShape, outShape, dim))

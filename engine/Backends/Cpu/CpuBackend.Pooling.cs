@@ -175,18 +175,10 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry)
-    {
+    public Storage MaxPool2dBackward(Storage gradOutput, Storage indices, Pool2dGeometry geometry) =>
         // Per plane, a scatter-add of the output gradient at the winners' positions (windows that
         // overlap add up, in output order as PyTorch does).
-        int[] outputs = [geometry.Planes, geometry.OutH * geometry.OutW], inputs = [geometry.Planes, geometry.Height * geometry.Width];
-        return gradOutput.DType switch
-        {
-            DType.Float32 => Wrap(ScatterAddOf(Data<float>(gradOutput), outputs, 1, Data<long>(indices), inputs, "max_pool2d backward")),
-            DType.Float64 => Wrap(ScatterAddOf(Data<double>(gradOutput), outputs, 1, Data<long>(indices), inputs, "max_pool2d backward")),
-            _ => throw new ArgumentException($"max_pool2d backward: not defined for {gradOutput.DType.Name()} tensors"),
-        };
-    }
+        ScatterAdd(gradOutput, [geometry.Planes, geometry.OutH * geometry.OutW], 1, indices, [geometry.Planes, geometry.Height * geometry.Width], "max_pool2d backward");
 
     /// <inheritdoc />
     public Storage AvgPool2dBackward(Storage gradOutput, Pool2dGeometry geometry, bool countIncludePad, int? divisorOverride)
