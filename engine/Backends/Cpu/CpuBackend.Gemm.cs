@@ -193,14 +193,17 @@ public sealed partial class CpuBackend
         {
             int width = System.Numerics.Vector<T>.Count;
             for (; i <= source.Length - width; i += width)
-            {
-                var v = new System.Numerics.Vector<T>(source.Slice(i, width));
-                var keep = System.Numerics.Vector.GreaterThan(v, System.Numerics.Vector<T>.Zero) | ~System.Numerics.Vector.Equals(v, v);
-                System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero).CopyTo(destination.Slice(i, width));
-            }
+                Relu(new System.Numerics.Vector<T>(source.Slice(i, width))).CopyTo(destination.Slice(i, width));
         }
         for (; i < source.Length; i++)
             destination[i] = source[i] > T.Zero || T.IsNaN(source[i]) ? source[i] : T.Zero;
+    }
+
+    /// <summary>relu of each lane with <see cref="ReluInPlace"/>'s semantics (NaN stays NaN, -0 becomes +0).</summary>
+    internal static System.Numerics.Vector<T> Relu<T>(System.Numerics.Vector<T> v) where T : struct, IFloatingPointIeee754<T>
+    {
+        var keep = System.Numerics.Vector.GreaterThan(v, System.Numerics.Vector<T>.Zero) | ~System.Numerics.Vector.Equals(v, v);
+        return System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero);
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>

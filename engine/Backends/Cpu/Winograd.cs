@@ -464,7 +464,7 @@ public sealed partial class CpuBackend
                         for (int j = 0; j < T.Out; j++)
                         {
                             var y = m[i * T.In + j] + biasVector;
-                            if (relu) y = Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<float>.Zero) | ~Vector.Equals(y, y), y, Vector<float>.Zero);
+                            if (relu) y = Relu(y);
                             y.CopyTo(values[((i * T.Out + j) * width)..]);
                         }
                     for (int lane = 0; lane < count; lane++)
