@@ -59,7 +59,7 @@ public static class DetectorBench
             yield return DetectRow($"1 image 500x375 at {min}/{max}", FasterRcnn.ResNetFpn(minSizes: [min], maxSize: max), images[0], torch, statement++);
             var trainingStep = Harness.SgdTrainingStep(FasterRcnn.ResNetFpn(minSizes: [min], maxSize: max));
             foreach (int count in new[] { 1, 2 })
-                yield return Harness.WholeModelRow($"Faster R-CNN R50-FPN SGD training step, {count} image{(count > 1 ? "s" : "")} 500x375 at {min}/{max}",
+                yield return Harness.WholeModelRow($"Faster R-CNN R50-FPN SGD training step, {Harness.Images(count)} 500x375 at {min}/{max}",
                     () => trainingStep(images[..count]), torch, statement++, Warmup, Runs);
         }
         yield return DetectRow("1 image 800x600 at 800/1333", FasterRcnn.ResNet50Fpn(), Tensor.Uniform([3, 600, 800], 0, 1, g), torch, statement);

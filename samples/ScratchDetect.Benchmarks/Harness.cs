@@ -146,6 +146,9 @@ public static class Harness
     /// </summary>
     public const double TrainingStepLearningRate = 1e-5;
 
+    /// <summary>"1 image" or "N images", for the whole-model rows' names.</summary>
+    public static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
+
     /// <summary>
     /// The target of every image in the whole-model training rows: two boxes, labels 1 and 2 (the
     /// PyTorch setups build the same dict).

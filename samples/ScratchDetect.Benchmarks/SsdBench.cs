@@ -49,7 +49,7 @@ public static class SsdBench
 
         var trainingStep = Harness.SgdTrainingStep(Ssd.Ssd300Vgg16());
         foreach (int count in Batches)
-            yield return Harness.WholeModelRow($"SSD300 VGG16 SGD training step, {Images(count)} 500x375 at 300x300",
+            yield return Harness.WholeModelRow($"SSD300 VGG16 SGD training step, {Harness.Images(count)} 500x375 at 300x300",
                 () => trainingStep(images[..count]), torch, statement++, Warmup, Runs);
     }
 
@@ -59,12 +59,10 @@ public static class SsdBench
         var detector = Ssd.Ssd300Vgg16();
         detector.Eval();
         foreach (int count in Batches)
-            yield return Harness.WholeModelRow($"SSD300 VGG16 detect, {Images(count)} 500x375 at 300x300", () =>
+            yield return Harness.WholeModelRow($"SSD300 VGG16 detect, {Harness.Images(count)} 500x375 at 300x300", () =>
             {
                 using var _ = GradMode.NoGrad();
                 detector.Detect(images[..count]);
             }, torch, nextStatement(), Warmup, Runs);
     }
-
-    private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
 }
