@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ScratchDetect.Engine.NN;
 
 namespace ScratchDetect.Engine.Diagnostics;
@@ -26,23 +27,27 @@ public static class ModuleGradCheck
     public static GradCheckCase ForModule<TModule>(string op, string configuration, Func<Generator, TModule> makeModule, Func<Generator, Tensor[]> makeInputs,
         Func<TModule, Tensor[], Tensor> forward, double atol = 1e-5, double rtol = 1e-3) where TModule : Module
     {
-        // The case's function receives the tensors that its MakeInputs made last; the module made
-        // alongside them is kept here.
-        TModule? module = null;
-        int inputCount = 0;
+        // Each MakeInputs call makes its own module; the function finds it from the tensors it is
+        // given (their first, made alongside it), not from shared state: the catalog's cases are
+        // static and tests run them concurrently, so "the module made last" could be another run's.
+        var modules = new ConditionalWeakTable<Tensor, MadeModule<TModule>>();
         Tensor[] MakeAll(Generator g)
         {
-            module = makeModule(g).To(DType.Float64);
+            var module = makeModule(g).To(DType.Float64);
             var inputs = makeInputs(g);
-            inputCount = inputs.Length;
-            return [.. inputs, .. module.Parameters().Where(p => p.RequiresGrad)];
+            Tensor[] all = [.. inputs, .. module.Parameters().Where(p => p.RequiresGrad)];
+            modules.Add(all[0], new(module, inputs.Length));
+            return all;
         }
         Tensor Run(Tensor[] all)
         {
-            if (module is null)
-                throw new InvalidOperationException($"gradcheck {op} ({configuration}): the module is made by the case's MakeInputs, which has not run");
-            return forward(module, all[..inputCount]);
+            if (all.Length == 0 || !modules.TryGetValue(all[0], out var made))
+                throw new InvalidOperationException($"gradcheck {op} ({configuration}): the tensors were not made by this case's MakeInputs, which makes the module they belong to");
+            return forward(made.Module, all[..made.InputCount]);
         }
         return new GradCheckCase(op, configuration, Run, MakeAll, atol, rtol);
     }
+
+    // The module one MakeInputs call made, and how many of its tensors are the module's inputs.
+    private sealed record MadeModule<TModule>(TModule Module, int InputCount);
 }

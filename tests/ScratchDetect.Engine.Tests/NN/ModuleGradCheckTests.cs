@@ -30,6 +30,20 @@ public class ModuleGradCheckTests
     }
 
     [Fact]
+    public void EachRunUsesTheModuleMadeWithItsOwnTensors()
+    {
+        // The catalog's cases are shared and tests run them concurrently: a run whose inputs were
+        // made first must still see its own module after another run made its inputs.
+        var check = ModuleGradCheck.ForLayer("nn.Linear", "interleaved", g => new Linear(3, 2, g), Input);
+        var first = check.MakeInputs(new Generator(0));
+        var second = check.MakeInputs(new Generator(1));
+        // The linear op on the first run's tensors: its input, then the layer's weight and bias.
+        var expected = Tensor.Linear(first[0], first[1], first[2]);
+        Assert.Equal(expected.ToArray<double>(), check.Function(first).ToArray<double>());
+        Assert.NotEqual(expected.ToArray<double>(), check.Function(second).ToArray<double>());
+    }
+
+    [Fact]
     public void FrozenParametersAreLeftOut()
     {
         var check = ModuleGradCheck.ForLayer("nn.Linear", "frozen", g => new Linear(3, 2, g).Freeze(), Input);
