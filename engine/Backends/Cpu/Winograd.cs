@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -13,9 +15,11 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
 /// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
 /// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
-/// which run on the packed GEMM. Tiles are the GEMM's rows and output channels its columns: the
-/// micro-kernel's 32-column tiles are then filled by the channel counts (multiples of 32 in the
-/// detectors) even when a small map has only a few tiles, and U is packed by plain row copies. So the work is: transform the weights (U), transform the input
+/// which run on the packed GEMM. The forward GEMMs are M[ξ]ᵀ (O x tiles) = U[ξ]ᵀ · V[ξ]: output
+/// channels are the GEMM's rows and tiles its columns, so V, the large operand, is packed by plain
+/// row copies once per GEMM, and only the small U is repacked per column task. (With tiles as rows,
+/// SSD300's 64-channel layers spent more time packing V than in the micro-kernel: its k is only
+/// the 64 channels.) The weight gradient's GEMMs keep channels on both sides. So the work is: transform the weights (U), transform the input
 /// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
 /// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
 /// bounded on large images.
@@ -95,7 +99,7 @@ public sealed partial class CpuBackend
         var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
         var transformedWeight = ArrayPool<float>.Shared.Rent(T.Points * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(T.Points * cg * maxTiles);
-        // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
+        // Slack of one vector: the output transform loads whole vectors past the last tile of a row.
         var products = ArrayPool<float>.Shared.Rent(T.Points * og * maxTiles + width);
         try
         {
@@ -108,10 +112,10 @@ public sealed partial class CpuBackend
                     WinogradTransformInput<T>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     Array.Clear(products, 0, T.Points * og * tiles); // the GEMM accumulates
                     Parallel.For(0, T.Points, point => GemmAccumulate(
-                        transformedInput, (long)point * cg * tiles, true,
-                        transformedWeight, (long)point * cg * og, false,
-                        products, (long)point * tiles * og, tiles, og, cg));
-                    WinogradTransformOutput<T>(products, bias, relu, group, g, row0, tiles, tilesH, tilesW, output);
+                        transformedWeight, (long)point * cg * og, true,
+                        transformedInput, (long)point * cg * tiles, false,
+                        products, (long)point * og * tiles, og, tiles, cg));
+                    WinogradTransformOutput<T>(products, bias, relu, group, g, row0, rows, tilesH, tilesW, output);
                 }
             }
         }
@@ -431,55 +435,88 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Y = Aᵀ M A (Aᵀ of <typeparamref name="T"/>) for every tile and output channel of one group, plus the bias, then the ReLU when asked, written into the
     /// output planes (tiles on the right and bottom edges keep only their part inside the output).
-    /// Parallel over tiles; vectorised across consecutive output channels.
+    /// M is [point, o, tile]. Parallel over (channel, tile row) pairs; vectorised across consecutive
+    /// tiles of a row, whose outputs are then interleaved back into contiguous output rows.
     /// </summary>
-    private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
+    private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
     {
-        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
-        long outPlane = (long)outH * outW;
-        ParallelRange(tiles, (long)og * T.Points * 4, (firstTile, endTile) =>
+        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count, tiles = rows * tilesW;
+        ParallelRange((long)og * rows, (long)tilesW * T.Points * 4, (first, end) =>
         {
             Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
-            Span<float> values = stackalloc float[T.Out * T.Out * width];
-            Span<float> shift = stackalloc float[width];
+            Span<float> outputRow = stackalloc float[T.Out * width];
             ref float product = ref MemoryMarshal.GetArrayDataReference(products);
-            ref float result = ref MemoryMarshal.GetArrayDataReference(output);
-            for (long t = firstTile; t < endTile; t++)
+            for (long at = first; at < end; at++)
             {
-                int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
-                int image = tileRow / tilesH, y0 = tileRow % tilesH * T.Out, x0 = tx * T.Out;
-                int rowsInside = Math.Min(T.Out, outH - y0), columnsInside = Math.Min(T.Out, outW - x0);
-                for (int o0 = 0; o0 < og; o0 += width)
+                int o = (int)(at / rows), r = (int)(at % rows);
+                int tileRow = row0 + r, image = tileRow / tilesH, y0 = tileRow % tilesH * T.Out;
+                int rowsInside = Math.Min(T.Out, outH - y0);
+                var biasVector = new Vector<float>(bias is null ? 0f : bias[group * og + o]);
+                long planeStart = ((long)image * g.OutChannels + group * og + o) * outH * outW;
+                for (int tx = 0; tx < tilesW; tx += width)
                 {
-                    int count = Math.Min(width, og - o0);
+                    // Loads past the chunk's last tile read the next row of M (or the slack): lanes never stored.
                     for (int point = 0; point < T.Points; point++)
-                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * tiles + t) * og + o0));
+                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * og + o) * tiles + r * tilesW + tx));
                     for (int py = 0; py < T.In; py++) T.Output(m, py * T.In, 1);
                     for (int j = 0; j < T.Out; j++) T.Output(m, j, T.In);
-                    shift.Clear();
-                    if (bias is not null) bias.AsSpan(group * og + o0, count).CopyTo(shift);
-                    var biasVector = new Vector<float>(shift);
-                    // Rows 0..Out-1 of m now hold the tile's output (i, j) at m[i·In + j].
-                    for (int i = 0; i < T.Out; i++)
+                    // Rows 0..Out-1 of m now hold output (i, j) of the tiles tx.. at m[i·In + j], one tile a lane.
+                    int x0 = tx * T.Out, columns = Math.Min(width * T.Out, outW - x0);
+                    for (int i = 0; i < rowsInside; i++)
+                    {
                         for (int j = 0; j < T.Out; j++)
                         {
                             var y = m[i * T.In + j] + biasVector;
-                            if (relu) y = Relu(y);
-                            y.CopyTo(values[((i * T.Out + j) * width)..]);
+                            m[i * T.In + j] = relu ? Relu(y) : y;
                         }
-                    for (int lane = 0; lane < count; lane++)
-                    {
-                        long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
-                        for (int i = 0; i < rowsInside; i++)
-                        {
-                            ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
-                            for (int j = 0; j < columnsInside; j++)
-                                Unsafe.Add(ref target, j) = values[(i * T.Out + j) * width + lane];
-                        }
+                        InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), outputRow);
+                        outputRow[..columns].CopyTo(output.AsSpan((int)(planeStart + (long)(y0 + i) * outW + x0), columns));
                     }
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// row[lane·Out + j] = columns[j][lane]: the Out output columns of Vector&lt;float&gt;.Count
+    /// neighbouring tiles (one tile a lane) back in image order. Unpacks and lane permutes on AVX
+    /// for 8 tiles of F(4x4) (a 4x8 transpose) and F(2x2); element by element otherwise.
+    /// </summary>
+    private static void InterleaveTileColumns<T>(ReadOnlySpan<Vector<float>> columns, Span<float> row) where T : struct, IWinogradTransforms
+    {
+        if (Avx.IsSupported && Vector<float>.Count == 8 && (T.Out == 4 || T.Out == 2))
+        {
+            ref float target = ref MemoryMarshal.GetReference(row);
+            var c0 = columns[0].AsVector256();
+            var c1 = columns[1].AsVector256();
+            if (T.Out == 2)
+            {
+                // unpack: tiles 0,1 | 4,5 and 2,3 | 6,7, each as (column 0, column 1) pairs
+                var low = Avx.UnpackLow(c0, c1);
+                var high = Avx.UnpackHigh(c0, c1);
+                Avx.Permute2x128(low, high, 0x20).StoreUnsafe(ref target);
+                Avx.Permute2x128(low, high, 0x31).StoreUnsafe(ref target, 8);
+                return;
+            }
+            var c2 = columns[2].AsVector256();
+            var c3 = columns[3].AsVector256();
+            var t0 = Avx.UnpackLow(c0, c1).AsDouble();   // c0[0] c1[0] c0[1] c1[1] | lanes 4, 5
+            var t1 = Avx.UnpackHigh(c0, c1).AsDouble();  // lanes 2, 3 | 6, 7
+            var t2 = Avx.UnpackLow(c2, c3).AsDouble();
+            var t3 = Avx.UnpackHigh(c2, c3).AsDouble();
+            var tile0 = Avx.UnpackLow(t0, t2).AsSingle();  // tile 0's four columns | tile 4's
+            var tile1 = Avx.UnpackHigh(t0, t2).AsSingle(); // tile 1 | tile 5
+            var tile2 = Avx.UnpackLow(t1, t3).AsSingle();  // tile 2 | tile 6
+            var tile3 = Avx.UnpackHigh(t1, t3).AsSingle(); // tile 3 | tile 7
+            Avx.Permute2x128(tile0, tile1, 0x20).StoreUnsafe(ref target);
+            Avx.Permute2x128(tile2, tile3, 0x20).StoreUnsafe(ref target, 8);
+            Avx.Permute2x128(tile0, tile1, 0x31).StoreUnsafe(ref target, 16);
+            Avx.Permute2x128(tile2, tile3, 0x31).StoreUnsafe(ref target, 24);
+            return;
+        }
+        for (int lane = 0; lane < Vector<float>.Count; lane++)
+            for (int j = 0; j < T.Out; j++)
+                row[lane * T.Out + j] = columns[j][lane];
     }
 
     /// <summary>
