@@ -406,13 +406,8 @@ public sealed partial class CpuBackend
                     {
                         int y = ty * T.Out + py - padH;
                         if ((uint)y >= (uint)height) continue;
-                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth));
-                        ref float phaseRows = ref Unsafe.Add(ref phase, py * T.Out * phaseLength);
-                        for (int x = 0; x < xEnd; x++)
-                        {
-                            int shifted = x + padW;
-                            Unsafe.Add(ref phaseRows, (shifted % T.Out) * phaseLength + (shifted / T.Out)) = Unsafe.Add(ref sourceRow, x);
-                        }
+                        SplitByPhase<T>(ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth)), xEnd, padW,
+                            ref Unsafe.Add(ref phase, py * T.Out * phaseLength), phaseLength);
                     }
                     for (int tx = 0; tx < tilesW; tx += width)
                     {
@@ -430,6 +425,49 @@ public sealed partial class CpuBackend
             }
             ArrayPool<float>.Shared.Return(phaseBuffer);
         });
+    }
+
+    /// <summary>
+    /// phases[(x + padW) mod Out][(x + padW) / Out] = row[x] for x &lt; <paramref name="xEnd"/> (phase
+    /// rows <paramref name="phaseLength"/> apart): an input row split by column phase for
+    /// <see cref="WinogradTransformInput{T}"/>. For F(4x4) on AVX, 32 columns at a time by a 4x8
+    /// transpose (lane permutes and unpacks); element by element before the first column of phase 0,
+    /// after the last whole block, and otherwise.
+    /// </summary>
+    private static void SplitByPhase<T>(ref float row, int xEnd, int padW, ref float phases, int phaseLength) where T : struct, IWinogradTransforms
+    {
+        int x = 0;
+        if (T.Out == 4 && Avx.IsSupported)
+        {
+            // Columns x + 4k + q (k < 8) go to phase q, slot (x + padW)/4 + k, once x + padW is a multiple of 4.
+            int first = Math.Min((4 - padW % 4) % 4, xEnd);
+            for (; x < first; x++) Unsafe.Add(ref phases, (x + padW) % 4 * phaseLength + (x + padW) / 4) = Unsafe.Add(ref row, x);
+            for (; x + 32 <= xEnd; x += 32)
+            {
+                var a = Vector256.LoadUnsafe(ref row, (nuint)x);       // columns k = 0, 1 (4 each)
+                var b = Vector256.LoadUnsafe(ref row, (nuint)x + 8);   // k = 2, 3
+                var c = Vector256.LoadUnsafe(ref row, (nuint)x + 16);  // k = 4, 5
+                var d = Vector256.LoadUnsafe(ref row, (nuint)x + 24);  // k = 6, 7
+                var e0 = Avx.Permute2x128(a, c, 0x20); // k = 0 | 4
+                var e1 = Avx.Permute2x128(a, c, 0x31); // k = 1 | 5
+                var e2 = Avx.Permute2x128(b, d, 0x20); // k = 2 | 6
+                var e3 = Avx.Permute2x128(b, d, 0x31); // k = 3 | 7
+                var t0 = Avx.UnpackLow(e0, e1).AsDouble();  // phases 0, 1 of k = 0, 1 | 4, 5
+                var t1 = Avx.UnpackHigh(e0, e1).AsDouble(); // phases 2, 3 of k = 0, 1 | 4, 5
+                var t2 = Avx.UnpackLow(e2, e3).AsDouble();  // phases 0, 1 of k = 2, 3 | 6, 7
+                var t3 = Avx.UnpackHigh(e2, e3).AsDouble();
+                ref float slot = ref Unsafe.Add(ref phases, (x + padW) / 4);
+                Avx.UnpackLow(t0, t2).AsSingle().StoreUnsafe(ref slot);
+                Avx.UnpackHigh(t0, t2).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, phaseLength));
+                Avx.UnpackLow(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 2 * phaseLength));
+                Avx.UnpackHigh(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 3 * phaseLength));
+            }
+        }
+        for (; x < xEnd; x++)
+        {
+            int shifted = x + padW;
+            Unsafe.Add(ref phases, (shifted % T.Out) * phaseLength + (shifted / T.Out)) = Unsafe.Add(ref row, x);
+        }
     }
 
     /// <summary>
