@@ -430,9 +430,9 @@ public sealed partial class CpuBackend
     /// <summary>
     /// phases[(x + padW) mod Out][(x + padW) / Out] = row[x] for x &lt; <paramref name="xEnd"/> (phase
     /// rows <paramref name="phaseLength"/> apart): an input row split by column phase for
-    /// <see cref="WinogradTransformInput{T}"/>. For F(4x4) on AVX, 32 columns at a time by a 4x8
-    /// transpose (lane permutes and unpacks); element by element before the first column of phase 0,
-    /// after the last whole block, and otherwise.
+    /// <see cref="WinogradTransformInput{T}"/>. On AVX, F(4x4) takes 32 columns at a time by a 4x8
+    /// transpose (lane permutes and unpacks), F(2x2) 16 by two shuffles and permutes; element by
+    /// element before the first column of phase 0, after the last whole block, and otherwise.
     /// </summary>
     private static void SplitByPhase<T>(ref float row, int xEnd, int padW, ref float phases, int phaseLength) where T : struct, IWinogradTransforms
     {
@@ -461,6 +461,21 @@ public sealed partial class CpuBackend
                 Avx.UnpackHigh(t0, t2).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, phaseLength));
                 Avx.UnpackLow(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 2 * phaseLength));
                 Avx.UnpackHigh(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 3 * phaseLength));
+            }
+        }
+        else if (T.Out == 2 && Avx2.IsSupported)
+        {
+            // Columns x + 2k + q (k < 8) go to phase q, slot (x + padW)/2 + k, once x + padW is even.
+            int first = Math.Min(padW % 2, xEnd);
+            for (; x < first; x++) Unsafe.Add(ref phases, (x + padW) % 2 * phaseLength + (x + padW) / 2) = Unsafe.Add(ref row, x);
+            for (; x + 16 <= xEnd; x += 16)
+            {
+                var a = Vector256.LoadUnsafe(ref row, (nuint)x);
+                var b = Vector256.LoadUnsafe(ref row, (nuint)x + 8);
+                // Shuffle takes columns 0, 2, 8, 10 | 4, 6, 12, 14 (odd: 1, 3, 9, 11 | ...); the 64-bit permute puts them in order.
+                ref float slot = ref Unsafe.Add(ref phases, (x + padW) / 2);
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle().StoreUnsafe(ref slot);
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, phaseLength));
             }
         }
         for (; x < xEnd; x++)
