@@ -15,11 +15,12 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
 /// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
 /// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
-/// which run on the packed GEMM. The forward GEMMs are M[ξ]ᵀ (O x tiles) = U[ξ]ᵀ · V[ξ]: output
-/// channels are the GEMM's rows and tiles its columns, so V, the large operand, is packed by plain
-/// row copies once per GEMM, and only the small U is repacked per column task. (With tiles as rows,
-/// SSD300's 64-channel layers spent more time packing V than in the micro-kernel: its k is only
-/// the 64 channels.) The weight gradient's GEMMs keep channels on both sides. So the work is: transform the weights (U), transform the input
+/// which run on the packed GEMM. Where V, the transformed input, is the larger operand (many tiles,
+/// few channels: SSD300's 64-channel layers at 300 px), the forward GEMMs run transposed, M[ξ]ᵀ
+/// (O x tiles) = U[ξ]ᵀ · V[ξ], so V is packed by row copies once per GEMM and only U is repacked
+/// per column task (with tiles as rows, those layers spent more time packing V than in the
+/// micro-kernel, whose k is then only 64); see <see cref="WinogradChannelsAsGemmRows"/>. The weight
+/// gradient's GEMMs keep channels on both sides. So the work is: transform the weights (U), transform the input
 /// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
 /// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
 /// bounded on large images.
@@ -95,11 +96,12 @@ public sealed partial class CpuBackend
         int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g, T.Out, T.Points);
         int maxTiles = rowsPerChunk * tilesW;
+        bool channelsAsRows = WinogradChannelsAsGemmRows(og, maxTiles);
 
         var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
         var transformedWeight = ArrayPool<float>.Shared.Rent(T.Points * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(T.Points * cg * maxTiles);
-        // Slack of one vector: the output transform loads whole vectors past the last tile of a row.
+        // Slack of one vector: the output transforms load whole vectors past the last tile of a row or the last channel.
         var products = ArrayPool<float>.Shared.Rent(T.Points * og * maxTiles + width);
         try
         {
@@ -111,11 +113,22 @@ public sealed partial class CpuBackend
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
                     WinogradTransformInput<T>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     Array.Clear(products, 0, T.Points * og * tiles); // the GEMM accumulates
-                    Parallel.For(0, T.Points, point => GemmAccumulate(
-                        transformedWeight, (long)point * cg * og, true,
-                        transformedInput, (long)point * cg * tiles, false,
-                        products, (long)point * og * tiles, og, tiles, cg));
-                    WinogradTransformOutput<T>(products, bias, relu, group, g, row0, rows, tilesH, tilesW, output);
+                    if (channelsAsRows)
+                    {
+                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                            transformedWeight, (long)point * cg * og, true,
+                            transformedInput, (long)point * cg * tiles, false,
+                            products, (long)point * og * tiles, og, tiles, cg));
+                        WinogradTransformOutput<T>(products, bias, relu, group, g, row0, rows, tilesH, tilesW, output);
+                    }
+                    else
+                    {
+                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                            transformedInput, (long)point * cg * tiles, true,
+                            transformedWeight, (long)point * cg * og, false,
+                            products, (long)point * tiles * og, tiles, og, cg));
+                        WinogradTransformOutputAcrossChannels<T>(products, bias, relu, group, g, row0, tiles, tilesH, tilesW, output);
+                    }
                 }
             }
         }
@@ -127,6 +140,20 @@ public sealed partial class CpuBackend
         }
         return output;
     }
+
+    /// <summary>
+    /// Whether the forward GEMMs take output channels as rows (M[ξ]ᵀ = U[ξ]ᵀ · V[ξ]) rather than
+    /// tiles (M[ξ] = V[ξ]ᵀ · U[ξ]) for <paramref name="outChannels"/> channels and chunks of
+    /// <paramref name="tiles"/> tiles. The GEMM repacks its row operand element by element for every
+    /// task of <see cref="NTile"/> columns and copies its column operand in rows once, so the
+    /// orientation that repacks fewer elements wins: channels as rows repack U (O x C) once per
+    /// NTile tiles, tiles as rows repack V (tiles x C) once per NTile channels. Measured (one
+    /// thread, SSD300's layers at batch 1): 64 channels at 300 px 0.7x the time with channels as
+    /// rows; 512 channels at 19 px 1.4x, where a chunk has only 100 tiles. Both give the same sums in
+    /// the same order, so the same results.
+    /// </summary>
+    private static bool WinogradChannelsAsGemmRows(int outChannels, int tiles) =>
+        (long)outChannels * ((tiles + NTile - 1) / NTile) < (long)tiles * ((outChannels + NTile - 1) / NTile);
 
     /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
@@ -488,8 +515,9 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Y = Aᵀ M A (Aᵀ of <typeparamref name="T"/>) for every tile and output channel of one group, plus the bias, then the ReLU when asked, written into the
     /// output planes (tiles on the right and bottom edges keep only their part inside the output).
-    /// M is [point, o, tile]. Parallel over (channel, tile row) pairs; vectorised across consecutive
-    /// tiles of a row, whose outputs are then interleaved back into contiguous output rows.
+    /// M is [point, o, tile] (channels as the GEMMs' rows, <see cref="WinogradChannelsAsGemmRows"/>).
+    /// Parallel over (channel, tile row) pairs; vectorised across consecutive tiles of a row, whose
+    /// outputs are then interleaved back into contiguous output rows.
     /// </summary>
     private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
     {
@@ -524,6 +552,60 @@ public sealed partial class CpuBackend
                         }
                         InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), outputRow);
                         outputRow[..columns].CopyTo(output.AsSpan((int)(planeStart + (long)(y0 + i) * outW + x0), columns));
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// <see cref="WinogradTransformOutput{T}"/> for M laid out [point, tile, o] (tiles as the GEMMs'
+    /// rows): parallel over tiles; vectorised across consecutive output channels, whose planes then
+    /// take each tile's outputs element by element.
+    /// </summary>
+    private static void WinogradTransformOutputAcrossChannels<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
+    {
+        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
+        long outPlane = (long)outH * outW;
+        ParallelRange(tiles, (long)og * T.Points * 4, (firstTile, endTile) =>
+        {
+            Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
+            Span<float> values = stackalloc float[T.Out * T.Out * width];
+            Span<float> shift = stackalloc float[width];
+            ref float product = ref MemoryMarshal.GetArrayDataReference(products);
+            ref float result = ref MemoryMarshal.GetArrayDataReference(output);
+            for (long t = firstTile; t < endTile; t++)
+            {
+                int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
+                int image = tileRow / tilesH, y0 = tileRow % tilesH * T.Out, x0 = tx * T.Out;
+                int rowsInside = Math.Min(T.Out, outH - y0), columnsInside = Math.Min(T.Out, outW - x0);
+                for (int o0 = 0; o0 < og; o0 += width)
+                {
+                    int count = Math.Min(width, og - o0);
+                    for (int point = 0; point < T.Points; point++)
+                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * tiles + t) * og + o0));
+                    for (int py = 0; py < T.In; py++) T.Output(m, py * T.In, 1);
+                    for (int j = 0; j < T.Out; j++) T.Output(m, j, T.In);
+                    shift.Clear();
+                    if (bias is not null) bias.AsSpan(group * og + o0, count).CopyTo(shift);
+                    var biasVector = new Vector<float>(shift);
+                    // Rows 0..Out-1 of m now hold the tile's output (i, j) at m[i·In + j].
+                    for (int i = 0; i < T.Out; i++)
+                        for (int j = 0; j < T.Out; j++)
+                        {
+                            var y = m[i * T.In + j] + biasVector;
+                            if (relu) y = Relu(y);
+                            y.CopyTo(values[((i * T.Out + j) * width)..]);
+                        }
+                    for (int lane = 0; lane < count; lane++)
+                    {
+                        long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
+                        for (int i = 0; i < rowsInside; i++)
+                        {
+                            ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
+                            for (int j = 0; j < columnsInside; j++)
+                                Unsafe.Add(ref target, j) = values[(i * T.Out + j) * width + lane];
+                        }
                     }
                 }
             }
