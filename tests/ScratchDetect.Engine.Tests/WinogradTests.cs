@@ -35,6 +35,8 @@ public class WinogradTests
         { 1, 20, 6, 13, 18, 2, 2, 1, true },    // padding 2
         { 1, 16, 10, 9, 17, 0, 2, 1, true },    // different paddings per axis
         { 1, 16, 8, 70, 16, 1, 1, 1, false },   // 18 tiles per row: vector tails at 8 and 16 lanes
+        { 1, 16, 4, 75, 16, 0, 0, 1, false },   // wide rows without padding: the input's 32-column phase split starts at column 0, then a tail
+        { 1, 16, 3, 77, 16, 2, 2, 1, true },    // wide rows at padding 2: the phase split starts at column 2
         { 2, 34, 9, 10, 38, 1, 1, 2, true },    // two groups
         { 2, 16, 130, 130, 16, 1, 1, 1, true }, // 33x33 tiles per image: several chunks, one split inside an image
     };

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -13,9 +15,12 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// gives all 16 outputs of the tile from 36 products instead of 144. Summed over input channels,
 /// the 36 element-wise products become 36 independent matrix products, one per transform point ξ:
 /// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
-/// which run on the packed GEMM. Tiles are the GEMM's rows and output channels its columns: the
-/// micro-kernel's 32-column tiles are then filled by the channel counts (multiples of 32 in the
-/// detectors) even when a small map has only a few tiles, and U is packed by plain row copies. So the work is: transform the weights (U), transform the input
+/// which run on the packed GEMM. Where V, the transformed input, is the larger operand (many tiles,
+/// few channels: SSD300's 64-channel layers at 300 px), the forward GEMMs run transposed, M[ξ]ᵀ
+/// (O x tiles) = U[ξ]ᵀ · V[ξ], so V is packed by row copies once per GEMM and only U is repacked
+/// per column task (with tiles as rows, a profile of those layers showed more time in the GEMM's
+/// packing than in its micro-kernel, whose k is then only 64); see <see cref="WinogradChannelsAsGemmRows"/>. The weight
+/// gradient's GEMMs keep channels on both sides. So the work is: transform the weights (U), transform the input
 /// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
 /// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
 /// bounded on large images.
@@ -91,11 +96,12 @@ public sealed partial class CpuBackend
         int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g, T.Out, T.Points);
         int maxTiles = rowsPerChunk * tilesW;
+        bool channelsAsRows = WinogradChannelsAsGemmRows(og, maxTiles);
 
         var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
         var transformedWeight = ArrayPool<float>.Shared.Rent(T.Points * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(T.Points * cg * maxTiles);
-        // Slack of one vector: the output transform loads whole vectors past the last channel of a row.
+        // Slack of one vector: the output transforms load whole vectors past the last tile of a row or the last channel.
         var products = ArrayPool<float>.Shared.Rent(T.Points * og * maxTiles + width);
         try
         {
@@ -107,11 +113,22 @@ public sealed partial class CpuBackend
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
                     WinogradTransformInput<T>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     Array.Clear(products, 0, T.Points * og * tiles); // the GEMM accumulates
-                    Parallel.For(0, T.Points, point => GemmAccumulate(
-                        transformedInput, (long)point * cg * tiles, true,
-                        transformedWeight, (long)point * cg * og, false,
-                        products, (long)point * tiles * og, tiles, og, cg));
-                    WinogradTransformOutput<T>(products, bias, relu, group, g, row0, tiles, tilesH, tilesW, output);
+                    if (channelsAsRows)
+                    {
+                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                            transformedWeight, (long)point * cg * og, true,
+                            transformedInput, (long)point * cg * tiles, false,
+                            products, (long)point * og * tiles, og, tiles, cg));
+                        WinogradTransformOutput<T>(products, bias, relu, group, g, row0, rows, tilesH, tilesW, output);
+                    }
+                    else
+                    {
+                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                            transformedInput, (long)point * cg * tiles, true,
+                            transformedWeight, (long)point * cg * og, false,
+                            products, (long)point * tiles * og, tiles, og, cg));
+                        WinogradTransformOutputAcrossChannels<T>(products, bias, relu, group, g, row0, tiles, tilesH, tilesW, output);
+                    }
                 }
             }
         }
@@ -123,6 +140,20 @@ public sealed partial class CpuBackend
         }
         return output;
     }
+
+    /// <summary>
+    /// Whether the forward GEMMs take output channels as rows (M[ξ]ᵀ = U[ξ]ᵀ · V[ξ]) rather than
+    /// tiles (M[ξ] = V[ξ]ᵀ · U[ξ]) for <paramref name="outChannels"/> channels and chunks of
+    /// <paramref name="tiles"/> tiles. The GEMM repacks its row operand element by element for every
+    /// task of <see cref="NTile"/> columns and copies its column operand in rows once, so the
+    /// orientation that repacks fewer elements wins: channels as rows repack U (O x C) once per
+    /// NTile tiles, tiles as rows repack V (tiles x C) once per NTile channels. Measured (CPU time
+    /// on one thread, loaded machine, SSD300's layers at batch 1): 64 channels at 300 px 0.8-0.9x
+    /// the time with channels as rows; 512 channels at 19 px, where a chunk has only 100 tiles,
+    /// about 1.4x. Both give the same sums in the same order, so the same results.
+    /// </summary>
+    private static bool WinogradChannelsAsGemmRows(int outChannels, int tiles) =>
+        (long)outChannels * ((tiles + NTile - 1) / NTile) < (long)tiles * ((outChannels + NTile - 1) / NTile);
 
     /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
@@ -402,13 +433,8 @@ public sealed partial class CpuBackend
                     {
                         int y = ty * T.Out + py - padH;
                         if ((uint)y >= (uint)height) continue;
-                        ref float sourceRow = ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth));
-                        ref float phaseRows = ref Unsafe.Add(ref phase, py * T.Out * phaseLength);
-                        for (int x = 0; x < xEnd; x++)
-                        {
-                            int shifted = x + padW;
-                            Unsafe.Add(ref phaseRows, (shifted % T.Out) * phaseLength + (shifted / T.Out)) = Unsafe.Add(ref sourceRow, x);
-                        }
+                        SplitByPhase<T>(ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth)), xEnd, padW,
+                            ref Unsafe.Add(ref phase, py * T.Out * phaseLength), phaseLength);
                     }
                     for (int tx = 0; tx < tilesW; tx += width)
                     {
@@ -429,11 +455,115 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
+    /// phases[(x + padW) mod Out][(x + padW) / Out] = row[x] for x &lt; <paramref name="xEnd"/> (phase
+    /// rows <paramref name="phaseLength"/> apart): an input row split by column phase for
+    /// <see cref="WinogradTransformInput{T}"/>. On AVX, F(4x4) takes 32 columns at a time by a 4x8
+    /// transpose (lane permutes and unpacks), F(2x2) 16 by two shuffles and permutes; element by
+    /// element before the first column of phase 0, after the last whole block, and otherwise.
+    /// </summary>
+    private static void SplitByPhase<T>(ref float row, int xEnd, int padW, ref float phases, int phaseLength) where T : struct, IWinogradTransforms
+    {
+        int x = 0;
+        if (T.Out == 4 && Avx.IsSupported)
+        {
+            // Columns x + 4k + q (k < 8) go to phase q, slot (x + padW)/4 + k, once x + padW is a multiple of 4.
+            int first = Math.Min((4 - padW % 4) % 4, xEnd);
+            for (; x < first; x++) Unsafe.Add(ref phases, (x + padW) % 4 * phaseLength + (x + padW) / 4) = Unsafe.Add(ref row, x);
+            for (; x + 32 <= xEnd; x += 32)
+            {
+                var a = Vector256.LoadUnsafe(ref row, (nuint)x);       // columns k = 0, 1 (4 each)
+                var b = Vector256.LoadUnsafe(ref row, (nuint)x + 8);   // k = 2, 3
+                var c = Vector256.LoadUnsafe(ref row, (nuint)x + 16);  // k = 4, 5
+                var d = Vector256.LoadUnsafe(ref row, (nuint)x + 24);  // k = 6, 7
+                var e0 = Avx.Permute2x128(a, c, 0x20); // k = 0 | 4
+                var e1 = Avx.Permute2x128(a, c, 0x31); // k = 1 | 5
+                var e2 = Avx.Permute2x128(b, d, 0x20); // k = 2 | 6
+                var e3 = Avx.Permute2x128(b, d, 0x31); // k = 3 | 7
+                var t0 = Avx.UnpackLow(e0, e1).AsDouble();  // phases 0, 1 of k = 0, 1 | 4, 5
+                var t1 = Avx.UnpackHigh(e0, e1).AsDouble(); // phases 2, 3 of k = 0, 1 | 4, 5
+                var t2 = Avx.UnpackLow(e2, e3).AsDouble();  // phases 0, 1 of k = 2, 3 | 6, 7
+                var t3 = Avx.UnpackHigh(e2, e3).AsDouble();
+                ref float slot = ref Unsafe.Add(ref phases, (x + padW) / 4);
+                Avx.UnpackLow(t0, t2).AsSingle().StoreUnsafe(ref slot);
+                Avx.UnpackHigh(t0, t2).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, phaseLength));
+                Avx.UnpackLow(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 2 * phaseLength));
+                Avx.UnpackHigh(t1, t3).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, 3 * phaseLength));
+            }
+        }
+        else if (T.Out == 2 && Avx2.IsSupported)
+        {
+            // Columns x + 2k + q (k < 8) go to phase q, slot (x + padW)/2 + k, once x + padW is even.
+            int first = Math.Min(padW % 2, xEnd);
+            for (; x < first; x++) Unsafe.Add(ref phases, (x + padW) % 2 * phaseLength + (x + padW) / 2) = Unsafe.Add(ref row, x);
+            for (; x + 16 <= xEnd; x += 16)
+            {
+                var a = Vector256.LoadUnsafe(ref row, (nuint)x);
+                var b = Vector256.LoadUnsafe(ref row, (nuint)x + 8);
+                // Shuffle takes columns 0, 2, 8, 10 | 4, 6, 12, 14 (odd: 1, 3, 9, 11 | ...); the 64-bit permute puts them in order.
+                ref float slot = ref Unsafe.Add(ref phases, (x + padW) / 2);
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle().StoreUnsafe(ref slot);
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle().StoreUnsafe(ref Unsafe.Add(ref slot, phaseLength));
+            }
+        }
+        for (; x < xEnd; x++)
+        {
+            int shifted = x + padW;
+            Unsafe.Add(ref phases, (shifted % T.Out) * phaseLength + (shifted / T.Out)) = Unsafe.Add(ref row, x);
+        }
+    }
+
+    /// <summary>
     /// Y = Aᵀ M A (Aᵀ of <typeparamref name="T"/>) for every tile and output channel of one group, plus the bias, then the ReLU when asked, written into the
     /// output planes (tiles on the right and bottom edges keep only their part inside the output).
-    /// Parallel over tiles; vectorised across consecutive output channels.
+    /// M is [point, o, tile] (channels as the GEMMs' rows, <see cref="WinogradChannelsAsGemmRows"/>).
+    /// Parallel over (channel, tile row) pairs; vectorised across consecutive tiles of a row, whose
+    /// outputs are then interleaved back into contiguous output rows.
     /// </summary>
-    private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
+    private static void WinogradTransformOutput<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int rows, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
+    {
+        int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count, tiles = rows * tilesW;
+        ParallelRange((long)og * rows, (long)tilesW * T.Points * 4, (first, end) =>
+        {
+            Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
+            Span<float> outputRow = stackalloc float[T.Out * width];
+            ref float product = ref MemoryMarshal.GetArrayDataReference(products);
+            for (long at = first; at < end; at++)
+            {
+                int o = (int)(at / rows), r = (int)(at % rows);
+                int tileRow = row0 + r, image = tileRow / tilesH, y0 = tileRow % tilesH * T.Out;
+                int rowsInside = Math.Min(T.Out, outH - y0);
+                var biasVector = new Vector<float>(bias is null ? 0f : bias[group * og + o]);
+                long planeStart = ((long)image * g.OutChannels + group * og + o) * outH * outW;
+                for (int tx = 0; tx < tilesW; tx += width)
+                {
+                    // Loads past the chunk's last tile read the next row of M (or the slack): lanes never stored.
+                    for (int point = 0; point < T.Points; point++)
+                        m[point] = Vector.LoadUnsafe(ref product, (nuint)(((long)point * og + o) * tiles + r * tilesW + tx));
+                    for (int py = 0; py < T.In; py++) T.Output(m, py * T.In, 1);
+                    for (int j = 0; j < T.Out; j++) T.Output(m, j, T.In);
+                    // Rows 0..Out-1 of m now hold output (i, j) of the tiles tx.. at m[i·In + j], one tile a lane.
+                    int x0 = tx * T.Out, columns = Math.Min(width * T.Out, outW - x0);
+                    for (int i = 0; i < rowsInside; i++)
+                    {
+                        for (int j = 0; j < T.Out; j++)
+                        {
+                            var y = m[i * T.In + j] + biasVector;
+                            m[i * T.In + j] = relu ? Relu(y) : y;
+                        }
+                        InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), outputRow);
+                        outputRow[..columns].CopyTo(output.AsSpan((int)(planeStart + (long)(y0 + i) * outW + x0), columns));
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// <see cref="WinogradTransformOutput{T}"/> for M laid out [point, tile, o] (tiles as the GEMMs'
+    /// rows): parallel over tiles; vectorised across consecutive output channels, whose planes then
+    /// take each tile's outputs element by element.
+    /// </summary>
+    private static void WinogradTransformOutputAcrossChannels<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
     {
         int og = g.OutPerGroup, outH = g.OutH, outW = g.OutW, width = Vector<float>.Count;
         long outPlane = (long)outH * outW;
@@ -480,6 +610,48 @@ public sealed partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// row[lane·Out + j] = columns[j][lane]: the Out output columns of Vector&lt;float&gt;.Count
+    /// neighbouring tiles (one tile a lane) back in image order. Unpacks and lane permutes on AVX
+    /// for 8 tiles of F(4x4) (a 4x8 transpose) and F(2x2); element by element otherwise.
+    /// </summary>
+    private static void InterleaveTileColumns<T>(ReadOnlySpan<Vector<float>> columns, Span<float> row) where T : struct, IWinogradTransforms
+    {
+        if (Avx.IsSupported && Vector<float>.Count == 8 && (T.Out == 4 || T.Out == 2))
+        {
+            ref float target = ref MemoryMarshal.GetReference(row);
+            var c0 = columns[0].AsVector256();
+            var c1 = columns[1].AsVector256();
+            if (T.Out == 2)
+            {
+                // unpack: tiles 0,1 | 4,5 and 2,3 | 6,7, each as (column 0, column 1) pairs
+                var low = Avx.UnpackLow(c0, c1);
+                var high = Avx.UnpackHigh(c0, c1);
+                Avx.Permute2x128(low, high, 0x20).StoreUnsafe(ref target);
+                Avx.Permute2x128(low, high, 0x31).StoreUnsafe(ref target, 8);
+                return;
+            }
+            var c2 = columns[2].AsVector256();
+            var c3 = columns[3].AsVector256();
+            var t0 = Avx.UnpackLow(c0, c1).AsDouble();   // c0[0] c1[0] c0[1] c1[1] | lanes 4, 5
+            var t1 = Avx.UnpackHigh(c0, c1).AsDouble();  // lanes 2, 3 | 6, 7
+            var t2 = Avx.UnpackLow(c2, c3).AsDouble();
+            var t3 = Avx.UnpackHigh(c2, c3).AsDouble();
+            var tile0 = Avx.UnpackLow(t0, t2).AsSingle();  // tile 0's four columns | tile 4's
+            var tile1 = Avx.UnpackHigh(t0, t2).AsSingle(); // tile 1 | tile 5
+            var tile2 = Avx.UnpackLow(t1, t3).AsSingle();  // tile 2 | tile 6
+            var tile3 = Avx.UnpackHigh(t1, t3).AsSingle(); // tile 3 | tile 7
+            Avx.Permute2x128(tile0, tile1, 0x20).StoreUnsafe(ref target);
+            Avx.Permute2x128(tile2, tile3, 0x20).StoreUnsafe(ref target, 8);
+            Avx.Permute2x128(tile0, tile1, 0x31).StoreUnsafe(ref target, 16);
+            Avx.Permute2x128(tile2, tile3, 0x31).StoreUnsafe(ref target, 24);
+            return;
+        }
+        for (int lane = 0; lane < Vector<float>.Count; lane++)
+            for (int j = 0; j < T.Out; j++)
+                row[lane * T.Out + j] = columns[j][lane];
     }
 
     /// <summary>
