@@ -47,21 +47,74 @@ public sealed partial class CpuBackend
     /// <summary>
     /// C[cOffset..] += op(A)·op(B) for float32 (the packed GEMM) or float64 (the plain loop); both
     /// accumulate into C, which lets convolutions sum products over a batch without a temporary.
-    /// With <paramref name="relu"/>, C is then replaced by relu(C) (the epilogue of a fused
-    /// convolution), tile by tile as each tile's last product is added, while it is still in cache.
+    /// The epilogue of a fused convolution follows, tile by tile as each tile's last product is
+    /// added, while it is still in cache: with <paramref name="residual"/> (an array laid out as C,
+    /// the same offset and row stride) C becomes C + residual, then with <paramref name="relu"/>
+    /// relu(C) (<see cref="ApplyEpilogue{T}"/>).
     /// C's rows are <paramref name="ldc"/> elements apart (0: n, a contiguous m x n matrix), so C can
     /// be a block of wider rows, such as a band of output rows in every channel of a convolution.
     /// </summary>
-    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false, int ldc = 0)
+    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false, int ldc = 0, T[]? residual = null)
     {
         if (ldc == 0) ldc = n;
         if (ldc < n) throw new ArgumentException($"gemm: C's row stride {ldc} is shorter than its {n} columns");
+        if (residual is not null && m > 0 && residual.Length < cOffset + (long)(m - 1) * ldc + n)
+            throw new ArgumentException($"gemm: the residual has {residual.Length} elements, too few for C's {m} x {n} block at offset {cOffset} (row stride {ldc})");
         if (typeof(T) == typeof(float))
-            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, relu, ldc);
+            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, new Epilogue<float>(relu, (float[]?)(object?)residual), ldc);
         else if (typeof(T) == typeof(double))
-            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, relu, ldc);
+            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, new Epilogue<double>(relu, (double[]?)(object?)residual), ldc);
         else
             throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
+    }
+
+    /// <summary>What a GEMM does to each finished block of C: add <see cref="Residual"/> (laid out as C) when there is one, then relu when <see cref="Relu"/>.</summary>
+    private readonly record struct Epilogue<T>(bool Relu, T[]? Residual)
+    {
+        /// <summary>Whether there is anything to do.</summary>
+        public bool Any => Relu || Residual is not null;
+    }
+
+    /// <summary>
+    /// The epilogue over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns)
+    /// of the row-major matrix at <paramref name="offset"/> whose rows are <paramref name="ldc"/> apart:
+    /// c = c + residual (at the same index) when there is a residual, then relu(c) when asked
+    /// (<see cref="ReluInPlace"/>'s semantics), in one vectorised pass. The same values as the
+    /// separate add and relu passes, since it is the same two operations on each element.
+    /// </summary>
+    private static void ApplyEpilogue<T>(T[] c, Epilogue<T> epilogue, long offset, int ldc, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
+    {
+        for (int r = firstRow; r < firstRow + rows; r++)
+        {
+            int start = (int)(offset + (long)r * ldc + firstColumn);
+            if (epilogue.Residual is null) ReluInPlace(c.AsSpan(start, columns));
+            else AddResidualInPlace(c.AsSpan(start, columns), epilogue.Residual.AsSpan(start, columns), epilogue.Relu);
+        }
+    }
+
+    /// <summary>
+    /// values[i] = values[i] + residual[i], then relu of it when <paramref name="relu"/> (<see cref="ReluInPlace"/>'s
+    /// semantics), vectorised: a residual block's shortcut add and ReLU in one pass.
+    /// </summary>
+    internal static void AddResidualInPlace<T>(Span<T> values, ReadOnlySpan<T> residual, bool relu) where T : struct, IFloatingPointIeee754<T>
+    {
+        if (residual.Length != values.Length)
+            throw new ArgumentException($"residual add: {residual.Length} residual values for {values.Length} outputs");
+        int i = 0;
+        if (IsVectorizable<T>())
+        {
+            int width = System.Numerics.Vector<T>.Count;
+            for (; i <= values.Length - width; i += width)
+            {
+                var sum = new System.Numerics.Vector<T>(values.Slice(i, width)) + new System.Numerics.Vector<T>(residual.Slice(i, width));
+                (relu ? Relu(sum) : sum).CopyTo(values.Slice(i, width));
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            T sum = values[i] + residual[i];
+            values[i] = !relu || sum > T.Zero || T.IsNaN(sum) ? sum : T.Zero;
+        }
     }
 
     /// <summary>
@@ -69,11 +122,11 @@ public sealed partial class CpuBackend
     /// vector axpys C[i, block] += A[i, p]·B[p, block] over column blocks that stay in L1. A
     /// transposed B is copied once into k rows of n so that those rows are contiguous.
     /// </summary>
-    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
+    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, Epilogue<double> epilogue, int ldc)
     {
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
+            if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
         const int Block = 256;
@@ -91,7 +144,7 @@ public sealed partial class CpuBackend
                         double scale = a[aOffset + (transA ? (long)p * m + i : i * k + p)];
                         MultiplyAddInto(target, scale, rows.AsSpan((int)(rowsOffset + (long)p * n + j0), width));
                     }
-                    if (relu) ReluInPlace(target);
+                    if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, (int)i, 1, j0, width);
                 }
         });
     }
@@ -120,22 +173,31 @@ public sealed partial class CpuBackend
         for (; i < target.Length; i++) target[i] += scale * values[i];
     }
 
-    /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
-    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
+    /// <summary>
+    /// C += op(A)·op(B), packed and register-blocked. For each k block, all of A's rows are packed
+    /// once (by every core, panel by panel) and shared by every column block and task; B is packed
+    /// per column block. Each element of C still gets its k blocks' partial sums in the order of k,
+    /// so the packing's granularity does not change a bit of the result.
+    /// </summary>
+    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
+            if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
-        for (int jc = 0; jc < n; jc += NC)
+        int panelsA = (m + MR - 1) / MR;
+        for (int pc = 0; pc < k; pc += KC)
         {
-            int nc = Math.Min(NC, n - jc);
-            int panelsB = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC)
+            int kc = Math.Min(KC, k - pc);
+            bool lastBlock = pc + kc == k;
+            var packedA = ArrayPool<float>.Shared.Rent(panelsA * MR * kc);
+            PackA(a, aOffset, transA, m, k, pc, kc, packedA);
+            for (int jc = 0; jc < n; jc += NC)
             {
-                int kc = Math.Min(KC, k - pc);
+                int nc = Math.Min(NC, n - jc);
+                int panelsB = (nc + NR - 1) / NR;
                 var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
                 PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
 
@@ -146,22 +208,20 @@ public sealed partial class CpuBackend
                 {
                     int ic = task / columnTasks * MC, mc = Math.Min(MC, m - ic);
                     int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
-                    var packedA = ArrayPool<float>.Shared.Rent(((mc + MR - 1) / MR) * MR * kc);
-                    PackA(a, aOffset, transA, m, k, ic, mc, pc, kc, packedA);
                     fixed (float* pa = packedA, pb = packedB, pcC = c)
                     {
                         for (int jr = jt; jr < jt + nt; jr += NR)
                             for (int ir = 0; ir < mc; ir += MR)
                             {
-                                float* tileA = pa + ir * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
+                                // ic and ir are multiples of MR, so row ic + ir starts panel (ic + ir) / MR of kc·MR values.
+                                float* tileA = pa + (long)(ic + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
                                 int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
                                 if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, ldc, rows, cols);
                                 else MicroKernel<V256>(kc, tileA, tileB, tileC, ldc, rows, cols);
                             }
                     }
                     // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
-                    if (relu && pc + kc == k) ReluRows(c, cOffset, ldc, ic, mc, jc + jt, nt);
-                    ArrayPool<float>.Shared.Return(packedA);
+                    if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ic, mc, jc + jt, nt);
                 }
                 if (work < ParallelThreshold * 8 || tasks == 1)
                     for (int t = 0; t < tasks; t++) RunTask(t);
@@ -169,14 +229,8 @@ public sealed partial class CpuBackend
                     Parallel.For(0, tasks, RunTask);
                 ArrayPool<float>.Shared.Return(packedB);
             }
+            ArrayPool<float>.Shared.Return(packedA);
         }
-    }
-
-    /// <summary>relu over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns) of the row-major matrix at <paramref name="offset"/> whose rows are <paramref name="n"/> elements apart.</summary>
-    private static void ReluRows<T>(T[] matrix, long offset, int n, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
-    {
-        for (int r = firstRow; r < firstRow + rows; r++)
-            ReluInPlace(matrix.AsSpan((int)(offset + (long)r * n + firstColumn), columns));
     }
 
     /// <summary>
@@ -206,17 +260,23 @@ public sealed partial class CpuBackend
         return System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero);
     }
 
-    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>
-    private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed)
+    /// <summary>Packs op(A)[0..m, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded; panels in parallel.</summary>
+    private static void PackA(float[] a, long offset, bool trans, int m, int k, int pc, int kc, float[] packed)
     {
-        int target = 0;
-        for (int ir = 0; ir < mc; ir += MR)
-            for (int p = 0; p < kc; p++)
-                for (int r = 0; r < MR; r++, target++)
-                {
-                    int i = ic + ir + r;
-                    packed[target] = ir + r < mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
-                }
+        int panels = (m + MR - 1) / MR;
+        ParallelRange(panels, (long)kc * MR, (first, end) =>
+        {
+            for (long panel = first; panel < end; panel++)
+            {
+                int target = (int)panel * MR * kc, i0 = (int)panel * MR;
+                for (int p = 0; p < kc; p++)
+                    for (int r = 0; r < MR; r++, target++)
+                    {
+                        int i = i0 + r;
+                        packed[target] = i < m ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
+                    }
+            }
+        });
     }
 
     /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded.</summary>
