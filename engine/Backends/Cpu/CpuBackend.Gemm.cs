@@ -216,8 +216,8 @@ public sealed partial class CpuBackend
                                 // ic and ir are multiples of MR, so row ic + ir starts panel (ic + ir) / MR of kc·MR values.
                                 float* tileA = pa + (long)(ic + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
                                 int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                                else MicroKernel<V256>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                if (Wide) MicroKernel<V512, Vector512<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                else MicroKernel<V256, Vector256<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
                             }
                     }
                     // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
@@ -304,49 +304,49 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers.</summary>
-    private static unsafe void MicroKernel<TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
-        where TVector : struct, ISimdFloat<TVector>
+    private static unsafe void MicroKernel<TSimd, TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+        where TSimd : struct, ISimdFloat<TVector> where TVector : struct
     {
-        int width = TVector.Count;
+        int width = TSimd.Count;
         TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++, a += MR, b += 2 * width)
         {
-            var b0 = TVector.Load(b);
-            var b1 = TVector.Load(b + width);
-            var a0 = TVector.Broadcast(a[0]);
-            c00 = TVector.MultiplyAdd(a0, b0, c00); c01 = TVector.MultiplyAdd(a0, b1, c01);
-            var a1 = TVector.Broadcast(a[1]);
-            c10 = TVector.MultiplyAdd(a1, b0, c10); c11 = TVector.MultiplyAdd(a1, b1, c11);
-            var a2 = TVector.Broadcast(a[2]);
-            c20 = TVector.MultiplyAdd(a2, b0, c20); c21 = TVector.MultiplyAdd(a2, b1, c21);
-            var a3 = TVector.Broadcast(a[3]);
-            c30 = TVector.MultiplyAdd(a3, b0, c30); c31 = TVector.MultiplyAdd(a3, b1, c31);
-            var a4 = TVector.Broadcast(a[4]);
-            c40 = TVector.MultiplyAdd(a4, b0, c40); c41 = TVector.MultiplyAdd(a4, b1, c41);
-            var a5 = TVector.Broadcast(a[5]);
-            c50 = TVector.MultiplyAdd(a5, b0, c50); c51 = TVector.MultiplyAdd(a5, b1, c51);
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + width);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00); c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[1]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10); c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20); c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30); c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a4 = TSimd.Broadcast(a[4]);
+            c40 = TSimd.MultiplyAdd(a4, b0, c40); c41 = TSimd.MultiplyAdd(a4, b1, c41);
+            var a5 = TSimd.Broadcast(a[5]);
+            c50 = TSimd.MultiplyAdd(a5, b0, c50); c51 = TSimd.MultiplyAdd(a5, b1, c51);
         }
 
         if (rows == MR && cols == 2 * width)
         {
-            TVector.AddTo(c, c00); TVector.AddTo(c + width, c01); c += ldc;
-            TVector.AddTo(c, c10); TVector.AddTo(c + width, c11); c += ldc;
-            TVector.AddTo(c, c20); TVector.AddTo(c + width, c21); c += ldc;
-            TVector.AddTo(c, c30); TVector.AddTo(c + width, c31); c += ldc;
-            TVector.AddTo(c, c40); TVector.AddTo(c + width, c41); c += ldc;
-            TVector.AddTo(c, c50); TVector.AddTo(c + width, c51);
+            TSimd.AddTo(c, c00); TSimd.AddTo(c + width, c01); c += ldc;
+            TSimd.AddTo(c, c10); TSimd.AddTo(c + width, c11); c += ldc;
+            TSimd.AddTo(c, c20); TSimd.AddTo(c + width, c21); c += ldc;
+            TSimd.AddTo(c, c30); TSimd.AddTo(c + width, c31); c += ldc;
+            TSimd.AddTo(c, c40); TSimd.AddTo(c + width, c41); c += ldc;
+            TSimd.AddTo(c, c50); TSimd.AddTo(c + width, c51);
             return;
         }
         // Edge tiles go through a scratch tile so only the valid part of C is touched.
         int stride = 2 * width;
         float* tile = stackalloc float[MR * stride];
-        TVector.Store(tile, c00); TVector.Store(tile + width, c01);
-        TVector.Store(tile + stride, c10); TVector.Store(tile + stride + width, c11);
-        TVector.Store(tile + 2 * stride, c20); TVector.Store(tile + 2 * stride + width, c21);
-        TVector.Store(tile + 3 * stride, c30); TVector.Store(tile + 3 * stride + width, c31);
-        TVector.Store(tile + 4 * stride, c40); TVector.Store(tile + 4 * stride + width, c41);
-        TVector.Store(tile + 5 * stride, c50); TVector.Store(tile + 5 * stride + width, c51);
+        TSimd.Store(tile, c00); TSimd.Store(tile + width, c01);
+        TSimd.Store(tile + stride, c10); TSimd.Store(tile + stride + width, c11);
+        TSimd.Store(tile + 2 * stride, c20); TSimd.Store(tile + 2 * stride + width, c21);
+        TSimd.Store(tile + 3 * stride, c30); TSimd.Store(tile + 3 * stride + width, c31);
+        TSimd.Store(tile + 4 * stride, c40); TSimd.Store(tile + 4 * stride + width, c41);
+        TSimd.Store(tile + 5 * stride, c50); TSimd.Store(tile + 5 * stride + width, c51);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col++)
                 c[(long)r * ldc + col] += tile[r * stride + col];
