@@ -19,7 +19,8 @@ public sealed partial class CpuBackend
     private static readonly bool Wide = Vector512.IsHardwareAccelerated;
     private static readonly int NR = 2 * (Wide ? V512.Count : V256.Count); // columns of C per micro-tile: two vectors
     private const int KC = 256;         // depth of one packed block (A and B panels stay in L1/L2)
-    private const int MC = MR * 16;     // rows of A packed per task
+    private const int MC = MR * 16;     // rows of C per task
+    private const int MA = MC * 16;     // rows of A packed at once (1536: 1.5 MB at KC; a Winograd GEMM's 10,000+ tile rows would hold 10+ MB)
     private const int NC = 4096;        // columns of B packed at once
     private static readonly int NTile = NR * 8; // columns of C per parallel task
 
@@ -174,10 +175,11 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// C += op(A)·op(B), packed and register-blocked. For each k block, all of A's rows are packed
-    /// once (by every core, panel by panel) and shared by every column block and task; B is packed
-    /// per column block. Each element of C still gets its k blocks' partial sums in the order of k,
-    /// so the packing's granularity does not change a bit of the result.
+    /// C += op(A)·op(B), packed and register-blocked. For each k block, A's rows are packed once per
+    /// group of up to <see cref="MA"/> rows (by every core, panel by panel) and shared by every column
+    /// block and task of the group; B is packed per column block and row group. Each element of C
+    /// still gets its k blocks' partial sums in the order of k, so the packing's granularity does not
+    /// change a bit of the result.
     /// </summary>
     private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
     {
@@ -187,49 +189,52 @@ public sealed partial class CpuBackend
             if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
-        int panelsA = (m + MR - 1) / MR;
         for (int pc = 0; pc < k; pc += KC)
         {
             int kc = Math.Min(KC, k - pc);
             bool lastBlock = pc + kc == k;
-            var packedA = ArrayPool<float>.Shared.Rent(panelsA * MR * kc);
-            PackA(a, aOffset, transA, m, k, pc, kc, packedA);
-            for (int jc = 0; jc < n; jc += NC)
+            for (int ig = 0; ig < m; ig += MA)
             {
-                int nc = Math.Min(NC, n - jc);
-                int panelsB = (nc + NR - 1) / NR;
-                var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
-                PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
-
-                int rowTasks = (m + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
-                long work = (long)m * nc * kc;
-                int tasks = rowTasks * columnTasks;
-                void RunTask(int task)
+                int mg = Math.Min(MA, m - ig);
+                var packedA = ArrayPool<float>.Shared.Rent((mg + MR - 1) / MR * MR * kc);
+                PackA(a, aOffset, transA, m, k, ig, mg, pc, kc, packedA);
+                for (int jc = 0; jc < n; jc += NC)
                 {
-                    int ic = task / columnTasks * MC, mc = Math.Min(MC, m - ic);
-                    int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
-                    fixed (float* pa = packedA, pb = packedB, pcC = c)
+                    int nc = Math.Min(NC, n - jc);
+                    int panelsB = (nc + NR - 1) / NR;
+                    var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                    PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
+
+                    int rowTasks = (mg + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
+                    long work = (long)mg * nc * kc;
+                    int tasks = rowTasks * columnTasks;
+                    void RunTask(int task)
                     {
-                        for (int jr = jt; jr < jt + nt; jr += NR)
-                            for (int ir = 0; ir < mc; ir += MR)
-                            {
-                                // ic and ir are multiples of MR, so row ic + ir starts panel (ic + ir) / MR of kc·MR values.
-                                float* tileA = pa + (long)(ic + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
-                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                if (Wide) MicroKernel<V512, Vector512<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                                else MicroKernel<V256, Vector256<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                            }
+                        int it = task / columnTasks * MC, mc = Math.Min(MC, mg - it); // rows [ig + it, ig + it + mc)
+                        int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
+                        fixed (float* pa = packedA, pb = packedB, pcC = c)
+                        {
+                            for (int jr = jt; jr < jt + nt; jr += NR)
+                                for (int ir = 0; ir < mc; ir += MR)
+                                {
+                                    // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
+                                    float* tileA = pa + (long)(it + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
+                                    int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
+                                    if (Wide) MicroKernel<V512, Vector512<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                    else MicroKernel<V256, Vector256<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                }
+                        }
+                        // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
+                        if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ig + it, mc, jc + jt, nt);
                     }
-                    // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
-                    if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ic, mc, jc + jt, nt);
+                    if (work < ParallelThreshold * 8 || tasks == 1)
+                        for (int t = 0; t < tasks; t++) RunTask(t);
+                    else
+                        Parallel.For(0, tasks, RunTask);
+                    ArrayPool<float>.Shared.Return(packedB);
                 }
-                if (work < ParallelThreshold * 8 || tasks == 1)
-                    for (int t = 0; t < tasks; t++) RunTask(t);
-                else
-                    Parallel.For(0, tasks, RunTask);
-                ArrayPool<float>.Shared.Return(packedB);
+                ArrayPool<float>.Shared.Return(packedA);
             }
-            ArrayPool<float>.Shared.Return(packedA);
         }
     }
 
@@ -260,20 +265,20 @@ public sealed partial class CpuBackend
         return System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero);
     }
 
-    /// <summary>Packs op(A)[0..m, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded; panels in parallel.</summary>
-    private static void PackA(float[] a, long offset, bool trans, int m, int k, int pc, int kc, float[] packed)
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded; panels in parallel.</summary>
+    private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed)
     {
-        int panels = (m + MR - 1) / MR;
+        int panels = (mc + MR - 1) / MR;
         ParallelRange(panels, (long)kc * MR, (first, end) =>
         {
             for (long panel = first; panel < end; panel++)
             {
-                int target = (int)panel * MR * kc, i0 = (int)panel * MR;
+                int target = (int)panel * MR * kc, i0 = ic + (int)panel * MR;
                 for (int p = 0; p < kc; p++)
                     for (int r = 0; r < MR; r++, target++)
                     {
                         int i = i0 + r;
-                        packed[target] = i < m ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
+                        packed[target] = i < ic + mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
                     }
             }
         });
