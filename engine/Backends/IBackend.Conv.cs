@@ -12,12 +12,14 @@ public partial interface IBackend
     Storage Conv2d(Storage input, Storage weight, Storage? bias, Conv2dGeometry geometry);
 
     /// <summary>
-    /// <see cref="Conv2d"/> with its epilogue fused: activation(conv + bias), the bias and the
-    /// activation applied in the convolution's output pass rather than in passes of their own
-    /// (cuDNN's cudnnConvolutionBiasActivationForward). With <see cref="ConvActivation.None"/> it is
-    /// <see cref="Conv2d"/>.
+    /// <see cref="Conv2d"/> with its epilogue fused: activation(conv + bias), or with a
+    /// <paramref name="residual"/> (same shape as the output, a residual block's shortcut)
+    /// activation(conv + bias + residual), the bias, the residual and the activation applied in the
+    /// convolution's output pass rather than in passes of their own (cuDNN's
+    /// cudnnConvolutionBiasActivationForward, whose z input is the residual). With
+    /// <see cref="ConvActivation.None"/> and no residual it is <see cref="Conv2d"/>.
     /// </summary>
-    Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry);
+    Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry, Storage? residual = null);
 
     /// <summary>The gradient of <see cref="Conv2d"/> with respect to its input: [N, C, H, W] from the output gradient [N, O, OutH, OutW].</summary>
     Storage Conv2dBackwardData(Storage gradOutput, Storage weight, Conv2dGeometry geometry);

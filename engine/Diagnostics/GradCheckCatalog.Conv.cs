@@ -21,6 +21,10 @@ public static partial class GradCheckCatalog
         yield return new("conv2d", "1x1 stride 2, groups 3", x => Tensor.Conv2d(x[0], x[1], stride: 2, groups: 3),
             g => [Leaf(g, -1, 1, 1, 6, 5, 4), Leaf(g, -1, 1, 3, 2, 1, 1)]);
 
+        yield return new("conv2d_add", "1x1 with bias and a residual", x => Tensor.Conv2d(x[0], x[1], x[2], residual: x[3]),
+            g => [Leaf(g, -1, 1, 2, 3, 4, 3), Leaf(g, -1, 1, 5, 3, 1, 1), Leaf(g, -1, 1, 5), Leaf(g, -1, 1, 2, 5, 4, 3)]);
+        yield return new("conv2d_add_relu", "3x3 padding 1, residual then ReLU", x => Tensor.Conv2d(x[0], x[1], x[2], padding: 1, activation: Backends.ConvActivation.Relu, residual: x[3]),
+            g => [Leaf(g, -1, 1, 1, 2, 5, 4), Leaf(g, -1, 1, 3, 2, 3, 3), Leaf(g, -1, 1, 3), Leaf(g, -1, 1, 1, 3, 5, 4)]);
         yield return new("max_pool2d", "3x3 stride 2 padding 1, ceil_mode window over the edge", x => Tensor.MaxPool2d(x[0], 3, 2, 1, ceilMode: true),
             g => [Distinct(g, 2, 2, 6, 6)]);
         yield return new("max_pool2d", "2x3 stride (2, 1), dilation 2, padding 1, ceil_mode", x => Tensor.MaxPool2d(x[0], (2, 3), (2, 1), 1, dilation: 2, ceilMode: true),

@@ -59,34 +59,37 @@ public sealed class Conv2d : Layer
     public override Tensor Forward(Tensor input) => Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 
     /// <summary>
-    /// This convolution, then <paramref name="norm"/> (any layer, or null), then a ReLU when
-    /// <paramref name="relu"/> is set: the same result as running the three layers one after another,
-    /// with as much as autograd allows done in one fused backend call.
+    /// This convolution, then <paramref name="norm"/> (any layer, or null), then the
+    /// <paramref name="residual"/> added when there is one (a residual block's shortcut, the output's
+    /// shape), then a ReLU when <paramref name="relu"/> is set: the same result as running the layers
+    /// and the add one after another, with as much as autograd allows done in one fused backend call.
     /// <list type="bullet">
-    /// <item>The ReLU always fuses into the convolution's output pass: its backward needs only the
-    /// output, which the fused op keeps.</item>
+    /// <item>The residual add and the ReLU always fuse into the convolution's output pass when the
+    /// norm does (or there is none): the ReLU's backward needs only the output, which the fused op
+    /// keeps, and the add's needs nothing.</item>
     /// <item>A <see cref="FrozenBatchNorm2d"/>, or a <see cref="BatchNorm2d"/> in evaluation mode, is
     /// folded into the weights and bias when no gradient is recorded through it (under
     /// <see cref="Autograd.GradMode.NoGrad"/>, or when neither the input nor any weight or statistic
     /// requires grad; <see cref="NormFold"/> says how), afresh on each call, so a changed weight or
     /// statistic is always used.</item>
-    /// <item>Otherwise the norm runs as its own layer between the convolution and the ReLU.</item>
+    /// <item>Otherwise the norm runs as its own layer, then the add and the ReLU as their own ops.</item>
     /// </list>
     /// </summary>
-    public Tensor Forward(Tensor input, Layer? norm, bool relu = false)
+    public Tensor Forward(Tensor input, Layer? norm, bool relu = false, Tensor? residual = null)
     {
         var activation = relu ? ConvActivation.Relu : ConvActivation.None;
         if (norm is null)
-            return Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, activation);
+            return Tensor.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, activation, residual);
         if (NormFold.Statistics(norm) is { } statistics && !NeedsGradThrough(input, statistics))
         {
             // Folded afresh on every call: one pass over the weights, small next to the convolution,
             // where a cached copy of every folded weight (94 MB for ResNet50) would raise detect's peak
             // memory above torchvision's.
             using var folded = NormFold.Fold(Weight, Bias, statistics);
-            return Tensor.Conv2d(input, folded.Weight, folded.Bias, Stride, Padding, Dilation, Groups, activation);
+            return Tensor.Conv2d(input, folded.Weight, folded.Bias, Stride, Padding, Dilation, Groups, activation, residual);
         }
         var normalized = Forward(input).Then(norm.Forward);
+        if (residual is not null) normalized = normalized.Then(t => t + residual);
         return relu ? normalized.Then(t => t.Relu()) : normalized;
     }
 

@@ -36,7 +36,7 @@ public sealed class Sequential : Layer
     /// <inheritdoc/>
     /// <remarks>
     /// A <see cref="Conv2d"/> followed by a batch norm and/or a <see cref="ReLU"/> runs as one
-    /// <see cref="Conv2d.Forward(Tensor, Layer?, bool)"/>, which fuses them where autograd allows; the
+    /// <see cref="Conv2d.Forward(Tensor, Layer?, bool, Tensor?)"/>, which fuses them where autograd allows; the
     /// result is that of the layers one by one up to rounding (none without a norm).
     /// </remarks>
     public override Tensor Forward(Tensor input)

@@ -15,32 +15,42 @@ public sealed partial class Tensor
     /// 2-D convolution (cross-correlation, as every DL framework) of <paramref name="input"/>
     /// [N, C, H, W] with <paramref name="weight"/> [O, C/groups, kh, kw] and an optional
     /// <paramref name="bias"/> [O]. Stride and dilation default to 1, padding (zeros) to 0.
-    /// With <paramref name="activation"/> = <see cref="ConvActivation.Relu"/> the result is
-    /// relu(conv2d(...)), computed in the convolution's output pass: the same values as
-    /// <c>Conv2d(...).Relu()</c> without the second pass over the output or its extra tensor.
+    /// With <paramref name="residual"/> (the output's shape: a residual block's shortcut) the result is
+    /// conv2d(...) + residual, and with <paramref name="activation"/> = <see cref="ConvActivation.Relu"/>
+    /// relu of it, computed in the convolution's output pass: the same values as
+    /// <c>(Conv2d(...) + residual).Relu()</c> without the extra passes over the output or their tensors.
     /// </summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2d? stride = null, Size2d? padding = null, Size2d? dilation = null, int groups = 1,
-        ConvActivation activation = ConvActivation.None)
+        ConvActivation activation = ConvActivation.None, Tensor? residual = null)
     {
         var geometry = ConvGeometry(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
-        var y = new Tensor(input.Backend.Conv2dBiasActivation(input.Storage, weight.Storage, bias?.Storage, activation, geometry),
-            [geometry.Batch, geometry.OutChannels, geometry.OutH, geometry.OutW]);
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        int[] outputShape = [geometry.Batch, geometry.OutChannels, geometry.OutH, geometry.OutW];
+        if (residual is not null)
+        {
+            CheckCompatible("conv2d", input, residual);
+            if (!residual.shape.AsSpan().SequenceEqual(outputShape))
+                throw new ArgumentException($"conv2d: the residual must have the output's shape {Shapes.Format(outputShape)}, got {Shapes.Format(residual.shape)}");
+        }
+        var y = new Tensor(input.Backend.Conv2dBiasActivation(input.Storage, weight.Storage, bias?.Storage, activation, geometry, residual?.Storage), outputShape);
+        Tensor[] inputs = [input, weight, .. bias is null ? Array.Empty<Tensor>() : [bias], .. residual is null ? Array.Empty<Tensor>() : [residual]];
         // As PyTorch: the input is read by the weight gradient, the weight by the input gradient, and
-        // the output only by the fused ReLU's backward.
+        // the output only by the fused ReLU's backward; the residual's gradient reads nothing.
         Tensor?[] saves = [weight.requiresGrad ? input : null, input.requiresGrad ? weight : null, activation == ConvActivation.Relu ? y : null];
-        return Record(activation == ConvActivation.Relu ? "conv2d_relu" : "conv2d", y, inputs, saves, outputGrad =>
+        string name = (residual is null ? "conv2d" : "conv2d_add") + (activation == ConvActivation.Relu ? "_relu" : "");
+        return Record(name, y, inputs, saves, outputGrad =>
         {
             // The ReLU's backward needs only the output, which autograd keeps: g·[y > 0] is the
-            // gradient of the convolution's own output.
+            // gradient of the convolution's own output, and of the residual.
             var g = activation == ConvActivation.Relu ? ActivationBackward(UnaryOp.Relu, outputGrad, y) : outputGrad;
+            bool residualGrad = residual?.requiresGrad == true;
             Tensor?[] grads =
             [
                 input.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardData(g.Storage, weight.Storage, geometry), input.ShapeCopy()) : null,
                 weight.requiresGrad ? new Tensor(g.Backend.Conv2dBackwardFilter(g.Storage, input.Storage, geometry), weight.ShapeCopy()) : null,
                 .. bias is null ? Array.Empty<Tensor?>() : [bias.requiresGrad ? g.Sum([0, 2, 3]) : null],
+                .. residual is null ? Array.Empty<Tensor?>() : [residualGrad ? g : null],
             ];
-            if (!ReferenceEquals(g, outputGrad)) g.Dispose();
+            if (!ReferenceEquals(g, outputGrad) && !residualGrad) g.Dispose();
             return grads;
         });
     }

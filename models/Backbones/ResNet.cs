@@ -103,14 +103,15 @@ public sealed class ResNet : Module
         return conv;
     }
 
-    /// <summary>relu(residual + shortcut), the shortcut being the input or its projection; disposes the residual and the projection.</summary>
-    internal static Tensor AddShortcut(Tensor residual, Tensor input, Sequential? downsample)
+    /// <summary>
+    /// relu(norm(conv(x)) + shortcut) for a block's last convolution, the shortcut being the block's input or its
+    /// projection (disposed here): the add and the ReLU run in the convolution's epilogue where the
+    /// norm folds (<see cref="Conv2d.Forward(Tensor, Layer?, bool, Tensor?)"/>).
+    /// </summary>
+    internal static Tensor LastConvWithShortcut(Conv2d conv, Layer norm, Tensor x, Tensor input, Sequential? downsample)
     {
-        var shortcut = downsample?.Forward(input);
-        var sum = residual + (shortcut ?? input);
-        residual.Dispose();
-        shortcut?.Dispose();
-        return sum.Then(t => t.Relu());
+        using var projection = downsample?.Forward(input);
+        return conv.Forward(x, norm, relu: true, residual: projection ?? input);
     }
 
     internal static Layer NormLayer(ResNetNorm norm, int channels) =>
@@ -151,8 +152,7 @@ public sealed class Bottleneck : Layer
         // intermediates are disposed as soon as they are used (autograd keeps what backward needs).
         var x = conv1.Forward(input, bn1, relu: true);
         x = x.Then(t => conv2.Forward(t, bn2, relu: true));
-        x = x.Then(t => conv3.Forward(t, bn3));
-        return ResNet.AddShortcut(x, input, downsample);
+        return x.Then(t => ResNet.LastConvWithShortcut(conv3, bn3, t, input, downsample));
     }
 }
 
@@ -178,7 +178,6 @@ public sealed class BasicBlock : Layer
     public override Tensor Forward(Tensor input)
     {
         var x = conv1.Forward(input, bn1, relu: true);
-        x = x.Then(t => conv2.Forward(t, bn2));
-        return ResNet.AddShortcut(x, input, downsample);
+        return x.Then(t => ResNet.LastConvWithShortcut(conv2, bn2, t, input, downsample));
     }
 }

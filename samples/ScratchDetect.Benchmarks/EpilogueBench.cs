@@ -7,7 +7,7 @@ namespace ScratchDetect.Benchmarks;
 /// <summary>
 /// Fused convolution epilogues at inference (under NoGrad): a convolution followed by a
 /// FrozenBatchNorm2d and a ReLU (ResNet50's blocks at 224x224, batch 2), or by a bias and a ReLU
-/// (SSD300-VGG16), run layer by layer and as one <see cref="Conv2d.Forward(Tensor, Layer?, bool)"/>
+/// (SSD300-VGG16), run layer by layer and as one <see cref="Conv2d.Forward(Tensor, Layer?, bool, Tensor?)"/>
 /// (norm folded into the weights, bias and ReLU in the convolution's output pass), each next to
 /// PyTorch's conv → frozen batch norm (torchvision's x·scale + shift) → relu in the same run, one
 /// run of each of the three in turn (Harness.AlternatingMediansMs).

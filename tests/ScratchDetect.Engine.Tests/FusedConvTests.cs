@@ -108,6 +108,104 @@ public class FusedConvTests
     }
 
     [Theory, OnCpu, OnCuda]
+    public void FusedResidualEqualsConvolutionPlusResidualThenRelu(DeviceKind kind)
+    {
+        // activation(conv + bias + residual) in one call must be exactly (conv2d(...) + residual),
+        // relu'd when asked, bit for bit: the 1x1 rows add the residual in the GEMM's epilogue, the
+        // others in a pass after the kernel, and both are the same add then the same ReLU per element.
+        var device = TestDevices.Of(kind);
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            foreach (var row in Geometries)
+            {
+                var (x, w, b, conv) = Convolution(row, dtype, device, seed: 6);
+                var plainConv = Tensor.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups);
+                var residual = Tensor.Uniform(plainConv.Shape.ToArray(), -2, 2, new Generator(7), dtype).To(device);
+                foreach (var activation in new[] { ConvActivation.None, ConvActivation.Relu })
+                {
+                    var fused = Tensor.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, activation, residual);
+                    var sum = plainConv + residual;
+                    var plain = activation == ConvActivation.Relu ? sum.Relu() : sum;
+                    Assert.True(plain.Values().SequenceEqual(fused.Values()), $"{dtype} {conv} {activation}");
+                    if (activation == ConvActivation.Relu) Assert.Contains(fused.Values(), v => v == 0);
+                }
+            }
+        var wrong = Tensor.Zeros([1, 2, 2, 2]);
+        var error = Assert.Throws<ArgumentException>(() => Tensor.Conv2d(Tensor.Zeros([1, 1, 2, 2]), Tensor.Zeros([1, 1, 1, 1]), residual: wrong));
+        Assert.Contains("residual", error.Message);
+    }
+
+    [Theory, OnCpu, OnCuda]
+    public void FusedResidualGradientsEqualThoseOfTheSeparateOps(DeviceKind kind)
+    {
+        // Backward: g·[y > 0] through the saved output is the gradient of the convolution's output
+        // and of the residual; the input, weight and bias gradients then follow as for conv2d.
+        var device = TestDevices.Of(kind);
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            foreach (var row in Geometries)
+                foreach (var relu in new[] { false, true })
+                {
+                    double[][] Gradients(bool fused)
+                    {
+                        var (x, w, b, conv) = Convolution(row, dtype, device, seed: 8);
+                        var plainShape = Tensor.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups).Shape.ToArray();
+                        var residual = Tensor.Uniform(plainShape, -2, 2, new Generator(9), dtype).To(device);
+                        foreach (var leaf in new[] { x, w, b, residual }) leaf.RequiresGrad = true;
+                        Tensor y;
+                        if (fused)
+                            y = Tensor.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, relu ? ConvActivation.Relu : ConvActivation.None, residual);
+                        else
+                        {
+                            y = Tensor.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups) + residual;
+                            if (relu) y = y.Relu();
+                        }
+                        var upstream = Tensor.Uniform(y.Shape.ToArray(), -1, 1, new Generator(10), dtype).To(device);
+                        y.Backward(upstream);
+                        return [x.Grad!.Values(), w.Grad!.Values(), b.Grad!.Values(), residual.Grad!.Values()];
+                    }
+                    var expected = Gradients(fused: false);
+                    var actual = Gradients(fused: true);
+                    for (int i = 0; i < 4; i++)
+                        Assert.True(expected[i].SequenceEqual(actual[i]), $"{dtype} {row} relu={relu} gradient {i} (input, weight, bias, residual)");
+                }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void GemmResidualEpilogueEqualsGemmThenAddOnEveryTail(bool transA, bool transB)
+    {
+        // The residual is added per parallel task once its last k block is in, then the optional
+        // ReLU: the same values as the GEMM followed by a separate add and ReLU. C is a block of
+        // wider rows (ldc = n + 3) so the residual is read at C's strided indices, and the elements
+        // between the rows must stay untouched. Sizes as in the ReLU test above; n = 4100 crosses
+        // a 4096-column packing block.
+        var random = new Generator(12);
+        foreach (int m in new[] { 1, 7, 97, 300 })
+            foreach (int n in new[] { 1, 33, 290, 4100 })
+                foreach (int k in new[] { 0, 9, 600 })
+                    foreach (bool relu in new[] { false, true })
+                    {
+                        if ((long)m * n * k > 20_000_000) continue;
+                        int ldc = n + 3;
+                        var a = Tensor.Uniform([m * k], -1, 1, random).ToArray<float>();
+                        var b = Tensor.Uniform([k * n], -1, 1, random).ToArray<float>();
+                        var start = Tensor.Uniform([m * ldc], -1, 1, random).ToArray<float>();
+                        var residual = Tensor.Uniform([m * ldc], -3, 3, random).ToArray<float>();
+                        var expected = (float[])start.Clone();
+                        CpuBackend.GemmAccumulate(a, 0, transA, b, 0, transB, expected, 0, m, n, k, ldc: ldc);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                float sum = expected[i * ldc + j] + residual[i * ldc + j];
+                                expected[i * ldc + j] = !relu || sum > 0 ? sum : 0;
+                            }
+                        var actual = (float[])start.Clone();
+                        CpuBackend.GemmAccumulate(a, 0, transA, b, 0, transB, actual, 0, m, n, k, relu, ldc, residual);
+                        Assert.True(expected.SequenceEqual(actual), $"m={m} n={n} k={k} relu={relu} transA={transA} transB={transB}");
+                    }
+    }
+
+    [Theory, OnCpu, OnCuda]
     public void FoldedBatchNormMatchesTheLayersWithinItsRounding(DeviceKind kind)
     {
         // conv → norm → relu as one Sequential under NoGrad (folded) against the same layers one by

@@ -56,7 +56,7 @@ public sealed partial class CpuBackend
     /// the output; for Winograd, the output transform) completes it, so it costs no pass of its own
     /// over the output, and the result is bit for bit relu of the unfused convolution.
     /// </remarks>
-    public Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry)
+    public Storage Conv2dBiasActivation(Storage input, Storage weight, Storage? bias, ConvActivation activation, Conv2dGeometry geometry, Storage? residual = null)
     {
         bool relu = activation switch
         {
@@ -64,6 +64,8 @@ public sealed partial class CpuBackend
             ConvActivation.Relu => true,
             _ => throw new ArgumentException($"conv2d: unknown fused activation {activation}"),
         };
+        if (residual is not null)
+            return ConvResidualActivation(input, weight, bias, relu, geometry, residual);
         return input.DType switch
         {
             DType.Float32 when PointwiseApplies(geometry) => Wrap(PointwiseConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu)),
@@ -74,6 +76,28 @@ public sealed partial class CpuBackend
             _ => throw new ArgumentException($"conv2d: not defined for {input.DType.Name()} tensors"),
         };
     }
+
+    /// <summary>
+    /// activation(conv + bias + residual). 1x1 float32 convolutions (a bottleneck's conv3) add the
+    /// residual in the GEMM's epilogue; the other kernels have no residual epilogue, so their output
+    /// gets the add and the activation in one pass of its own (<see cref="AddResidualInPlace{T}"/>).
+    /// </summary>
+    private Storage ConvResidualActivation(Storage input, Storage weight, Storage? bias, bool relu, Conv2dGeometry geometry, Storage residual)
+    {
+        long outputs = (long)geometry.Batch * geometry.OutChannels * geometry.OutH * geometry.OutW;
+        if (residual.DType != input.DType || residual.Length != outputs)
+            throw new ArgumentException($"conv2d: the residual must be {input.DType.Name()} with the output's {outputs} elements, got {residual.DType.Name()} with {residual.Length}");
+        if (input.DType == DType.Float32 && PointwiseApplies(geometry))
+            return Wrap(PointwiseConvForward(Data<float>(input), Data<float>(weight), bias is null ? null : Data<float>(bias), geometry, relu, Data<float>(residual)));
+        var output = Conv2dBiasActivation(input, weight, bias, ConvActivation.None, geometry);
+        if (output.DType == DType.Float32) AddResidualInParallel(Data<float>(output), Data<float>(residual), outputs, relu);
+        else AddResidualInParallel(Data<double>(output), Data<double>(residual), outputs, relu);
+        return output;
+    }
+
+    private static void AddResidualInParallel<T>(T[] output, T[] residual, long length, bool relu) where T : struct, IFloatingPointIeee754<T> =>
+        ParallelRange(length, 1, (first, end) =>
+            AddResidualInPlace(output.AsSpan((int)first, (int)(end - first)), residual.AsSpan((int)first, (int)(end - first)), relu));
 
     /// <inheritdoc />
     public Storage Conv2dBackwardData(Storage gradOutput, Storage weight, Conv2dGeometry geometry) => gradOutput.DType switch

@@ -19,8 +19,11 @@ public sealed partial class CpuBackend
     /// <summary>Whether the 1x1 path serves this float32 convolution: a 1x1 kernel without padding (dilation does not matter for one tap).</summary>
     internal static bool PointwiseApplies(Conv2dGeometry g) => g.Kernel == new Size2d(1, 1) && g.Padding == new Size2d(0, 0);
 
-    /// <summary>The forward 1x1 convolution, output [N, O, OutH, OutW], relu(output) with <paramref name="relu"/>.</summary>
-    internal static float[] PointwiseConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu = false)
+    /// <summary>
+    /// The forward 1x1 convolution, output [N, O, OutH, OutW]; with <paramref name="residual"/> (laid out
+    /// as the output) output + residual, and relu of that with <paramref name="relu"/>, both in the GEMM's epilogue.
+    /// </summary>
+    internal static float[] PointwiseConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu = false, float[]? residual = null)
     {
         int plane = g.OutH * g.OutW, cg = g.InPerGroup, og = g.OutPerGroup;
         var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * plane);
@@ -37,7 +40,7 @@ public sealed partial class CpuBackend
                 long inputOffset = InputOffset(g, image, group);
                 if (picked is not null) PickStrided(input, inputOffset, g, picked);
                 GemmAccumulate(weight, (long)group * og * cg, false, picked ?? input, picked is null ? inputOffset : 0, false,
-                    output, outputOffset, og, plane, cg, relu);
+                    output, outputOffset, og, plane, cg, relu, residual: residual);
             }
             if (picked is not null) ArrayPool<float>.Shared.Return(picked);
         });

@@ -19,7 +19,8 @@ public sealed partial class CpuBackend
     private static readonly bool Wide = Vector512.IsHardwareAccelerated;
     private static readonly int NR = 2 * (Wide ? V512.Count : V256.Count); // columns of C per micro-tile: two vectors
     private const int KC = 256;         // depth of one packed block (A and B panels stay in L1/L2)
-    private const int MC = MR * 16;     // rows of A packed per task
+    private const int MC = MR * 16;     // rows of C per task
+    private const int MA = MC * 16;     // rows of A packed at once (1536: 1.5 MB at KC; a Winograd GEMM's 10,000+ tile rows would hold 10+ MB)
     private const int NC = 4096;        // columns of B packed at once
     private static readonly int NTile = NR * 8; // columns of C per parallel task
 
@@ -47,21 +48,74 @@ public sealed partial class CpuBackend
     /// <summary>
     /// C[cOffset..] += op(A)·op(B) for float32 (the packed GEMM) or float64 (the plain loop); both
     /// accumulate into C, which lets convolutions sum products over a batch without a temporary.
-    /// With <paramref name="relu"/>, C is then replaced by relu(C) (the epilogue of a fused
-    /// convolution), tile by tile as each tile's last product is added, while it is still in cache.
+    /// The epilogue of a fused convolution follows, tile by tile as each tile's last product is
+    /// added, while it is still in cache: with <paramref name="residual"/> (an array laid out as C,
+    /// the same offset and row stride) C becomes C + residual, then with <paramref name="relu"/>
+    /// relu(C) (<see cref="ApplyEpilogue{T}"/>).
     /// C's rows are <paramref name="ldc"/> elements apart (0: n, a contiguous m x n matrix), so C can
     /// be a block of wider rows, such as a band of output rows in every channel of a convolution.
     /// </summary>
-    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false, int ldc = 0)
+    internal static void GemmAccumulate<T>(T[] a, long aOffset, bool transA, T[] b, long bOffset, bool transB, T[] c, long cOffset, int m, int n, int k, bool relu = false, int ldc = 0, T[]? residual = null)
     {
         if (ldc == 0) ldc = n;
         if (ldc < n) throw new ArgumentException($"gemm: C's row stride {ldc} is shorter than its {n} columns");
+        if (residual is not null && m > 0 && residual.Length < cOffset + (long)(m - 1) * ldc + n)
+            throw new ArgumentException($"gemm: the residual has {residual.Length} elements, too few for C's {m} x {n} block at offset {cOffset} (row stride {ldc})");
         if (typeof(T) == typeof(float))
-            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, relu, ldc);
+            GemmFloat((float[])(object)a, aOffset, transA, (float[])(object)b, bOffset, transB, (float[])(object)c, cOffset, m, n, k, new Epilogue<float>(relu, (float[]?)(object?)residual), ldc);
         else if (typeof(T) == typeof(double))
-            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, relu, ldc);
+            GemmPlain((double[])(object)a, aOffset, transA, (double[])(object)b, bOffset, transB, (double[])(object)c, cOffset, m, n, k, new Epilogue<double>(relu, (double[]?)(object?)residual), ldc);
         else
             throw new ArgumentException($"matmul: not defined for {typeof(T).Name} elements");
+    }
+
+    /// <summary>What a GEMM does to each finished block of C: add <see cref="Residual"/> (laid out as C) when there is one, then relu when <see cref="Relu"/>.</summary>
+    private readonly record struct Epilogue<T>(bool Relu, T[]? Residual)
+    {
+        /// <summary>Whether there is anything to do.</summary>
+        public bool Any => Relu || Residual is not null;
+    }
+
+    /// <summary>
+    /// The epilogue over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns)
+    /// of the row-major matrix at <paramref name="offset"/> whose rows are <paramref name="ldc"/> apart:
+    /// c = c + residual (at the same index) when there is a residual, then relu(c) when asked
+    /// (<see cref="ReluInPlace"/>'s semantics), in one vectorised pass. The same values as the
+    /// separate add and relu passes, since it is the same two operations on each element.
+    /// </summary>
+    private static void ApplyEpilogue<T>(T[] c, Epilogue<T> epilogue, long offset, int ldc, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
+    {
+        for (int r = firstRow; r < firstRow + rows; r++)
+        {
+            int start = (int)(offset + (long)r * ldc + firstColumn);
+            if (epilogue.Residual is null) ReluInPlace(c.AsSpan(start, columns));
+            else AddResidualInPlace(c.AsSpan(start, columns), epilogue.Residual.AsSpan(start, columns), epilogue.Relu);
+        }
+    }
+
+    /// <summary>
+    /// values[i] = values[i] + residual[i], then relu of it when <paramref name="relu"/> (<see cref="ReluInPlace"/>'s
+    /// semantics), vectorised: a residual block's shortcut add and ReLU in one pass.
+    /// </summary>
+    internal static void AddResidualInPlace<T>(Span<T> values, ReadOnlySpan<T> residual, bool relu) where T : struct, IFloatingPointIeee754<T>
+    {
+        if (residual.Length != values.Length)
+            throw new ArgumentException($"residual add: {residual.Length} residual values for {values.Length} outputs");
+        int i = 0;
+        if (IsVectorizable<T>())
+        {
+            int width = System.Numerics.Vector<T>.Count;
+            for (; i <= values.Length - width; i += width)
+            {
+                var sum = new System.Numerics.Vector<T>(values.Slice(i, width)) + new System.Numerics.Vector<T>(residual.Slice(i, width));
+                (relu ? Relu(sum) : sum).CopyTo(values.Slice(i, width));
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            T sum = values[i] + residual[i];
+            values[i] = !relu || sum > T.Zero || T.IsNaN(sum) ? sum : T.Zero;
+        }
     }
 
     /// <summary>
@@ -69,11 +123,11 @@ public sealed partial class CpuBackend
     /// vector axpys C[i, block] += A[i, p]·B[p, block] over column blocks that stay in L1. A
     /// transposed B is copied once into k rows of n so that those rows are contiguous.
     /// </summary>
-    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
+    private static void GemmPlain(double[] a, long aOffset, bool transA, double[] b, long bOffset, bool transB, double[] c, long cOffset, int m, int n, int k, Epilogue<double> epilogue, int ldc)
     {
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
+            if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
         const int Block = 256;
@@ -91,7 +145,7 @@ public sealed partial class CpuBackend
                         double scale = a[aOffset + (transA ? (long)p * m + i : i * k + p)];
                         MultiplyAddInto(target, scale, rows.AsSpan((int)(rowsOffset + (long)p * n + j0), width));
                     }
-                    if (relu) ReluInPlace(target);
+                    if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, (int)i, 1, j0, width);
                 }
         });
     }
@@ -120,63 +174,68 @@ public sealed partial class CpuBackend
         for (; i < target.Length; i++) target[i] += scale * values[i];
     }
 
-    /// <summary>C += op(A)·op(B), packed and register-blocked.</summary>
-    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, bool relu, int ldc)
+    /// <summary>
+    /// C += op(A)·op(B), packed and register-blocked. For each k block, A's rows are packed once per
+    /// group of up to <see cref="MA"/> rows (by every core, panel by panel) and shared by every column
+    /// block and task of the group; B is packed per column block and row group. Each element of C
+    /// still gets its k blocks' partial sums in the order of k, so the packing's granularity does not
+    /// change a bit of the result.
+    /// </summary>
+    private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
-            if (relu) ReluRows(c, cOffset, ldc, 0, m, 0, n);
+            if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
-        for (int jc = 0; jc < n; jc += NC)
+        for (int pc = 0; pc < k; pc += KC)
         {
-            int nc = Math.Min(NC, n - jc);
-            int panelsB = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC)
+            int kc = Math.Min(KC, k - pc);
+            bool lastBlock = pc + kc == k;
+            for (int ig = 0; ig < m; ig += MA)
             {
-                int kc = Math.Min(KC, k - pc);
-                var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
-                PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
-
-                int rowTasks = (m + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
-                long work = (long)m * nc * kc;
-                int tasks = rowTasks * columnTasks;
-                void RunTask(int task)
+                int mg = Math.Min(MA, m - ig);
+                var packedA = ArrayPool<float>.Shared.Rent((mg + MR - 1) / MR * MR * kc);
+                PackA(a, aOffset, transA, m, k, ig, mg, pc, kc, packedA);
+                for (int jc = 0; jc < n; jc += NC)
                 {
-                    int ic = task / columnTasks * MC, mc = Math.Min(MC, m - ic);
-                    int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
-                    var packedA = ArrayPool<float>.Shared.Rent(((mc + MR - 1) / MR) * MR * kc);
-                    PackA(a, aOffset, transA, m, k, ic, mc, pc, kc, packedA);
-                    fixed (float* pa = packedA, pb = packedB, pcC = c)
+                    int nc = Math.Min(NC, n - jc);
+                    int panelsB = (nc + NR - 1) / NR;
+                    var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                    PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
+
+                    int rowTasks = (mg + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
+                    long work = (long)mg * nc * kc;
+                    int tasks = rowTasks * columnTasks;
+                    void RunTask(int task)
                     {
-                        for (int jr = jt; jr < jt + nt; jr += NR)
-                            for (int ir = 0; ir < mc; ir += MR)
-                            {
-                                float* tileA = pa + ir * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ic + ir) * ldc + jc + jr;
-                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                if (Wide) MicroKernel<V512>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                                else MicroKernel<V256>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                            }
+                        int it = task / columnTasks * MC, mc = Math.Min(MC, mg - it); // rows [ig + it, ig + it + mc)
+                        int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
+                        fixed (float* pa = packedA, pb = packedB, pcC = c)
+                        {
+                            for (int jr = jt; jr < jt + nt; jr += NR)
+                                for (int ir = 0; ir < mc; ir += MR)
+                                {
+                                    // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
+                                    float* tileA = pa + (long)(it + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
+                                    int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
+                                    if (Wide) MicroKernel<V512, Vector512<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                    else MicroKernel<V256, Vector256<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                }
+                        }
+                        // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
+                        if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ig + it, mc, jc + jt, nt);
                     }
-                    // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
-                    if (relu && pc + kc == k) ReluRows(c, cOffset, ldc, ic, mc, jc + jt, nt);
-                    ArrayPool<float>.Shared.Return(packedA);
+                    if (work < ParallelThreshold * 8 || tasks == 1)
+                        for (int t = 0; t < tasks; t++) RunTask(t);
+                    else
+                        Parallel.For(0, tasks, RunTask);
+                    ArrayPool<float>.Shared.Return(packedB);
                 }
-                if (work < ParallelThreshold * 8 || tasks == 1)
-                    for (int t = 0; t < tasks; t++) RunTask(t);
-                else
-                    Parallel.For(0, tasks, RunTask);
-                ArrayPool<float>.Shared.Return(packedB);
+                ArrayPool<float>.Shared.Return(packedA);
             }
         }
-    }
-
-    /// <summary>relu over rows [firstRow, firstRow + rows) and columns [firstColumn, firstColumn + columns) of the row-major matrix at <paramref name="offset"/> whose rows are <paramref name="n"/> elements apart.</summary>
-    private static void ReluRows<T>(T[] matrix, long offset, int n, int firstRow, int rows, int firstColumn, int columns) where T : struct, IFloatingPointIeee754<T>
-    {
-        for (int r = firstRow; r < firstRow + rows; r++)
-            ReluInPlace(matrix.AsSpan((int)(offset + (long)r * n + firstColumn), columns));
     }
 
     /// <summary>
@@ -206,20 +265,31 @@ public sealed partial class CpuBackend
         return System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero);
     }
 
-    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded.</summary>
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded; panels in parallel.</summary>
     private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed)
     {
-        int target = 0;
-        for (int ir = 0; ir < mc; ir += MR)
-            for (int p = 0; p < kc; p++)
-                for (int r = 0; r < MR; r++, target++)
-                {
-                    int i = ic + ir + r;
-                    packed[target] = ir + r < mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
-                }
+        int panels = (mc + MR - 1) / MR;
+        ParallelRange(panels, (long)kc * MR, (first, end) =>
+        {
+            for (long panel = first; panel < end; panel++)
+            {
+                int target = (int)panel * MR * kc, i0 = ic + (int)panel * MR;
+                for (int p = 0; p < kc; p++)
+                    for (int r = 0; r < MR; r++, target++)
+                    {
+                        int i = i0 + r;
+                        packed[target] = i < ic + mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
+                    }
+            }
+        });
     }
 
-    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded.</summary>
+    /// <summary>
+    /// Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded.
+    /// A transposed B is read row by row (each panel column is a contiguous run of B's row): read
+    /// k step by k step instead, every value came from another row, and a weight gradient's
+    /// packing (B = the input, k = its pixels) measured 5x slower, about half the GEMM's own time.
+    /// </summary>
     private static void PackB(float[] b, long offset, bool trans, int n, int k, int jc, int nc, int pc, int kc, float[] packed)
     {
         int panels = (nc + NR - 1) / NR;
@@ -227,66 +297,76 @@ public sealed partial class CpuBackend
         {
             for (long panel = first; panel < end; panel++)
             {
-                int target = (int)panel * NR * kc;
+                var target = packed.AsSpan((int)panel * NR * kc, NR * kc);
                 int j0 = jc + (int)panel * NR, width = Math.Min(NR, jc + nc - j0);
-                for (int p = 0; p < kc; p++, target += NR)
+                if (trans)
                 {
-                    if (!trans && width == NR)
-                    {
-                        Array.Copy(b, offset + (long)(pc + p) * n + j0, packed, target, NR);
-                        continue;
-                    }
                     for (int col = 0; col < NR; col++)
-                        packed[target + col] = col < width ? b[offset + (trans ? (long)(j0 + col) * k + pc + p : (long)(pc + p) * n + j0 + col)] : 0f;
+                    {
+                        if (col >= width)
+                        {
+                            for (int p = 0; p < kc; p++) target[p * NR + col] = 0f;
+                            continue;
+                        }
+                        var row = new ReadOnlySpan<float>(b, (int)(offset + (long)(j0 + col) * k + pc), kc);
+                        for (int p = 0; p < row.Length; p++) target[p * NR + col] = row[p];
+                    }
+                    continue;
+                }
+                for (int p = 0; p < kc; p++)
+                {
+                    var source = new ReadOnlySpan<float>(b, (int)(offset + (long)(pc + p) * n + j0), width);
+                    source.CopyTo(target.Slice(p * NR, width));
+                    target.Slice(p * NR + width, NR - width).Clear();
                 }
             }
         });
     }
 
     /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers.</summary>
-    private static unsafe void MicroKernel<TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
-        where TVector : struct, ISimdFloat<TVector>
+    private static unsafe void MicroKernel<TSimd, TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+        where TSimd : struct, ISimdFloat<TVector> where TVector : struct
     {
-        int width = TVector.Count;
+        int width = TSimd.Count;
         TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++, a += MR, b += 2 * width)
         {
-            var b0 = TVector.Load(b);
-            var b1 = TVector.Load(b + width);
-            var a0 = TVector.Broadcast(a[0]);
-            c00 = TVector.MultiplyAdd(a0, b0, c00); c01 = TVector.MultiplyAdd(a0, b1, c01);
-            var a1 = TVector.Broadcast(a[1]);
-            c10 = TVector.MultiplyAdd(a1, b0, c10); c11 = TVector.MultiplyAdd(a1, b1, c11);
-            var a2 = TVector.Broadcast(a[2]);
-            c20 = TVector.MultiplyAdd(a2, b0, c20); c21 = TVector.MultiplyAdd(a2, b1, c21);
-            var a3 = TVector.Broadcast(a[3]);
-            c30 = TVector.MultiplyAdd(a3, b0, c30); c31 = TVector.MultiplyAdd(a3, b1, c31);
-            var a4 = TVector.Broadcast(a[4]);
-            c40 = TVector.MultiplyAdd(a4, b0, c40); c41 = TVector.MultiplyAdd(a4, b1, c41);
-            var a5 = TVector.Broadcast(a[5]);
-            c50 = TVector.MultiplyAdd(a5, b0, c50); c51 = TVector.MultiplyAdd(a5, b1, c51);
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + width);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00); c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[1]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10); c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20); c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30); c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a4 = TSimd.Broadcast(a[4]);
+            c40 = TSimd.MultiplyAdd(a4, b0, c40); c41 = TSimd.MultiplyAdd(a4, b1, c41);
+            var a5 = TSimd.Broadcast(a[5]);
+            c50 = TSimd.MultiplyAdd(a5, b0, c50); c51 = TSimd.MultiplyAdd(a5, b1, c51);
         }
 
         if (rows == MR && cols == 2 * width)
         {
-            TVector.AddTo(c, c00); TVector.AddTo(c + width, c01); c += ldc;
-            TVector.AddTo(c, c10); TVector.AddTo(c + width, c11); c += ldc;
-            TVector.AddTo(c, c20); TVector.AddTo(c + width, c21); c += ldc;
-            TVector.AddTo(c, c30); TVector.AddTo(c + width, c31); c += ldc;
-            TVector.AddTo(c, c40); TVector.AddTo(c + width, c41); c += ldc;
-            TVector.AddTo(c, c50); TVector.AddTo(c + width, c51);
+            TSimd.AddTo(c, c00); TSimd.AddTo(c + width, c01); c += ldc;
+            TSimd.AddTo(c, c10); TSimd.AddTo(c + width, c11); c += ldc;
+            TSimd.AddTo(c, c20); TSimd.AddTo(c + width, c21); c += ldc;
+            TSimd.AddTo(c, c30); TSimd.AddTo(c + width, c31); c += ldc;
+            TSimd.AddTo(c, c40); TSimd.AddTo(c + width, c41); c += ldc;
+            TSimd.AddTo(c, c50); TSimd.AddTo(c + width, c51);
             return;
         }
         // Edge tiles go through a scratch tile so only the valid part of C is touched.
         int stride = 2 * width;
         float* tile = stackalloc float[MR * stride];
-        TVector.Store(tile, c00); TVector.Store(tile + width, c01);
-        TVector.Store(tile + stride, c10); TVector.Store(tile + stride + width, c11);
-        TVector.Store(tile + 2 * stride, c20); TVector.Store(tile + 2 * stride + width, c21);
-        TVector.Store(tile + 3 * stride, c30); TVector.Store(tile + 3 * stride + width, c31);
-        TVector.Store(tile + 4 * stride, c40); TVector.Store(tile + 4 * stride + width, c41);
-        TVector.Store(tile + 5 * stride, c50); TVector.Store(tile + 5 * stride + width, c51);
+        TSimd.Store(tile, c00); TSimd.Store(tile + width, c01);
+        TSimd.Store(tile + stride, c10); TSimd.Store(tile + stride + width, c11);
+        TSimd.Store(tile + 2 * stride, c20); TSimd.Store(tile + 2 * stride + width, c21);
+        TSimd.Store(tile + 3 * stride, c30); TSimd.Store(tile + 3 * stride + width, c31);
+        TSimd.Store(tile + 4 * stride, c40); TSimd.Store(tile + 4 * stride + width, c41);
+        TSimd.Store(tile + 5 * stride, c50); TSimd.Store(tile + 5 * stride + width, c51);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col++)
                 c[(long)r * ldc + col] += tile[r * stride + col];
