@@ -28,9 +28,9 @@ public class KernelTests
     public static TheoryData<int, int, int, bool, bool> GemmShapes()
     {
         var data = new TheoryData<int, int, int, bool, bool>();
-        // Sizes straddle the 6-row and 16-column micro-tiles and the 256-deep blocks; 1601 rows cross
-        // the 1536-row groups in which A is packed.
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 15, 3), (6, 16, 256), (7, 17, 257), (13, 33, 300), (64, 100, 9), (97, 31, 513), (1601, 37, 270) })
+        // Sizes straddle the micro-tiles (6 rows on AVX2, 12 on AVX-512; 16 and 32 columns), the 96-row
+        // tasks and the 256-deep blocks; 1601 rows cross the 1536-row groups in which A is packed.
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (64, 100, 9), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })
                     data.Add(m, n, k, ta, tb);
