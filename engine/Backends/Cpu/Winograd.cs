@@ -17,9 +17,7 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// <code>M[ξ] (tiles x O) = V[ξ]ᵀ (tiles x C) · U[ξ] (C x O)</code>
 /// which run on the packed GEMM. Where V, the transformed input, is the larger operand (many tiles,
 /// few channels: SSD300's 64-channel layers at 300 px), the forward GEMMs run transposed, M[ξ]ᵀ
-/// (O x tiles) = U[ξ]ᵀ · V[ξ], so V is packed by row copies once per GEMM and only U is repacked
-/// per column task (with tiles as rows, a profile of those layers showed more time in the GEMM's
-/// packing than in its micro-kernel, whose k is then only 64); see <see cref="WinogradChannelsAsGemmRows"/>. The weight
+/// (O x tiles) = U[ξ]ᵀ · V[ξ], so V is packed by row copies; see <see cref="WinogradChannelsAsGemmRows"/>. The weight
 /// gradient's GEMMs keep channels on both sides. So the work is: transform the weights (U), transform the input
 /// patches (V), 36 GEMMs, transform the products back (M to Y). The transforms are vectorised
 /// across neighbouring tiles; tiles are processed in chunks of whole tile rows so the buffers stay
@@ -144,13 +142,15 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Whether the forward GEMMs take output channels as rows (M[ξ]ᵀ = U[ξ]ᵀ · V[ξ]) rather than
     /// tiles (M[ξ] = V[ξ]ᵀ · U[ξ]) for <paramref name="outChannels"/> channels and chunks of
-    /// <paramref name="tiles"/> tiles. The GEMM repacks its row operand element by element for every
-    /// task of <see cref="NTile"/> columns and copies its column operand in rows once, so the
-    /// orientation that repacks fewer elements wins: channels as rows repack U (O x C) once per
-    /// NTile tiles, tiles as rows repack V (tiles x C) once per NTile channels. Measured (CPU time
-    /// on one thread, loaded machine, SSD300's layers at batch 1): 64 channels at 300 px 0.8-0.9x
+    /// <paramref name="tiles"/> tiles. The rule counts what the GEMM repacked when it packed its row
+    /// operand once per task of <see cref="NTile"/> columns: channels as rows repack U (O x C) once
+    /// per NTile tiles, tiles as rows repack V (tiles x C) once per NTile channels. Measured then (CPU
+    /// time on one thread, loaded machine, SSD300's layers at batch 1): 64 channels at 300 px 0.8-0.9x
     /// the time with channels as rows; 512 channels at 19 px, where a chunk has only 100 tiles,
-    /// about 1.4x. Both give the same sums in the same order, so the same results.
+    /// about 1.4x. Since the GEMM packs A once per k block, the two orientations measured within
+    /// the noise of a loaded machine on SSD300's and FPN's shapes (best CPU time of 9 on one core,
+    /// ±20%), so the rule stays until a quiet measurement says otherwise. Both give the same sums in
+    /// the same order, so the same results.
     /// </summary>
     private static bool WinogradChannelsAsGemmRows(int outChannels, int tiles) =>
         (long)outChannels * ((tiles + NTile - 1) / NTile) < (long)tiles * ((outChannels + NTile - 1) / NTile);
