@@ -18,8 +18,9 @@ namespace ScratchDetect.Cli.Commands;
 /// <param name="Lr">Learning rate of the batch.</param>
 /// <param name="WeightDecay">train's --weight-decay (AdamW's decoupled decay).</param>
 /// <param name="WarmupIters">Linear warm-up iterations.</param>
+/// <param name="EvalEveryEpochs">Epochs between evaluations on the held-out split (the last epoch is always evaluated).</param>
 /// <param name="DrawnImages">Test images written with their detections drawn.</param>
-internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int InputSize, int Epochs, int BatchSize, string Optimizer, double Lr, double WeightDecay, int WarmupIters, int DrawnImages)
+internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int InputSize, int Epochs, int BatchSize, string Optimizer, double Lr, double WeightDecay, int WarmupIters, int EvalEveryEpochs, int DrawnImages)
 {
     /// <summary>
     /// The demo's settings, sized for about ten minutes on two cores: 96..128 px images with one or
@@ -36,10 +37,13 @@ internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int Inpu
     /// </summary>
     public static DemoSettings Default { get; } = new(
         new ShapesOptions { Train = 2000, Test = 200, MinSize = 96, MaxSize = 128, MinObjects = 1, MaxObjects = 2, MinObjectScale = 0.2, MaxObjectScale = 0.45 },
-        "ssd_tiny", InputSize: 96, Epochs: 15, BatchSize: 16, Optimizer: "adamw", Lr: 0.003, WeightDecay: 0.01, WarmupIters: 50, DrawnImages: 4);
+        "ssd_tiny", InputSize: 96, Epochs: 15, BatchSize: 16, Optimizer: "adamw", Lr: 0.003, WeightDecay: 0.01, WarmupIters: 50, EvalEveryEpochs: 3, DrawnImages: 4);
 
     /// <summary>The epoch at which the learning rate drops by 10: after 80% of them (none for one epoch).</summary>
     public int[] LrSteps => Epochs < 2 ? [] : [.. new[] { (int)Math.Ceiling(Epochs * 0.8) }.Where(e => e < Epochs)];
+
+    /// <summary>train's --eval-every: <see cref="EvalEveryEpochs"/> epochs in iterations (the loader drops the last partial batch).</summary>
+    public int EvalEveryIterations => EvalEveryEpochs * (Shapes.Train / BatchSize);
 }
 
 /// <summary>
@@ -98,10 +102,11 @@ internal static class DemoCommand
         {
             Model = settings.Model, Data = data, Split = "train", ValSplit = "test", Epochs = settings.Epochs, BatchSize = settings.BatchSize,
             Optimizer = settings.Optimizer, Lr = settings.Lr, WeightDecay = settings.WeightDecay, WarmupIters = settings.WarmupIters, LrSteps = settings.LrSteps, Seed = settings.Shapes.Seed, Out = run, PrintEvery = 10,
+            EvalEvery = settings.EvalEveryIterations,
             MinSize = settings.InputSize,
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --optimizer {config.Optimizer} --lr {config.Lr} --weight-decay {config.WeightDecay} --warmup-iters {config.WarmupIters} --lr-steps {string.Join(' ', settings.LrSteps)} --seed {config.Seed} --out {run}"));
+            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --optimizer {config.Optimizer} --lr {config.Lr} --weight-decay {config.WeightDecay} --warmup-iters {config.WarmupIters} --lr-steps {string.Join(' ', settings.LrSteps)} --eval-every {config.EvalEvery} --seed {config.Seed} --out {run}"));
         int status = TrainCommand.Run(config, configPath: null, resumeDirectory: null, output);
         if (status != 0) return status;
 
