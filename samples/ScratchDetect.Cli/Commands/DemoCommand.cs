@@ -109,7 +109,7 @@ internal static class DemoCommand
             MinSize = settings.InputSize,
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --optimizer {config.Optimizer} --lr {config.Lr} --weight-decay {config.WeightDecay} --warmup-iters {config.WarmupIters} --lr-steps {string.Join(' ', settings.LrSteps)} --eval-every {config.EvalEvery} --seed {config.Seed} --out {run}"));
+            $"[2/3] training: train --model {config.Model} --min-size {config.MinSize} --data {data} --split train --val-split test --epochs {config.Epochs} --batch-size {config.BatchSize} --optimizer {config.Optimizer} --lr {config.Lr} --weight-decay {config.WeightDecay} --warmup-iters {config.WarmupIters}{(settings.LrSteps.Length > 0 ? " --lr-steps " + string.Join(' ', settings.LrSteps) : "")} --eval-every {config.EvalEvery} --seed {config.Seed} --out {run}"));
         int status = TrainCommand.Run(config, configPath: null, resumeDirectory: null, output);
         if (status != 0) return status;
 
