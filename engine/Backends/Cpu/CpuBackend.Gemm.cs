@@ -21,7 +21,7 @@ public sealed partial class CpuBackend
     // Rows of C per micro-tile. On AVX-512, 12 rows ran 1.43x the 6-row kernel's GFLOP/s (145 against
     // 101 on one core, the packed operands in cache, loaded machine): half the loads of B per FMA.
     private static readonly int MR = Wide ? 12 : 6;
-    private static readonly int NR = 2 * (Wide ? V512.Count : V256.Count); // columns of C per micro-tile: two vectors
+    private static readonly int NR = 2 * (Wide ? Vector512<float>.Count : Vector256<float>.Count); // columns of C per micro-tile: two vectors
     private const int KC = 256;         // depth of one packed block (A and B panels stay in L1/L2)
     private const int MC = 96;          // rows of C per task: a multiple of both micro-tile heights
     private const int MA = MC * 16;     // rows of A packed at once (1536: 1.5 MB at KC; a Winograd GEMM's 10,000+ tile rows would hold 10+ MB)
@@ -224,8 +224,8 @@ public sealed partial class CpuBackend
                                     // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
                                     float* tileA = pa + (long)(it + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
                                     int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                    if (Wide) MicroKernel12<V512, Vector512<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
-                                    else MicroKernel6<V256, Vector256<float>>(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                    if (Wide) MicroKernel12(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                    else MicroKernel6(kc, tileA, tileB, tileC, ldc, rows, cols);
                                 }
                         }
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
@@ -327,125 +327,133 @@ public sealed partial class CpuBackend
         });
     }
 
+    /// <summary>target[0..8) += value: a finished AVX2 accumulator into C.</summary>
+    private static unsafe void AddTo(float* target, Vector256<float> value) => (Vector256.Load(target) + value).Store(target);
+
+    /// <summary>target[0..16) += value: a finished AVX-512 accumulator into C.</summary>
+    private static unsafe void AddTo(float* target, Vector512<float> value) => (Vector512.Load(target) + value).Store(target);
+
+    // The micro-kernels' locals are the hardware vectors themselves, one kernel per register file:
+    // with a struct wrapping the vector as its value type, the JIT (.NET 10) put a register move
+    // after every second fused multiply-add (dotnet/runtime#107538), 6 extra instructions in the
+    // 6-row kernel's 27; and 12 rows (24 accumulators) would spill AVX2's 16 registers.
     /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers.</summary>
-    private static unsafe void MicroKernel6<TSimd, TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
-        where TSimd : struct, ISimdFloat<TVector> where TVector : struct
+    private static unsafe void MicroKernel6(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
     {
-        int width = TSimd.Count;
-        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int width = Vector256<float>.Count;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++, a += 6, b += 2 * width)
         {
-            var b0 = TSimd.Load(b);
-            var b1 = TSimd.Load(b + width);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00); c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[1]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10); c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20); c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30); c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a4 = TSimd.Broadcast(a[4]);
-            c40 = TSimd.MultiplyAdd(a4, b0, c40); c41 = TSimd.MultiplyAdd(a4, b1, c41);
-            var a5 = TSimd.Broadcast(a[5]);
-            c50 = TSimd.MultiplyAdd(a5, b0, c50); c51 = TSimd.MultiplyAdd(a5, b1, c51);
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + width);
+            var a0 = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
         }
 
         if (rows == 6 && cols == 2 * width)
         {
-            TSimd.AddTo(c, c00); TSimd.AddTo(c + width, c01); c += ldc;
-            TSimd.AddTo(c, c10); TSimd.AddTo(c + width, c11); c += ldc;
-            TSimd.AddTo(c, c20); TSimd.AddTo(c + width, c21); c += ldc;
-            TSimd.AddTo(c, c30); TSimd.AddTo(c + width, c31); c += ldc;
-            TSimd.AddTo(c, c40); TSimd.AddTo(c + width, c41); c += ldc;
-            TSimd.AddTo(c, c50); TSimd.AddTo(c + width, c51);
+            AddTo(c, c00); AddTo(c + width, c01); c += ldc;
+            AddTo(c, c10); AddTo(c + width, c11); c += ldc;
+            AddTo(c, c20); AddTo(c + width, c21); c += ldc;
+            AddTo(c, c30); AddTo(c + width, c31); c += ldc;
+            AddTo(c, c40); AddTo(c + width, c41); c += ldc;
+            AddTo(c, c50); AddTo(c + width, c51);
             return;
         }
         // Edge tiles go through a scratch tile so only the valid part of C is touched.
         int stride = 2 * width;
         float* tile = stackalloc float[6 * stride];
-        TSimd.Store(tile, c00); TSimd.Store(tile + width, c01);
-        TSimd.Store(tile + stride, c10); TSimd.Store(tile + stride + width, c11);
-        TSimd.Store(tile + 2 * stride, c20); TSimd.Store(tile + 2 * stride + width, c21);
-        TSimd.Store(tile + 3 * stride, c30); TSimd.Store(tile + 3 * stride + width, c31);
-        TSimd.Store(tile + 4 * stride, c40); TSimd.Store(tile + 4 * stride + width, c41);
-        TSimd.Store(tile + 5 * stride, c50); TSimd.Store(tile + 5 * stride + width, c51);
+        c00.Store(tile); c01.Store(tile + width);
+        c10.Store(tile + stride); c11.Store(tile + stride + width);
+        c20.Store(tile + 2 * stride); c21.Store(tile + 2 * stride + width);
+        c30.Store(tile + 3 * stride); c31.Store(tile + 3 * stride + width);
+        c40.Store(tile + 4 * stride); c41.Store(tile + 4 * stride + width);
+        c50.Store(tile + 5 * stride); c51.Store(tile + 5 * stride + width);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col++)
                 c[(long)r * ldc + col] += tile[r * stride + col];
     }
 
     /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 12 x (2 vectors) tile held in registers (AVX-512's 32 hold its 24 accumulators).</summary>
-    private static unsafe void MicroKernel12<TSimd, TVector>(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
-        where TSimd : struct, ISimdFloat<TVector> where TVector : struct
+    private static unsafe void MicroKernel12(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
     {
-        int width = TSimd.Count;
-        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        TVector c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        TVector c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+        int width = Vector512<float>.Count;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
         for (int p = 0; p < kc; p++, a += 12, b += 2 * width)
         {
-            var b0 = TSimd.Load(b);
-            var b1 = TSimd.Load(b + width);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00); c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[1]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10); c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20); c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30); c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a4 = TSimd.Broadcast(a[4]);
-            c40 = TSimd.MultiplyAdd(a4, b0, c40); c41 = TSimd.MultiplyAdd(a4, b1, c41);
-            var a5 = TSimd.Broadcast(a[5]);
-            c50 = TSimd.MultiplyAdd(a5, b0, c50); c51 = TSimd.MultiplyAdd(a5, b1, c51);
-            var a6 = TSimd.Broadcast(a[6]);
-            c60 = TSimd.MultiplyAdd(a6, b0, c60); c61 = TSimd.MultiplyAdd(a6, b1, c61);
-            var a7 = TSimd.Broadcast(a[7]);
-            c70 = TSimd.MultiplyAdd(a7, b0, c70); c71 = TSimd.MultiplyAdd(a7, b1, c71);
-            var a8 = TSimd.Broadcast(a[8]);
-            c80 = TSimd.MultiplyAdd(a8, b0, c80); c81 = TSimd.MultiplyAdd(a8, b1, c81);
-            var a9 = TSimd.Broadcast(a[9]);
-            c90 = TSimd.MultiplyAdd(a9, b0, c90); c91 = TSimd.MultiplyAdd(a9, b1, c91);
-            var aA = TSimd.Broadcast(a[10]);
-            cA0 = TSimd.MultiplyAdd(aA, b0, cA0); cA1 = TSimd.MultiplyAdd(aA, b1, cA1);
-            var aB = TSimd.Broadcast(a[11]);
-            cB0 = TSimd.MultiplyAdd(aB, b0, cB0); cB1 = TSimd.MultiplyAdd(aB, b1, cB1);
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + width);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(a[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80); c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(a[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90); c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            var aA = Vector512.Create(a[10]);
+            cA0 = Vector512.FusedMultiplyAdd(aA, b0, cA0); cA1 = Vector512.FusedMultiplyAdd(aA, b1, cA1);
+            var aB = Vector512.Create(a[11]);
+            cB0 = Vector512.FusedMultiplyAdd(aB, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(aB, b1, cB1);
         }
 
         if (rows == 12 && cols == 2 * width)
         {
-            TSimd.AddTo(c, c00); TSimd.AddTo(c + width, c01); c += ldc;
-            TSimd.AddTo(c, c10); TSimd.AddTo(c + width, c11); c += ldc;
-            TSimd.AddTo(c, c20); TSimd.AddTo(c + width, c21); c += ldc;
-            TSimd.AddTo(c, c30); TSimd.AddTo(c + width, c31); c += ldc;
-            TSimd.AddTo(c, c40); TSimd.AddTo(c + width, c41); c += ldc;
-            TSimd.AddTo(c, c50); TSimd.AddTo(c + width, c51); c += ldc;
-            TSimd.AddTo(c, c60); TSimd.AddTo(c + width, c61); c += ldc;
-            TSimd.AddTo(c, c70); TSimd.AddTo(c + width, c71); c += ldc;
-            TSimd.AddTo(c, c80); TSimd.AddTo(c + width, c81); c += ldc;
-            TSimd.AddTo(c, c90); TSimd.AddTo(c + width, c91); c += ldc;
-            TSimd.AddTo(c, cA0); TSimd.AddTo(c + width, cA1); c += ldc;
-            TSimd.AddTo(c, cB0); TSimd.AddTo(c + width, cB1);
+            AddTo(c, c00); AddTo(c + width, c01); c += ldc;
+            AddTo(c, c10); AddTo(c + width, c11); c += ldc;
+            AddTo(c, c20); AddTo(c + width, c21); c += ldc;
+            AddTo(c, c30); AddTo(c + width, c31); c += ldc;
+            AddTo(c, c40); AddTo(c + width, c41); c += ldc;
+            AddTo(c, c50); AddTo(c + width, c51); c += ldc;
+            AddTo(c, c60); AddTo(c + width, c61); c += ldc;
+            AddTo(c, c70); AddTo(c + width, c71); c += ldc;
+            AddTo(c, c80); AddTo(c + width, c81); c += ldc;
+            AddTo(c, c90); AddTo(c + width, c91); c += ldc;
+            AddTo(c, cA0); AddTo(c + width, cA1); c += ldc;
+            AddTo(c, cB0); AddTo(c + width, cB1);
             return;
         }
         // Edge tiles go through a scratch tile so only the valid part of C is touched.
         int stride = 2 * width;
         float* tile = stackalloc float[12 * stride];
-        TSimd.Store(tile, c00); TSimd.Store(tile + width, c01);
-        TSimd.Store(tile + stride, c10); TSimd.Store(tile + stride + width, c11);
-        TSimd.Store(tile + 2 * stride, c20); TSimd.Store(tile + 2 * stride + width, c21);
-        TSimd.Store(tile + 3 * stride, c30); TSimd.Store(tile + 3 * stride + width, c31);
-        TSimd.Store(tile + 4 * stride, c40); TSimd.Store(tile + 4 * stride + width, c41);
-        TSimd.Store(tile + 5 * stride, c50); TSimd.Store(tile + 5 * stride + width, c51);
-        TSimd.Store(tile + 6 * stride, c60); TSimd.Store(tile + 6 * stride + width, c61);
-        TSimd.Store(tile + 7 * stride, c70); TSimd.Store(tile + 7 * stride + width, c71);
-        TSimd.Store(tile + 8 * stride, c80); TSimd.Store(tile + 8 * stride + width, c81);
-        TSimd.Store(tile + 9 * stride, c90); TSimd.Store(tile + 9 * stride + width, c91);
-        TSimd.Store(tile + 10 * stride, cA0); TSimd.Store(tile + 10 * stride + width, cA1);
-        TSimd.Store(tile + 11 * stride, cB0); TSimd.Store(tile + 11 * stride + width, cB1);
+        c00.Store(tile); c01.Store(tile + width);
+        c10.Store(tile + stride); c11.Store(tile + stride + width);
+        c20.Store(tile + 2 * stride); c21.Store(tile + 2 * stride + width);
+        c30.Store(tile + 3 * stride); c31.Store(tile + 3 * stride + width);
+        c40.Store(tile + 4 * stride); c41.Store(tile + 4 * stride + width);
+        c50.Store(tile + 5 * stride); c51.Store(tile + 5 * stride + width);
+        c60.Store(tile + 6 * stride); c61.Store(tile + 6 * stride + width);
+        c70.Store(tile + 7 * stride); c71.Store(tile + 7 * stride + width);
+        c80.Store(tile + 8 * stride); c81.Store(tile + 8 * stride + width);
+        c90.Store(tile + 9 * stride); c91.Store(tile + 9 * stride + width);
+        cA0.Store(tile + 10 * stride); cA1.Store(tile + 10 * stride + width);
+        cB0.Store(tile + 11 * stride); cB1.Store(tile + 11 * stride + width);
         for (int r = 0; r < rows; r++)
             for (int col = 0; col < cols; col++)
                 c[(long)r * ldc + col] += tile[r * stride + col];
