@@ -98,27 +98,29 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// values[i] = values[i] + residual[i], then relu of it when <paramref name="relu"/> (<see cref="ReluInPlace"/>'s
-    /// semantics), vectorised: a residual block's shortcut add and ReLU in one pass.
+    /// values[i] = values[i] + residual[i] (<see cref="AddInto{T}"/>), then relu of it when <paramref name="relu"/>
+    /// (<see cref="ReluInPlace"/>'s semantics), vectorised: a residual block's shortcut add and ReLU in one pass.
     /// </summary>
     internal static void AddResidualInPlace<T>(Span<T> values, ReadOnlySpan<T> residual, bool relu) where T : struct, IFloatingPointIeee754<T>
     {
         if (residual.Length != values.Length)
             throw new ArgumentException($"residual add: {residual.Length} residual values for {values.Length} outputs");
+        if (!relu)
+        {
+            AddInto<T>(values, residual);
+            return;
+        }
         int i = 0;
         if (IsVectorizable<T>())
         {
             int width = System.Numerics.Vector<T>.Count;
             for (; i <= values.Length - width; i += width)
-            {
-                var sum = new System.Numerics.Vector<T>(values.Slice(i, width)) + new System.Numerics.Vector<T>(residual.Slice(i, width));
-                (relu ? Relu(sum) : sum).CopyTo(values.Slice(i, width));
-            }
+                Relu(new System.Numerics.Vector<T>(values.Slice(i, width)) + new System.Numerics.Vector<T>(residual.Slice(i, width))).CopyTo(values.Slice(i, width));
         }
         for (; i < values.Length; i++)
         {
             T sum = values[i] + residual[i];
-            values[i] = !relu || sum > T.Zero || T.IsNaN(sum) ? sum : T.Zero;
+            values[i] = sum > T.Zero || T.IsNaN(sum) ? sum : T.Zero;
         }
     }
 
