@@ -92,6 +92,39 @@ public class WinogradTests
         AssertWithinBound(Reference(false), Reference(true), fast, $"winograd backward filter {g}", RelativeBound);
     }
 
+    [Fact]
+    public void ForwardKernelsWriteEveryElementOfAReusedOutputBuffer()
+    {
+        // The forward kernels rent their output unzeroed from the buffer pool (the output transforms
+        // write every element). Pooled arrays of the output's length filled with NaN are waiting
+        // first, so an element the transforms missed comes out NaN instead of a stale or zero value.
+        // 1 x 16 x 37 x 70: 41 440 outputs (pooled: 64 KiB and more), partial tiles on both edges.
+        var g = new Conv2dGeometry(1, 16, 37, 70, 16, new Size2d(3, 3), new Size2d(1, 1), new Size2d(1, 1), new Size2d(1, 1), 1);
+        var random = new Generator(19);
+        var x = Random(16 * 37 * 70, random);
+        var w = Random(16 * 16 * 9, random);
+        var b = Random(16, random);
+        var kernels = new (string Name, Func<float[]> Run)[]
+        {
+            ("F(4x4) forward", () => CpuBackend.WinogradConvForward(x, w, b, g)),
+            ("F(2x2) forward", () => CpuBackend.WinogradF2ConvForward(x, w, b, g)),
+            ("F(4x4) backward data", () => CpuBackend.WinogradConvBackwardData(x, w, g)),
+        };
+        foreach (var (name, run) in kernels)
+        {
+            var fresh = run();
+            var stale = Enumerable.Range(0, 4).Select(_ => CpuBufferPool.Rent<float>(fresh.Length)).ToArray();
+            foreach (var buffer in stale)
+            {
+                Array.Fill(buffer, float.NaN);
+                CpuBufferPool.Return(buffer);
+            }
+            var reused = run();
+            Assert.True(reused.All(float.IsFinite), $"{name}: an output element was left unwritten");
+            Assert.Equal(fresh, reused);
+        }
+    }
+
     [Theory]
     [InlineData(16, true)]    // up to 128 input channels: F(4x4, 3x3)
     [InlineData(136, false)]  // more: F(2x2, 3x3)

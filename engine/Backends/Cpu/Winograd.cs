@@ -96,7 +96,8 @@ public sealed partial class CpuBackend
         int maxTiles = rowsPerChunk * tilesW;
         bool channelsAsRows = WinogradChannelsAsGemmRows(og, maxTiles);
 
-        var output = CpuBufferPool.RentZeroed<float>((long)g.Batch * g.OutChannels * outH * outW);
+        // Not zeroed: the output transforms write every element of every plane.
+        var output = CpuBufferPool.Rent<float>((long)g.Batch * g.OutChannels * outH * outW);
         var transformedWeight = ArrayPool<float>.Shared.Rent(T.Points * og * cg);
         var transformedInput = ArrayPool<float>.Shared.Rent(T.Points * cg * maxTiles);
         // Slack of one vector: the output transforms load whole vectors past the last tile of a row or the last channel.
@@ -209,7 +210,7 @@ public sealed partial class CpuBackend
         int cg = g.InPerGroup, og = g.OutPerGroup;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g);
         int maxTiles = rowsPerChunk * tilesW;
-        var gradWeight = CpuBufferPool.RentZeroed<float>((long)g.OutChannels * cg * 9);
+        var gradWeight = CpuBufferPool.Rent<float>((long)g.OutChannels * cg * 9); // every tap is written per group
         var transformedInput = ArrayPool<float>.Shared.Rent(WinogradPoints * cg * maxTiles);
         var transformedGrad = ArrayPool<float>.Shared.Rent(WinogradPoints * og * maxTiles);
         // Slack of one vector: the inverse transform loads whole vectors past the last channel.
@@ -294,6 +295,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>A·(y0..y3) in place on values[start + k·stride] (k = 0..5): the adjoint of <see cref="F4x4IntegerPointTransforms.Output"/>, 4 gradients to the 6 points.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GradOutputTransform(Span<Vector<float>> values, int start, int stride)
     {
         var y0 = values[start];
@@ -344,6 +346,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Gᵀ·(u0..u5): the adjoint of <see cref="F4x4IntegerPointTransforms.Kernel"/>, 6 point gradients to the 3 kernel taps, read at source[start + k·stride], written at target[targetStart + r·targetStride].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void KernelTransformAdjoint(Span<Vector<float>> source, int start, int stride, Span<Vector<float>> target, int targetStart, int targetStride)
     {
         var u0 = source[start];
@@ -377,8 +380,10 @@ public sealed partial class CpuBackend
             Span<Vector<float>> point = stackalloc Vector<float>[T.In];
             ref float weights = ref MemoryMarshal.GetArrayDataReference(weight);
             ref float tapRows = ref MemoryMarshal.GetReference(taps);
-            for (long c = firstChannel; c < endChannel; c++)
-                for (int o0 = 0; o0 < og; o0 += width)
+            // Channels inner: each kernel's taps are read in order along its row of the weight, and the
+            // block of U[ξ, c, ·] rows this task writes stays in cache until the next o0 fills their lines.
+            for (int o0 = 0; o0 < og; o0 += width)
+                for (long c = firstChannel; c < endChannel; c++)
                 {
                     int count = Math.Min(width, og - o0);
                     if (count < width) taps.Clear();
@@ -421,6 +426,12 @@ public sealed partial class CpuBackend
             ref float phase = ref MemoryMarshal.GetReference(phases);
             ref float source = ref MemoryMarshal.GetArrayDataReference(input);
             Span<Vector<float>> d = stackalloc Vector<float>[T.Points];
+            // SplitByPhase writes the same slots of a patch row's phases for every image row, so the
+            // slots of padding columns stay zero from this one clear; a patch row's phases are cleared
+            // again only when it falls outside the image after holding an image row.
+            phases.Clear();
+            Span<bool> holdsImageRow = stackalloc bool[T.In];
+            holdsImageRow.Clear();
             for (long c = firstChannel; c < endChannel; c++)
             {
                 for (int r = 0; r < rows; r++)
@@ -428,11 +439,16 @@ public sealed partial class CpuBackend
                     int image = (row0 + r) / tilesH, ty = (row0 + r) % tilesH;
                     long plane = ((long)image * g.InChannels + (long)group * cg + c) * height * inputWidth;
                     // phases[(py·Out + q)·phaseLength + j] = input[y, Out·j + q - padW] for patch row py (0 outside the image).
-                    phases.Clear();
                     for (int py = 0; py < T.In; py++)
                     {
                         int y = ty * T.Out + py - padH;
-                        if ((uint)y >= (uint)height) continue;
+                        if ((uint)y >= (uint)height)
+                        {
+                            if (holdsImageRow[py]) phases.Slice(py * T.Out * phaseLength, T.Out * phaseLength).Clear();
+                            holdsImageRow[py] = false;
+                            continue;
+                        }
+                        holdsImageRow[py] = true;
                         SplitByPhase<T>(ref Unsafe.Add(ref source, (nint)(plane + (long)y * inputWidth)), xEnd, padW,
                             ref Unsafe.Add(ref phase, py * T.Out * phaseLength), phaseLength);
                     }
@@ -527,6 +543,7 @@ public sealed partial class CpuBackend
             Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
             Span<float> outputRow = stackalloc float[T.Out * width];
             ref float product = ref MemoryMarshal.GetArrayDataReference(products);
+            ref float result = ref MemoryMarshal.GetArrayDataReference(output);
             for (long at = first; at < end; at++)
             {
                 int o = (int)(at / rows), r = (int)(at % rows);
@@ -550,8 +567,15 @@ public sealed partial class CpuBackend
                             var y = m[i * T.In + j] + biasVector;
                             m[i * T.In + j] = relu ? Relu(y) : y;
                         }
-                        InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), outputRow);
-                        outputRow[..columns].CopyTo(output.AsSpan((int)(planeStart + (long)(y0 + i) * outW + x0), columns));
+                        // Whole groups of tiles go straight into the output row; the row's last, partial group through outputRow.
+                        ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
+                        if (columns == width * T.Out)
+                        {
+                            InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), ref target);
+                            continue;
+                        }
+                        InterleaveTileColumns<T>(m.Slice(i * T.In, T.Out), ref MemoryMarshal.GetReference(outputRow));
+                        outputRow[..columns].CopyTo(MemoryMarshal.CreateSpan(ref target, columns));
                     }
                 }
             }
@@ -613,15 +637,15 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// row[lane·Out + j] = columns[j][lane]: the Out output columns of Vector&lt;float&gt;.Count
+    /// target[lane·Out + j] = columns[j][lane]: the Out output columns of Vector&lt;float&gt;.Count
     /// neighbouring tiles (one tile a lane) back in image order. Unpacks and lane permutes on AVX
     /// for 8 tiles of F(4x4) (a 4x8 transpose) and F(2x2); element by element otherwise.
     /// </summary>
-    private static void InterleaveTileColumns<T>(ReadOnlySpan<Vector<float>> columns, Span<float> row) where T : struct, IWinogradTransforms
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InterleaveTileColumns<T>(ReadOnlySpan<Vector<float>> columns, ref float target) where T : struct, IWinogradTransforms
     {
         if (Avx.IsSupported && Vector<float>.Count == 8 && (T.Out == 4 || T.Out == 2))
         {
-            ref float target = ref MemoryMarshal.GetReference(row);
             var c0 = columns[0].AsVector256();
             var c1 = columns[1].AsVector256();
             if (T.Out == 2)
@@ -651,7 +675,7 @@ public sealed partial class CpuBackend
         }
         for (int lane = 0; lane < Vector<float>.Count; lane++)
             for (int j = 0; j < T.Out; j++)
-                row[lane * T.Out + j] = columns[j][lane];
+                Unsafe.Add(ref target, lane * T.Out + j) = columns[j][lane];
     }
 
     /// <summary>
@@ -701,6 +725,7 @@ public sealed partial class CpuBackend
         public static int Points => WinogradPoints;
 
         /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, ½, -2, ∞, written at target[start + k·stride].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Kernel(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
         {
             var outer = g0 + g2;
@@ -713,6 +738,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, ½, -2, ∞.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Input(Span<Vector<float>> values, int start, int stride)
         {
             var d0 = values[start];
@@ -732,6 +758,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Output(Span<Vector<float>> values, int start, int stride)
         {
             var m0 = values[start];
@@ -762,6 +789,7 @@ public sealed partial class CpuBackend
         public static int Points => WinogradPoints;
 
         /// <summary>G·(g0, g1, g2): the 6 kernel values at the points 0, 1, -1, 2, -2, ∞, written at target[start + k·stride].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Kernel(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
         {
             var outer = g0 + g2;
@@ -776,6 +804,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Bᵀ·(d0..d5) in place on values[start + k·stride]: the patch at the points 0, 1, -1, 2, -2, ∞.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Input(Span<Vector<float>> values, int start, int stride)
         {
             var d0 = values[start];
@@ -799,6 +828,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Aᵀ·(m0..m5) in place on values[start + k·stride] (k = 0..3): the 4 outputs from the 6 points.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Output(Span<Vector<float>> values, int start, int stride)
         {
             var m0 = values[start];
@@ -819,6 +849,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Writes the first <paramref name="count"/> lanes of <paramref name="value"/> to target[offset..] (a whole vector when it fits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreLanes(Vector<float> value, float[] target, long offset, int count)
     {
         if (count == Vector<float>.Count)

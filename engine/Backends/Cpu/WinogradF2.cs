@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -39,6 +40,7 @@ public sealed partial class CpuBackend
         public static int Points => 16;
 
         /// <summary>G·(g0, g1, g2) = (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2), written at target[start + k·stride].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Kernel(Vector<float> g0, Vector<float> g1, Vector<float> g2, Span<Vector<float>> target, int start, int stride)
         {
             var outer = g0 + g2;
@@ -49,6 +51,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Bᵀ·(d0..d3) = (d0 - d2, d1 + d2, d2 - d1, d1 - d3) in place on values[start + k·stride].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Input(Span<Vector<float>> values, int start, int stride)
         {
             var d0 = values[start];
@@ -62,6 +65,7 @@ public sealed partial class CpuBackend
         }
 
         /// <summary>Aᵀ·(m0..m3) = (m0 + m1 + m2, m1 - m2 - m3) in place on values[start + k·stride] (k = 0, 1).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Output(Span<Vector<float>> values, int start, int stride)
         {
             var m0 = values[start];
