@@ -285,7 +285,8 @@ public sealed partial class CpuBackend
                             GradOutputTransform(d, i * WinogradIn, 1);
                         }
                         for (int k = 0; k < WinogradIn; k++) GradOutputTransform(d, k, WinogradIn);
-                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        // Stored up to the chunk's last tile: lanes past the row's end land on later rows' tiles, which this task writes next.
+                        int t = r * tilesW + tx, count = tiles - t >= width ? width : tiles - t;
                         for (int point = 0; point < WinogradPoints; point++)
                             StoreLanes(d[point], transformed, ((long)point * og + o) * tiles + t, count);
                     }
@@ -460,7 +461,8 @@ public sealed partial class CpuBackend
                                 d[py * T.In + px] = Vector.LoadUnsafe(ref phase, (nuint)((py * T.Out + (px % T.Out)) * phaseLength + tx + (px / T.Out)));
                         for (int py = 0; py < T.In; py++) T.Input(d, py * T.In, 1);
                         for (int px = 0; px < T.In; px++) T.Input(d, px, T.In);
-                        int count = Math.Min(width, tilesW - tx), t = r * tilesW + tx;
+                        // Stored up to the chunk's last tile: lanes past the row's end land on later rows' tiles, which this task writes next.
+                        int t = r * tilesW + tx, count = tiles - t >= width ? width : tiles - t;
                         for (int point = 0; point < T.Points; point++)
                             StoreLanes(d[point], transformed, ((long)point * cg + c) * tiles + t, count);
                     }
