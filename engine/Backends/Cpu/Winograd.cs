@@ -586,8 +586,9 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// <see cref="WinogradTransformOutput{T}"/> for M laid out [point, tile, o] (tiles as the GEMMs'
-    /// rows): parallel over tiles; vectorised across consecutive output channels, whose planes then
-    /// take each tile's outputs element by element.
+    /// rows): parallel over tiles; vectorised across consecutive output channels. Each channel's
+    /// outputs are then made contiguous by 4 x width transposes, so a whole tile row goes into its
+    /// plane with one store (partial tiles on the edges element by element).
     /// </summary>
     private static void WinogradTransformOutputAcrossChannels<T>(float[] products, float[]? bias, bool relu, int group, Conv2dGeometry g, int row0, int tiles, int tilesH, int tilesW, float[] output) where T : struct, IWinogradTransforms
     {
@@ -596,10 +597,16 @@ public sealed partial class CpuBackend
         ParallelRange(tiles, (long)og * T.Points * 4, (firstTile, endTile) =>
         {
             Span<Vector<float>> m = stackalloc Vector<float>[T.Points];
-            Span<float> values = stackalloc float[T.Out * T.Out * width];
+            // The tile's outputs (i, j) as vectors across channels, k = i·Out + j, in groups of 4 (zero-padded).
+            int groups = (T.Out * T.Out + 3) / 4;
+            Span<Vector<float>> outputs = stackalloc Vector<float>[groups * 4];
+            outputs.Clear();
+            // values[(k / 4)·4·width + lane·4 + k mod 4]: each group turned lane-major, so a lane's outputs are contiguous.
+            Span<float> values = stackalloc float[groups * 4 * width];
             Span<float> shift = stackalloc float[width];
             ref float product = ref MemoryMarshal.GetArrayDataReference(products);
             ref float result = ref MemoryMarshal.GetArrayDataReference(output);
+            ref float laneValues = ref MemoryMarshal.GetReference(values);
             for (long t = firstTile; t < endTile; t++)
             {
                 int tileRow = row0 + (int)(t / tilesW), tx = (int)(t % tilesW);
@@ -620,17 +627,29 @@ public sealed partial class CpuBackend
                         for (int j = 0; j < T.Out; j++)
                         {
                             var y = m[i * T.In + j] + biasVector;
-                            if (relu) y = Relu(y);
-                            y.CopyTo(values[((i * T.Out + j) * width)..]);
+                            outputs[i * T.Out + j] = relu ? Relu(y) : y;
                         }
+                    // The 4-column interleave of the output transform (a 4 x width transpose) serves here as one of 4 outputs x width channels.
+                    for (int q = 0; q < groups; q++)
+                        InterleaveTileColumns<F4x4Transforms>(outputs.Slice(q * 4, 4), ref Unsafe.Add(ref laneValues, q * 4 * width));
                     for (int lane = 0; lane < count; lane++)
                     {
                         long planeStart = ((long)image * g.OutChannels + group * og + o0 + lane) * outPlane;
                         for (int i = 0; i < rowsInside; i++)
                         {
                             ref float target = ref Unsafe.Add(ref result, (nint)(planeStart + (long)(y0 + i) * outW + x0));
-                            for (int j = 0; j < columnsInside; j++)
-                                Unsafe.Add(ref target, j) = values[(i * T.Out + j) * width + lane];
+                            int k = i * T.Out; // for Out = 4 and 2 a row's outputs are contiguous within one group
+                            ref float source = ref Unsafe.Add(ref laneValues, k / 4 * 4 * width + lane * 4 + k % 4);
+                            if (T.Out == 4 && columnsInside == 4)
+                                Vector128.LoadUnsafe(ref source).StoreUnsafe(ref target);
+                            else if (T.Out == 2 && columnsInside == 2)
+                                Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref target), Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<float, byte>(ref source)));
+                            else
+                                for (int j = 0; j < columnsInside; j++)
+                                {
+                                    int kj = k + j;
+                                    Unsafe.Add(ref target, j) = Unsafe.Add(ref laneValues, kj / 4 * 4 * width + lane * 4 + kj % 4);
+                                }
                         }
                     }
                 }
