@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -369,7 +370,10 @@ public sealed partial class CpuBackend
                     }
                     continue;
                 }
-                for (int line = 0; line < width; line++)
+                int first4 = Sse.IsSupported ? lines / 4 * 4 : 0;
+                for (int line = 0; line < first4; line += 4)
+                    Transpose4Lines(source, (int)(offset + (line0 + line) * stride + pc), (int)stride, kc, target.Slice(line), width);
+                for (int line = first4; line < width; line++)
                 {
                     if (line >= lines)
                     {
@@ -381,6 +385,38 @@ public sealed partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// target[p·width + r] = source[start + r·stride + p] for 4 lines r and kc steps p: 4 x 4 blocks
+    /// transposed in SSE registers (each store writes the 4 lines' values of one k step), the last
+    /// kc mod 4 steps one by one. The packing of lines that run along k (A, Bᵀ).
+    /// </summary>
+    private static void Transpose4Lines(float[] source, int start, int stride, int kc, Span<float> target, int width)
+    {
+        var r0 = new ReadOnlySpan<float>(source, start, kc);
+        var r1 = new ReadOnlySpan<float>(source, start + stride, kc);
+        var r2 = new ReadOnlySpan<float>(source, start + 2 * stride, kc);
+        var r3 = new ReadOnlySpan<float>(source, start + 3 * stride, kc);
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            var t0 = Sse.UnpackLow(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4)));  // a0 b0 a1 b1
+            var t1 = Sse.UnpackLow(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4)));  // c0 d0 c1 d1
+            var t2 = Sse.UnpackHigh(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4))); // a2 b2 a3 b3
+            var t3 = Sse.UnpackHigh(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4))); // c2 d2 c3 d3
+            Sse.MoveLowToHigh(t0, t1).CopyTo(target.Slice(p * width, 4));           // a0 b0 c0 d0
+            Sse.MoveHighToLow(t1, t0).CopyTo(target.Slice((p + 1) * width, 4));     // a1 b1 c1 d1
+            Sse.MoveLowToHigh(t2, t3).CopyTo(target.Slice((p + 2) * width, 4));
+            Sse.MoveHighToLow(t3, t2).CopyTo(target.Slice((p + 3) * width, 4));
+        }
+        for (; p < kc; p++)
+        {
+            target[p * width] = r0[p];
+            target[p * width + 1] = r1[p];
+            target[p * width + 2] = r2[p];
+            target[p * width + 3] = r3[p];
+        }
     }
 
     /// <summary>target[0..8) += value: a finished AVX2 accumulator into C.</summary>
