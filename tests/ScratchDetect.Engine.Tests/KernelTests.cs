@@ -30,7 +30,10 @@ public class KernelTests
         var data = new TheoryData<int, int, int, bool, bool>();
         // Sizes straddle the micro-tiles (6 rows on AVX2, 12 on AVX-512; 16 and 32 columns), the 96-row
         // tasks and the 256-deep blocks; 1601 rows cross the 1536-row groups in which A is packed.
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (64, 100, 9), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
+        // Up to 96 rows, an untransposed B is read in place but for its last partial panel (64 x 100,
+        // and 96 x 4200, which also crosses the 4096-column blocks of B); a C of at most 96 x 256 with
+        // k > 256 runs the k loop inside each micro-tile's task (7 x 17 x 257, 13 x 33 x 300, 40 x 70 x 700).
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (40, 70, 700), (64, 100, 9), (96, 4200, 40), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })
                     data.Add(m, n, k, ta, tb);

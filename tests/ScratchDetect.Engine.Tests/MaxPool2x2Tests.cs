@@ -8,7 +8,7 @@ namespace ScratchDetect.Engine.Tests;
 /// reference, which PoolingParityTests compare with PyTorch): the same values bitwise and the same
 /// indices, in float32 and float64, on even and odd sizes (floor mode drops the last row or column),
 /// with ties (values drawn from a few integers: the first tap must win), -inf and NaN (the last NaN
-/// of a window wins). Ceil mode on an odd size has windows that stick out and stays on the reference.
+/// of a window wins). Rows of 48 and 18 outputs cover the float32 path's 8-wide groups and their tail. Ceil mode on an odd size has windows that stick out and stays on the reference.
 /// CPU-only by nature: a CPU kernel against the CPU reference kernel.
 /// </summary>
 public class MaxPool2x2Tests
@@ -19,6 +19,7 @@ public class MaxPool2x2Tests
     [InlineData(3, 1, 2, 2)]
     [InlineData(2, 4, 96, 96)]
     [InlineData(1, 5, 13, 2)]
+    [InlineData(1, 3, 35, 37)]
     public void FastPathEqualsTheWindowKernel(int batch, int channels, int height, int width)
     {
         var g = new Pool2dGeometry(batch, channels, height, width, new Size2d(2, 2), new Size2d(2, 2), new Size2d(0, 0), new Size2d(1, 1), CeilMode: false);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -183,9 +184,11 @@ public sealed partial class CpuBackend
     /// <summary>
     /// C += op(A)·op(B), packed and register-blocked. For each k block, A's rows are packed once per
     /// group of up to <see cref="MA"/> rows (by every core, panel by panel) and shared by every column
-    /// block and task of the group; B is packed per column block and row group. Each element of C
-    /// still gets its k blocks' partial sums in the order of k, so the packing's granularity does not
-    /// change a bit of the result.
+    /// block and task of the group; B is packed per column block and row group, except where the
+    /// micro-kernel reads it in place (<see cref="ReadsBInPlace"/>). A small C with a long k
+    /// (a weight gradient summed over a batch's pixels) goes to <see cref="GemmFloatLongK"/>. Each
+    /// element of C still gets its k blocks' partial sums in the order of k, so neither the packing's
+    /// granularity nor the path changes a bit of the result.
     /// </summary>
     private static unsafe void GemmFloat(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
     {
@@ -193,6 +196,11 @@ public sealed partial class CpuBackend
         if (k == 0)
         {
             if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
+            return;
+        }
+        if (k > KC && m <= MC && n <= NTile)
+        {
+            GemmFloatLongK(a, aOffset, transA, b, bOffset, transB, c, cOffset, m, n, k, epilogue, ldc);
             return;
         }
         for (int pc = 0; pc < k; pc += KC)
@@ -204,12 +212,14 @@ public sealed partial class CpuBackend
                 int mg = Math.Min(MA, m - ig);
                 var packedA = ArrayPool<float>.Shared.Rent((mg + MR - 1) / MR * MR * kc);
                 PackA(a, aOffset, transA, m, k, ig, mg, pc, kc, packedA);
+                bool inPlaceB = ReadsBInPlace(transB, mg);
                 for (int jc = 0; jc < n; jc += NC)
                 {
                     int nc = Math.Min(NC, n - jc);
-                    int panelsB = (nc + NR - 1) / NR;
-                    var packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
-                    PackB(b, bOffset, transB, n, k, jc, nc, pc, kc, packedB);
+                    // In place, only a last panel narrower than NR is packed (the kernel loads whole vectors), at index 0.
+                    int fullPanels = inPlaceB ? nc / NR : 0, panelsB = (nc + NR - 1) / NR;
+                    var packedB = ArrayPool<float>.Shared.Rent((panelsB - fullPanels) * NR * kc);
+                    if (fullPanels < panelsB) PackB(b, bOffset, transB, n, k, jc + fullPanels * NR, nc - fullPanels * NR, pc, kc, packedB);
 
                     int rowTasks = (mg + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
                     long work = (long)mg * nc * kc;
@@ -218,17 +228,22 @@ public sealed partial class CpuBackend
                     {
                         int it = task / columnTasks * MC, mc = Math.Min(MC, mg - it); // rows [ig + it, ig + it + mc)
                         int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
-                        fixed (float* pa = packedA, pb = packedB, pcC = c)
+                        fixed (float* pa = packedA, pb = packedB, pbSource = b, pcC = c)
                         {
                             for (int jr = jt; jr < jt + nt; jr += NR)
+                            {
+                                bool inPlace = jr / NR < fullPanels;
+                                float* tileB = inPlace ? pbSource + bOffset + (long)pc * n + jc + jr : pb + (jr - fullPanels * NR) * kc;
+                                int ldb = inPlace ? n : NR;
                                 for (int ir = 0; ir < mc; ir += MR)
                                 {
                                     // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
-                                    float* tileA = pa + (long)(it + ir) * kc, tileB = pb + jr * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
+                                    float* tileA = pa + (long)(it + ir) * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
                                     int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                    if (Wide) MicroKernel12(kc, tileA, tileB, tileC, ldc, rows, cols);
-                                    else MicroKernel6(kc, tileA, tileB, tileC, ldc, rows, cols);
+                                    if (Wide) MicroKernel12(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
+                                    else MicroKernel6(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
                                 }
+                            }
                         }
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
                         if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ig + it, mc, jc + jt, nt);
@@ -242,6 +257,55 @@ public sealed partial class CpuBackend
                 ArrayPool<float>.Shared.Return(packedA);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the micro-kernel reads B's full-width panels where they are (rows n apart) instead
+    /// of from a packed copy, for a row group of <paramref name="rows"/> rows: only a B that is not
+    /// transposed (each k step's NR columns are contiguous already), and only when at most one row
+    /// task reads each panel, so that a packed copy would be read by no more than MC / MR
+    /// micro-tiles, one after the other while the panel is still in cache. There the copy costs more
+    /// than it saves (the convolutions' k = 16..128 GEMMs with few output channels).
+    /// </summary>
+    private static bool ReadsBInPlace(bool transB, int rows) => !transB && rows <= MC;
+
+    /// <summary>
+    /// <see cref="GemmFloat"/> for a C of one task's size (at most MC x NTile) with more than one k
+    /// block: the k loop goes inside, and the parallel tasks are C's micro-tiles, each packing its own
+    /// slices of A and B block by block. The blocked loop would run all k blocks on one core, one small
+    /// step after another (the stem convolution's weight gradient: 16 x 27 over 147,456 pixels). Each
+    /// tile gets the same k blocks' sums in the same order, so the results are the same.
+    /// </summary>
+    private static unsafe void GemmFloatLongK(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
+    {
+        int rowTiles = (m + MR - 1) / MR, columnTiles = (n + NR - 1) / NR;
+        void RunTile(int tile)
+        {
+            int i0 = tile / columnTiles * MR, j0 = tile % columnTiles * NR;
+            int rows = Math.Min(MR, m - i0), cols = Math.Min(NR, n - j0);
+            var packedA = ArrayPool<float>.Shared.Rent(MR * KC);
+            var packedB = ArrayPool<float>.Shared.Rent(NR * KC);
+            fixed (float* pa = packedA, pb = packedB, pcC = c)
+            {
+                float* tileC = pcC + cOffset + (long)i0 * ldc + j0;
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    PackA(a, aOffset, transA, m, k, i0, rows, pc, kc, packedA);
+                    PackB(b, bOffset, transB, n, k, j0, cols, pc, kc, packedB);
+                    if (Wide) MicroKernel12(kc, pa, pb, NR, tileC, ldc, rows, cols);
+                    else MicroKernel6(kc, pa, pb, NR, tileC, ldc, rows, cols);
+                }
+            }
+            ArrayPool<float>.Shared.Return(packedA);
+            ArrayPool<float>.Shared.Return(packedB);
+            if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, i0, rows, j0, cols);
+        }
+        int tiles = rowTiles * columnTiles;
+        if (tiles == 1 || (long)m * n * k < ParallelThreshold * 8)
+            for (int t = 0; t < tiles; t++) RunTile(t);
+        else
+            Parallel.For(0, tiles, RunTile);
     }
 
     /// <summary>
@@ -271,62 +335,88 @@ public sealed partial class CpuBackend
         return System.Numerics.Vector.ConditionalSelect(keep, v, System.Numerics.Vector<T>.Zero);
     }
 
-    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded; panels in parallel.</summary>
-    private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed)
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as consecutive MR-row panels, each stored k-major (MR values per k step), zero-padded (<see cref="PackPanels"/>).</summary>
+    private static void PackA(float[] a, long offset, bool trans, int m, int k, int ic, int mc, int pc, int kc, float[] packed) =>
+        PackPanels(a, offset, trans, trans ? m : k, ic, mc, pc, kc, MR, packed);
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded (<see cref="PackPanels"/>).</summary>
+    private static void PackB(float[] b, long offset, bool trans, int n, int k, int jc, int nc, int pc, int kc, float[] packed) =>
+        PackPanels(b, offset, !trans, trans ? k : n, jc, nc, pc, kc, NR, packed);
+
+    /// <summary>
+    /// Packs lines [first, first + count) of an operand, k steps [pc, pc + kc), as consecutive panels
+    /// of <paramref name="width"/> lines, each stored k-major (width values per k step) and zero-padded
+    /// past the last line; panels in parallel. Line i's value at step p is at
+    /// offset + p·stride + i when <paramref name="linesContiguous"/> (A transposed, B not: each k step's
+    /// lines are one run, copied as such), else at offset + i·stride + p (A, Bᵀ: each line is a run
+    /// along k, read line by line; read k step by k step instead, every value came from another line,
+    /// and a weight gradient's packing of Bᵀ measured 5x slower, about half the GEMM's own time).
+    /// </summary>
+    private static void PackPanels(float[] source, long offset, bool linesContiguous, long stride, int first, int count, int pc, int kc, int width, float[] packed)
     {
-        int panels = (mc + MR - 1) / MR;
-        ParallelRange(panels, (long)kc * MR, (first, end) =>
+        int panels = (count + width - 1) / width;
+        ParallelRange(panels, (long)kc * width, (firstPanel, endPanel) =>
         {
-            for (long panel = first; panel < end; panel++)
+            for (long panel = firstPanel; panel < endPanel; panel++)
             {
-                int target = (int)panel * MR * kc, i0 = ic + (int)panel * MR;
-                for (int p = 0; p < kc; p++)
-                    for (int r = 0; r < MR; r++, target++)
+                var target = packed.AsSpan((int)panel * width * kc, width * kc);
+                int line0 = first + (int)panel * width, lines = Math.Min(width, first + count - line0);
+                if (linesContiguous)
+                {
+                    for (int p = 0; p < kc; p++)
                     {
-                        int i = i0 + r;
-                        packed[target] = i < ic + mc ? a[offset + (trans ? (long)(pc + p) * m + i : (long)i * k + pc + p)] : 0f;
+                        new ReadOnlySpan<float>(source, (int)(offset + (pc + p) * stride + line0), lines).CopyTo(target.Slice(p * width, lines));
+                        target.Slice(p * width + lines, width - lines).Clear();
                     }
+                    continue;
+                }
+                int first4 = Sse.IsSupported ? lines / 4 * 4 : 0;
+                for (int line = 0; line < first4; line += 4)
+                    Transpose4Lines(source, (int)(offset + (line0 + line) * stride + pc), (int)stride, kc, target.Slice(line), width);
+                for (int line = first4; line < width; line++)
+                {
+                    if (line >= lines)
+                    {
+                        for (int p = 0; p < kc; p++) target[p * width + line] = 0f;
+                        continue;
+                    }
+                    var run = new ReadOnlySpan<float>(source, (int)(offset + (line0 + line) * stride + pc), kc);
+                    for (int p = 0; p < run.Length; p++) target[p * width + line] = run[p];
+                }
             }
         });
     }
 
     /// <summary>
-    /// Packs op(B)[pc..pc+kc, jc..jc+nc] as consecutive NR-column panels, each stored k-major (NR values per k step), zero-padded.
-    /// A transposed B is read row by row (each panel column is a contiguous run of B's row): read
-    /// k step by k step instead, every value came from another row, and a weight gradient's
-    /// packing (B = the input, k = its pixels) measured 5x slower, about half the GEMM's own time.
+    /// target[p·width + r] = source[start + r·stride + p] for 4 lines r and kc steps p: 4 x 4 blocks
+    /// transposed in SSE registers (each store writes the 4 lines' values of one k step), the last
+    /// kc mod 4 steps one by one. The packing of lines that run along k (A, Bᵀ).
     /// </summary>
-    private static void PackB(float[] b, long offset, bool trans, int n, int k, int jc, int nc, int pc, int kc, float[] packed)
+    private static void Transpose4Lines(float[] source, int start, int stride, int kc, Span<float> target, int width)
     {
-        int panels = (nc + NR - 1) / NR;
-        ParallelRange(panels, (long)kc * NR, (first, end) =>
+        var r0 = new ReadOnlySpan<float>(source, start, kc);
+        var r1 = new ReadOnlySpan<float>(source, start + stride, kc);
+        var r2 = new ReadOnlySpan<float>(source, start + 2 * stride, kc);
+        var r3 = new ReadOnlySpan<float>(source, start + 3 * stride, kc);
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
         {
-            for (long panel = first; panel < end; panel++)
-            {
-                var target = packed.AsSpan((int)panel * NR * kc, NR * kc);
-                int j0 = jc + (int)panel * NR, width = Math.Min(NR, jc + nc - j0);
-                if (trans)
-                {
-                    for (int col = 0; col < NR; col++)
-                    {
-                        if (col >= width)
-                        {
-                            for (int p = 0; p < kc; p++) target[p * NR + col] = 0f;
-                            continue;
-                        }
-                        var row = new ReadOnlySpan<float>(b, (int)(offset + (long)(j0 + col) * k + pc), kc);
-                        for (int p = 0; p < row.Length; p++) target[p * NR + col] = row[p];
-                    }
-                    continue;
-                }
-                for (int p = 0; p < kc; p++)
-                {
-                    var source = new ReadOnlySpan<float>(b, (int)(offset + (long)(pc + p) * n + j0), width);
-                    source.CopyTo(target.Slice(p * NR, width));
-                    target.Slice(p * NR + width, NR - width).Clear();
-                }
-            }
-        });
+            var t0 = Sse.UnpackLow(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4)));  // a0 b0 a1 b1
+            var t1 = Sse.UnpackLow(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4)));  // c0 d0 c1 d1
+            var t2 = Sse.UnpackHigh(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4))); // a2 b2 a3 b3
+            var t3 = Sse.UnpackHigh(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4))); // c2 d2 c3 d3
+            Sse.MoveLowToHigh(t0, t1).CopyTo(target.Slice(p * width, 4));           // a0 b0 c0 d0
+            Sse.MoveHighToLow(t1, t0).CopyTo(target.Slice((p + 1) * width, 4));     // a1 b1 c1 d1
+            Sse.MoveLowToHigh(t2, t3).CopyTo(target.Slice((p + 2) * width, 4));
+            Sse.MoveHighToLow(t3, t2).CopyTo(target.Slice((p + 3) * width, 4));
+        }
+        for (; p < kc; p++)
+        {
+            target[p * width] = r0[p];
+            target[p * width + 1] = r1[p];
+            target[p * width + 2] = r2[p];
+            target[p * width + 3] = r3[p];
+        }
     }
 
     /// <summary>target[0..8) += value: a finished AVX2 accumulator into C.</summary>
@@ -339,13 +429,13 @@ public sealed partial class CpuBackend
     // with a struct wrapping the vector as its value type, the JIT (.NET 10) put a register move
     // after every second fused multiply-add (dotnet/runtime#107538), 6 extra instructions in the
     // 6-row kernel's 27; and 12 rows (24 accumulators) would spill AVX2's 16 registers.
-    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers.</summary>
-    private static unsafe void MicroKernel6(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers; B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
+    private static unsafe void MicroKernel6(int kc, float* a, float* b, int ldb, float* c, int ldc, int rows, int cols)
     {
         int width = Vector256<float>.Count;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += 6, b += 2 * width)
+        for (int p = 0; p < kc; p++, a += 6, b += ldb)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + width);
@@ -387,15 +477,15 @@ public sealed partial class CpuBackend
                 c[(long)r * ldc + col] += tile[r * stride + col];
     }
 
-    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 12 x (2 vectors) tile held in registers (AVX-512's 32 hold its 24 accumulators).</summary>
-    private static unsafe void MicroKernel12(int kc, float* a, float* b, float* c, int ldc, int rows, int cols)
+    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 12 x (2 vectors) tile held in registers (AVX-512's 32 hold its 24 accumulators); B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
+    private static unsafe void MicroKernel12(int kc, float* a, float* b, int ldb, float* c, int ldc, int rows, int cols)
     {
         int width = Vector512<float>.Count;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
-        for (int p = 0; p < kc; p++, a += 12, b += 2 * width)
+        for (int p = 0; p < kc; p++, a += 12, b += ldb)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + width);

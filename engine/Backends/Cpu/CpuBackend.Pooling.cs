@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -50,7 +52,7 @@ public sealed partial class CpuBackend
             {
                 long source = p * inPlane, target = p * outPlane;
                 for (int oh = 0; oh < outH; oh++)
-                    for (int ow = 0; ow < outW; ow++)
+                    for (int ow = typeof(T) == typeof(float) ? MaxPool2x2RowVectorized((float[])(object)input, source, 2 * oh * width, width, (float[])(object)values, indices, target + oh * outW, outW) : 0; ow < outW; ow++)
                     {
                         int topLeft = 2 * oh * width + 2 * ow;
                         T best = input[source + topLeft];
@@ -73,6 +75,53 @@ public sealed partial class CpuBackend
                     }
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="MaxPool2x2{T}"/>'s float32 outputs [target, target + outW) of one output row, 8 at a
+    /// time with AVX2 (each window's four taps deinterleaved from two input rows), as far as whole
+    /// groups of 8 go; returns the first column it left to the scalar loop. The same four
+    /// comparisons in the same order per lane (a larger value or NaN takes over), so the same values
+    /// and indices. <paramref name="topLeftRow"/> is the top input row's start within the plane.
+    /// </summary>
+    private static int MaxPool2x2RowVectorized(float[] input, long source, int topLeftRow, int width, float[] values, long[] indices, long target, int outW)
+    {
+        if (!Avx2.IsSupported) return 0;
+        var evenColumns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        int ow = 0;
+        for (; ow + 8 <= outW; ow += 8)
+        {
+            int topLeft = topLeftRow + 2 * ow;
+            var (best, topRight) = Deinterleave(input.AsSpan((int)(source + topLeft), 16));
+            var (bottomLeft, bottomRight) = Deinterleave(input.AsSpan((int)(source + topLeft + width), 16));
+            var offset = Vector256<int>.Zero;
+            Take(topRight, 1);
+            Take(bottomLeft, width);
+            Take(bottomRight, width + 1);
+            best.CopyTo(values.AsSpan((int)(target + ow), 8));
+            var (low, high) = Vector256.Widen(Vector256.Create(topLeft) + evenColumns + offset);
+            low.CopyTo(indices.AsSpan((int)(target + ow), 4));
+            high.CopyTo(indices.AsSpan((int)(target + ow + 4), 4));
+
+            void Take(Vector256<float> tap, int tapOffset)
+            {
+                var takes = Vector256.GreaterThan(tap, best) | ~Vector256.Equals(tap, tap);
+                best = Vector256.ConditionalSelect(takes, tap, best);
+                offset = Vector256.ConditionalSelect(takes.AsInt32(), Vector256.Create(tapOffset), offset);
+            }
+        }
+        return ow;
+    }
+
+    /// <summary>The even- and odd-indexed ones of 16 consecutive floats, each in order.</summary>
+    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(ReadOnlySpan<float> sixteen)
+    {
+        var first = Vector256.Create(sixteen[..8]);
+        var second = Vector256.Create(sixteen.Slice(8, 8));
+        // Shuffle picks within 128-bit lanes (a0 a2 b0 b2 | a4 a6 b4 b6); the permute puts the 64-bit pairs in order.
+        var even = Avx2.Permute4x64(Avx.Shuffle(first, second, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        var odd = Avx2.Permute4x64(Avx.Shuffle(first, second, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+        return (even, odd);
     }
 
     /// <summary>Max pooling over any windows (the reference): each output the largest in-bounds tap of its window, or the last NaN, and its position h·W + w.</summary>
