@@ -5,7 +5,7 @@ using Xunit.Sdk;
 namespace ScratchDetect.Engine.Tests;
 
 /// <summary>
-/// The float32 1x1 convolution kernels (any stride, parallel over images, groups and pixel slices)
+/// The float32 1x1 convolution kernels (any stride, parallel over images, groups and weight-gradient blocks)
 /// against the direct reference: the same convolution in float64 through the im2col path, which
 /// float64 always takes. Shapes cover strides 1, 2, 3 and mixed, sizes the stride does not divide,
 /// 1xN and Nx1 maps, odd channel counts, batches and groups.
@@ -28,7 +28,7 @@ public class PointwiseConvTests
         { 1, 4, 1, 17, 9, 1, 2, 1 },      // 1xN, stride only across
         { 2, 6, 17, 1, 5, 2, 1, 1 },      // Nx1
         { 2, 8, 6, 6, 12, 2, 2, 2 },      // two groups
-        { 1, 33, 40, 40, 31, 1, 1, 1 },   // one image, 1600 pixels: the weight gradient splits the pixel axis
+        { 1, 33, 40, 40, 31, 1, 1, 1 },   // one image, 1600 pixels: the weight gradient is cut into blocks of its columns
         { 2, 64, 28, 28, 64, 2, 2, 1 },   // ResNet's downsampling shape, small
         { 2, 1024, 19, 19, 1024, 1, 1, 1 }, // SSD300's conv7: long reductions (1024) in all three passes
         { 2, 512, 10, 10, 128, 1, 1, 1 },   // SSD300's extra conv9_1
@@ -61,6 +61,45 @@ public class PointwiseConvTests
         AssertWithinBound(Array64(backend.Conv2dBackwardFilter(F64(gradOutput, false), F64(x, false), g)),
             Array64(backend.Conv2dBackwardFilter(F64(gradOutput, true), F64(x, true), g)),
             CpuBackend.PointwiseConvBackwardFilter(gradOutput, x, g), batch * g.OutH * g.OutW, $"1x1 backward filter {g}");
+    }
+
+    public static TheoryData<int, int, int, int, int, int, int> BlockedWeightGradientShapes() => new()
+    {
+        // batch, channels, height, width, out channels, stride, groups
+        { 1, 64, 30, 30, 256, 1, 1 },  // more rows than columns: cut into row blocks (or left whole where the GEMM's tasks fill the cores)
+        { 1, 256, 30, 30, 64, 1, 1 },  // more columns than rows: column blocks, C's rows cg apart
+        { 1, 40, 20, 20, 29, 1, 1 },   // neither a multiple of a micro-tile
+        { 3, 24, 13, 11, 36, 2, 1 },   // batch 3 at stride 2: the picked pixels of every image
+        { 2, 16, 9, 9, 48, 1, 2 },     // two groups
+    };
+
+    /// <summary>
+    /// The blocked weight gradient gives every weight the same float32 sums in the same order as one
+    /// GEMM per image and group added in image order (the order of the general path), whatever the
+    /// blocks: expected here by those GEMMs (the kernel KernelTests checks) over pixels picked by a
+    /// loop written out in the test, compared bit for bit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BlockedWeightGradientShapes))]
+    public void WeightGradientEqualsOneGemmPerImageBitForBit(int batch, int channels, int height, int width, int outChannels, int stride, int groups)
+    {
+        var g = new Conv2dGeometry(batch, channels, height, width, outChannels, new Size2d(1, 1), new Size2d(stride, stride), new Size2d(0, 0), new Size2d(1, 1), groups);
+        var random = new Generator(11);
+        var x = Random(batch * channels * height * width, random);
+        var gradOutput = Random(batch * outChannels * g.OutH * g.OutW, random);
+        int plane = g.OutH * g.OutW, cg = channels / groups, og = outChannels / groups;
+        var picked = new float[batch * channels * plane];
+        for (int n = 0; n < batch; n++)
+            for (int c = 0; c < channels; c++)
+                for (int oh = 0; oh < g.OutH; oh++)
+                    for (int ow = 0; ow < g.OutW; ow++)
+                        picked[((n * channels + c) * g.OutH + oh) * g.OutW + ow] = x[((n * channels + c) * height + oh * stride) * width + ow * stride];
+        var expected = new float[outChannels * cg];
+        for (int n = 0; n < batch; n++)
+            for (int group = 0; group < groups; group++)
+                CpuBackend.GemmAccumulate(gradOutput, (long)(n * outChannels + group * og) * plane, false, picked, (long)(n * channels + group * cg) * plane, true,
+                    expected, (long)group * og * cg, og, cg, plane);
+        Assert.Equal(expected, CpuBackend.PointwiseConvBackwardFilter(gradOutput, x, g)[..expected.Length]);
     }
 
     [Fact]

@@ -10,8 +10,8 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// subsampling copy of the pixels the kernel reads, not an im2col unrolling). Images and groups run in
 /// parallel as well as inside the GEMM: the per-image GEMMs of small maps are too small to feed
 /// every core on their own. The weight gradient, whose GEMM has the long pixel axis as its shared
-/// dimension and few rows and columns, is split over images and pixel ranges into per-worker
-/// partial sums that are added at the end. The general im2col path (CpuBackend.Conv.cs) stays the
+/// dimension and few rows and columns, is split over blocks of its own rows or columns instead
+/// (<see cref="PointwiseConvBackwardFilter"/>). The general im2col path (CpuBackend.Conv.cs) stays the
 /// reference and serves float64.
 /// </summary>
 public sealed partial class CpuBackend
@@ -70,67 +70,86 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// The weight gradient of a 1x1 convolution, Σ over images of outputGradient · pickedInputᵀ. The
-    /// pixel axis of every image is cut into slices so that even one image feeds every core; each
-    /// worker sums its slices into its own partial gradient, and the partials are added at the end.
+    /// The weight gradient of a 1x1 convolution, Σ over images of outputGradient · pickedInputᵀ, over
+    /// the tensors' own layout: each image's output-gradient planes and (at stride 1) input planes are
+    /// the GEMM's operands where they lie; at a larger stride the picked pixels of every image are
+    /// gathered once first. The weight gradient is cut into blocks of whole rows (output channels) or
+    /// whole columns (input channels), whichever axis is longer, one per core; a block is a block of
+    /// consecutive operand rows, so no operand is copied, and only the shorter operand is packed by
+    /// more than one block. Each block adds its images' products in image order, so every weight gets
+    /// the same sums in the same order as one GEMM per image (<see cref="ConvBackwardFilter{T}"/>'s
+    /// order), on any number of cores.
     /// </summary>
     internal static float[] PointwiseConvBackwardFilter(float[] gradOutput, float[] input, Conv2dGeometry g)
     {
         int plane = g.OutH * g.OutW, cg = g.InPerGroup, og = g.OutPerGroup;
-        int slicesPerImage = Math.Clamp((Environment.ProcessorCount + g.Batch - 1) / g.Batch, 1, Math.Max(1, plane / 256));
-        int sliceLength = (plane + slicesPerImage - 1) / slicesPerImage;
-        int weights = g.OutChannels * cg;
-        var gradWeight = CpuBufferPool.RentZeroed<float>(weights);
-        var partials = new SortedList<long, float[]>(); // keyed by the first unit: added in a fixed order, so the result is deterministic
-        ParallelRange((long)g.Batch * slicesPerImage, (long)og * cg * sliceLength * g.Groups, (first, end) =>
+        var gradWeight = CpuBufferPool.RentZeroed<float>((long)g.OutChannels * cg);
+        float[] pixels = IsStrided(g) ? PickEveryImage(input, g) : input;
+        long PixelOffset(int image, int group) => IsStrided(g) ? ((long)image * g.InChannels + (long)group * cg) * plane : InputOffset(g, image, group);
+
+        // Rows split in multiples of the micro-tile's rows, columns in multiples of its columns.
+        bool byRows = og >= cg;
+        int extent = byRows ? og : cg, tile = byRows ? MR : NR;
+        // One block where the GEMM's own tasks already occupy every core: a second block would pack the shorter operand again.
+        bool gemmFillsCores = (long)((og + MC - 1) / MC) * ((cg + NTile - 1) / NTile) >= Environment.ProcessorCount;
+        int blocks = gemmFillsCores ? 1 : Math.Clamp(Environment.ProcessorCount, 1, (extent + tile - 1) / tile);
+        int blockLength = ((extent + blocks - 1) / blocks + tile - 1) / tile * tile;
+        blocks = (extent + blockLength - 1) / blockLength;
+        ParallelRange((long)g.Groups * blocks, (long)og * cg * plane * g.Batch / blocks, (first, end) =>
         {
-            var partial = new float[weights];
-            var pickedInput = ArrayPool<float>.Shared.Rent(cg * sliceLength);
-            var pickedGrad = ArrayPool<float>.Shared.Rent(og * sliceLength);
             for (long unit = first; unit < end; unit++)
             {
-                int image = (int)(unit / slicesPerImage), start = (int)(unit % slicesPerImage) * sliceLength;
-                int length = Math.Min(sliceLength, plane - start);
-                if (length <= 0) continue;
-                for (int group = 0; group < g.Groups; group++)
+                int group = (int)(unit / blocks), from = (int)(unit % blocks) * blockLength, length = Math.Min(blockLength, extent - from);
+                long weightOffset = (long)group * og * cg;
+                for (int image = 0; image < g.Batch; image++)
                 {
-                    // Both operands of this slice as contiguous rows: the GEMM takes dense matrices.
-                    PickSlice(input, InputOffset(g, image, group), g, start, length, pickedInput);
-                    for (int o = 0; o < og; o++)
-                        Array.Copy(gradOutput, OutputOffset(g, image, group) + (long)o * plane + start, pickedGrad, (long)o * length, length);
-                    GemmAccumulate(pickedGrad, 0, false, pickedInput, 0, true, partial, (long)group * og * cg, og, cg, length);
+                    long gradOffset = OutputOffset(g, image, group), pixelOffset = PixelOffset(image, group);
+                    if (byRows)
+                        GemmAccumulate(gradOutput, gradOffset + (long)from * plane, false, pixels, pixelOffset, true,
+                            gradWeight, weightOffset + (long)from * cg, length, cg, plane);
+                    else
+                        GemmAccumulate(gradOutput, gradOffset, false, pixels, pixelOffset + (long)from * plane, true,
+                            gradWeight, weightOffset + from, og, length, plane, ldc: cg);
                 }
             }
-            ArrayPool<float>.Shared.Return(pickedInput);
-            ArrayPool<float>.Shared.Return(pickedGrad);
-            lock (partials) partials.Add(first, partial);
         });
-        foreach (var partial in partials.Values) AddInto<float>(gradWeight, partial);
+        if (!ReferenceEquals(pixels, input)) ArrayPool<float>.Shared.Return(pixels);
         return gradWeight;
+    }
+
+    /// <summary>The picked pixels (<see cref="PickStrided"/>) of every image and group, [N, C, OutH·OutW], in a pooled array the caller returns.</summary>
+    private static float[] PickEveryImage(float[] input, Conv2dGeometry g)
+    {
+        int plane = g.OutH * g.OutW, cg = g.InPerGroup;
+        var picked = ArrayPool<float>.Shared.Rent(g.Batch * g.InChannels * plane);
+        ParallelRange((long)g.Batch * g.Groups, (long)cg * plane, (first, end) =>
+        {
+            for (long unit = first; unit < end; unit++)
+            {
+                int image = (int)(unit / g.Groups), group = (int)(unit % g.Groups);
+                PickStrided(input, InputOffset(g, image, group), g, picked, ((long)image * g.InChannels + (long)group * cg) * plane);
+            }
+        });
+        return picked;
     }
 
     private static bool IsStrided(Conv2dGeometry g) => g.Stride != new Size2d(1, 1);
 
-    /// <summary>picked[c, oh·OutW + ow] = input[c, oh·strideH, ow·strideW] for the channels of one group of one image.</summary>
-    private static void PickStrided(float[] input, long inputOffset, Conv2dGeometry g, float[] picked) =>
-        PickSlice(input, inputOffset, g, 0, g.OutH * g.OutW, picked);
-
-    /// <summary>picked[c, p - start] for output pixels p in [start, start + length): the input pixel each one reads.</summary>
-    private static void PickSlice(float[] input, long inputOffset, Conv2dGeometry g, int start, int length, float[] picked)
+    /// <summary>
+    /// picked[pickedOffset + c·OutH·OutW + oh·OutW + ow] = input[c, oh·strideH, ow·strideW] for the
+    /// channels of one group of one image (<paramref name="inputOffset"/>).
+    /// </summary>
+    private static void PickStrided(float[] input, long inputOffset, Conv2dGeometry g, float[] picked, long pickedOffset = 0)
     {
-        int outW = g.OutW, inPlane = g.Height * g.Width;
+        int outH = g.OutH, outW = g.OutW, inPlane = g.Height * g.Width;
+        long target = pickedOffset;
         for (int c = 0; c < g.InPerGroup; c++)
-        {
-            long source = inputOffset + (long)c * inPlane;
-            int target = c * length;
-            if (!IsStrided(g))
+            for (int oh = 0; oh < outH; oh++)
             {
-                Array.Copy(input, source + start, picked, target, length);
-                continue;
+                long sourceRow = inputOffset + (long)c * inPlane + (long)oh * g.Stride.H * g.Width;
+                for (int ow = 0; ow < outW; ow++)
+                    picked[target++] = input[sourceRow + (long)ow * g.Stride.W];
             }
-            for (int p = start; p < start + length; p++)
-                picked[target++] = input[source + (long)(p / outW) * g.Stride.H * g.Width + (long)(p % outW) * g.Stride.W];
-        }
     }
 
     /// <summary>The adjoint of <see cref="PickStrided"/>: gradInput[c, oh·strideH, ow·strideW] = picked[c, oh·OutW + ow] (1x1 windows never overlap).</summary>
