@@ -28,8 +28,11 @@ internal sealed class GradNode
     /// <summary>The op's name, for error messages ("conv2d", "mul", ...).</summary>
     public string Op { get; }
 
-    /// <summary>The op's tensor inputs, in the order the closure returns their gradients. Their storages are not held.</summary>
-    public Tensor[] Inputs { get; }
+    /// <summary>
+    /// The op's tensor inputs, in the order the closure returns their gradients. Their storages are
+    /// not held; <see cref="Release"/> empties the list, so a released graph holds no tensor.
+    /// </summary>
+    public Tensor[] Inputs { get; private set; }
 
     /// <summary>Output gradient to input gradients (null where an input gets none); null once released.</summary>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; }
@@ -51,9 +54,11 @@ internal sealed class GradNode
         }
     }
 
+    /// <summary>After its backward ran: drops the closure, the edges and the saved tensors (a saved tensor already disposed frees its storage now).</summary>
     public void Release()
     {
         Backward = null;
+        Inputs = [];
         var tensors = Interlocked.Exchange(ref saved, null);
         if (tensors is not null)
             foreach (var tensor in tensors) tensor.ReleaseFromGraph();

@@ -55,8 +55,15 @@ public sealed partial class Tensor
         var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [this] = gradient };
         var leafGrads = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         using var noGrad = GradMode.NoGrad();
-        foreach (var tensor in TopologicalOrder())
+        var order = TopologicalOrder();
+        for (int position = 0; position < order.Count; position++)
         {
+            var tensor = order[position];
+            // Each tensor comes after every op that read it, so once its own op has run nothing in
+            // this pass refers to it: without this list's reference and (see GradNode.Release) its
+            // op's edges, a tensor the forward pass did not dispose is the GC's as soon as the
+            // caller drops it, as PyTorch frees it, instead of living until the pass ends.
+            order[position] = null!;
             if (!pending.Remove(tensor, out var outputGrad)) continue;
             var node = tensor.GradFn!;
             var backward = node.Backward
@@ -64,11 +71,12 @@ public sealed partial class Tensor
             node.CheckSavedUnchanged();
 
             var inputGrads = backward(outputGrad);
+            var inputs = node.Inputs;
             if (!retainGraph) node.Release();
             var spent = new List<Tensor> { outputGrad };
-            for (int i = 0; i < node.Inputs.Length; i++)
+            for (int i = 0; i < inputs.Length; i++)
             {
-                var input = node.Inputs[i];
+                var input = inputs[i];
                 if (!input.requiresGrad || inputGrads[i] is not { } grad) continue;
                 var reduced = SumToShape(grad, input.shape, node.Op);
                 if (!ReferenceEquals(reduced, grad)) spent.Add(grad);

@@ -47,21 +47,36 @@ public sealed class SGD : Optimizer
     public override void Step()
     {
         using var _ = GradMode.NoGrad();
+        // Every intermediate is disposed once used, so a step holds one parameter's temporaries at a
+        // time, as PyTorch's in-place update does; left to the GC they were five copies of the model.
         foreach (var group in Groups)
             foreach (var parameter in group.Parameters)
             {
-                if (parameter.Grad is not { } direction) continue;
-                if (group.WeightDecay != 0) direction += parameter * group.WeightDecay;
+                if (parameter.Grad is not { } gradient) continue;
+                using var decayed = group.WeightDecay != 0 ? (parameter * group.WeightDecay).Then(decay => gradient + decay) : null;
+                var direction = decayed ?? gradient;
+                Tensor? lookAhead = null;
                 if (Momentum != 0)
                 {
-                    var buffer = momentumBuffers.TryGetValue(parameter, out var previous)
-                        ? previous * Momentum + direction * (1 - Dampening)
-                        : direction.Clone(); // a copy: the gradient tensor belongs to the caller
-                    momentumBuffers[parameter] = buffer;
-                    direction = Nesterov ? direction + buffer * Momentum : buffer;
+                    var buffer = UpdateMomentum(parameter, direction);
+                    if (Nesterov) lookAhead = (buffer * Momentum).Then(kept => direction + kept);
+                    direction = lookAhead ?? buffer;
                 }
-                parameter.CopyFrom(parameter - direction * group.LearningRate);
+                using (var updated = (direction * group.LearningRate).Then(step => parameter - step))
+                    parameter.CopyFrom(updated);
+                lookAhead?.Dispose();
             }
+    }
+
+    // b = μ·b + (1 - τ)·d, written into the existing buffer (as PyTorch's mul_().add_(), so a tensor
+    // StateDict handed out follows the steps); the first step's buffer is a copy of d.
+    private Tensor UpdateMomentum(Tensor parameter, Tensor direction)
+    {
+        if (!momentumBuffers.TryGetValue(parameter, out var buffer))
+            return momentumBuffers[parameter] = direction.Clone(); // a copy: the gradient tensor belongs to the caller
+        using var next = (buffer * Momentum).Then(kept => (direction * (1 - Dampening)).Then(fresh => kept + fresh));
+        buffer.CopyFrom(next);
+        return buffer;
     }
 
     /// <summary>
