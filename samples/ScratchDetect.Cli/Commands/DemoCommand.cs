@@ -36,10 +36,13 @@ internal sealed record DemoSettings(ShapesOptions Shapes, string Model, int Inpu
     /// seed 1's). 30,000 images left seed 1 below 0.8 (0.773; our engine 0.766); over 36,000, step80
     /// reached 0.803 on seed 1's data (our engine's demo: 0.796, so no margin) and 0.830 on seed 2's (lr 0.005 instead: 0.506 against 0.637 after
     /// 20,000 on seed 1's, so not tried further). 36,000 is about what our engine trains in 9 minutes
-    /// (66 images/s), which leaves the evaluations and the data for the rest of the 10.
+    /// (66 images/s), which leaves the evaluations and the data for the rest of the 10. The held-out
+    /// split has 500 images: on 200, the PyTorch copy trained on seed 1's 2000 images with this
+    /// recipe scored 0.803 on images 2001..2200 and 0.833 on 4001..4200 (two runs, same data and
+    /// recipe), a spread larger than the demo's margin; 500 cost about 1.5 s more per evaluation.
     /// </summary>
     public static DemoSettings Default { get; } = new(
-        new ShapesOptions { Train = 2000, Test = 200, MinSize = 96, MaxSize = 128, MinObjects = 1, MaxObjects = 2, MinObjectScale = 0.2, MaxObjectScale = 0.45 },
+        new ShapesOptions { Train = 2000, Test = 500, MinSize = 96, MaxSize = 128, MinObjects = 1, MaxObjects = 2, MinObjectScale = 0.2, MaxObjectScale = 0.45 },
         "ssd_tiny", InputSize: 96, Epochs: 18, BatchSize: 16, Optimizer: "adamw", Lr: 0.003, WeightDecay: 0.01, WarmupIters: 50, EvalEveryEpochs: 3, DrawnImages: 4);
 
     /// <summary>The epoch at which the learning rate drops by 10: after 80% of them (none for one epoch).</summary>
