@@ -1,4 +1,5 @@
 using ScratchDetect.Engine.Backends;
+using ScratchDetect.Engine.Backends.Cpu;
 
 namespace ScratchDetect.Engine.Tests;
 
@@ -33,7 +34,8 @@ public class KernelTests
         // Up to 96 rows, an untransposed B is read in place but for its last partial panel (64 x 100,
         // and 96 x 4200, which also crosses the 4096-column blocks of B); a C of at most 96 x 256 with
         // k > 256 runs the k loop inside each micro-tile's task (7 x 17 x 257, 13 x 33 x 300, 40 x 70 x 700).
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (40, 70, 700), (64, 100, 9), (96, 4200, 40), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
+        // One row by many columns and many rows by one column (1 x 300 x 270, 300 x 1 x 270) pack one partial panel of one operand.
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (1, 300, 270), (300, 1, 270), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (40, 70, 700), (64, 100, 9), (96, 4200, 40), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })
                     data.Add(m, n, k, ta, tb);
@@ -55,6 +57,20 @@ public class KernelTests
                     expected[i * n + j] += (double)a[transA ? p * m + i : i * k + p] * b[transB ? j * k + p : p * n + j];
         // float32 accumulation of k products of magnitude <= 1: error bounded by ~k·eps·k^0.5 worst case; 1e-5·k is ample and still catches any indexing bug (O(1) errors).
         TensorAssert.Close(expected, c.Select(v => (double)v).ToArray(), 1e-5 * k, 0, $"gemm {m}x{n}x{k} tA={transA} tB={transB}");
+    }
+
+    [Fact]
+    public void CpuGemmRejectsArraysTooShortForTheirShape()
+    {
+        // The packed GEMM reads and writes through raw pointers, so an array too short must fail before
+        // any access: C (4 x 6) += A (4 x 5) · B (5 x 6) needs 20, 30 and 24 elements past the offsets.
+        // (Arrays, not storages: a pooled storage's array may be longer than the storage.)
+        float[] a = new float[20], b = new float[30], c = new float[24];
+        Assert.Throws<ArgumentException>(() => CpuBackend.GemmAccumulate(new float[19], 0, false, b, 0, false, c, 0, 4, 6, 5));
+        Assert.Throws<ArgumentException>(() => CpuBackend.GemmAccumulate(a, 0, false, new float[29], 0, false, c, 0, 4, 6, 5));
+        Assert.Throws<ArgumentException>(() => CpuBackend.GemmAccumulate(a, 1, true, b, 0, false, c, 0, 4, 6, 5));
+        Assert.Throws<ArgumentException>(() => CpuBackend.GemmAccumulate(a, 0, false, b, 0, true, new float[23], 0, 4, 6, 5));
+        CpuBackend.GemmAccumulate(a, 0, false, b, 0, false, c, 0, 4, 6, 5); // exactly long enough: no exception
     }
 
     [Theory, OnCpu, OnCuda]

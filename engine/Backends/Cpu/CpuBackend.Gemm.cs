@@ -198,6 +198,11 @@ public sealed partial class CpuBackend
             if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, 0, m, 0, n);
             return;
         }
+        // The packing and the micro-kernels read through raw pointers: check the operands' extents here, once.
+        if (a.Length < aOffset + (long)m * k || b.Length < bOffset + (long)k * n)
+            throw new ArgumentException($"gemm: operands of {a.Length - aOffset} and {b.Length - bOffset} elements past their offsets, too few for {m} x {k} and {k} x {n}");
+        if (c.Length < cOffset + (long)(m - 1) * ldc + n)
+            throw new ArgumentException($"gemm: C has {c.Length} elements, too few for its {m} x {n} block at offset {cOffset} (row stride {ldc})");
         if (k > KC && m <= MC && n <= NTile)
         {
             GemmFloatLongK(a, aOffset, transA, b, bOffset, transB, c, cOffset, m, n, k, epilogue, ldc);
@@ -230,16 +235,20 @@ public sealed partial class CpuBackend
                         int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
                         fixed (float* pa = packedA, pb = packedB, pbSource = b, pcC = c)
                         {
-                            for (int jr = jt; jr < jt + nt; jr += NR)
+                            // A's micro-panel (MR x kc, 12 KiB at KC on AVX-512) stays in L1 while the task's B panels stream
+                            // past it from L2; the other way round, B's NR x kc panel (32 KiB) shared L1's 48 KiB with A's stream.
+                            for (int ir = 0; ir < mc; ir += MR)
                             {
-                                bool inPlace = jr / NR < fullPanels;
-                                float* tileB = inPlace ? pbSource + bOffset + (long)pc * n + jc + jr : pb + (jr - fullPanels * NR) * kc;
-                                int ldb = inPlace ? n : NR;
-                                for (int ir = 0; ir < mc; ir += MR)
+                                // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
+                                float* tileA = pa + (long)(it + ir) * kc;
+                                int rows = Math.Min(MR, mc - ir);
+                                for (int jr = jt; jr < jt + nt; jr += NR)
                                 {
-                                    // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
-                                    float* tileA = pa + (long)(it + ir) * kc, tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
-                                    int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
+                                    bool inPlace = jr / NR < fullPanels;
+                                    float* tileB = inPlace ? pbSource + bOffset + (long)pc * n + jc + jr : pb + (jr - fullPanels * NR) * kc;
+                                    int ldb = inPlace ? n : NR;
+                                    float* tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
+                                    int cols = Math.Min(NR, nc - jr);
                                     if (Wide) MicroKernel12(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
                                     else MicroKernel6(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
                                 }
@@ -351,71 +360,91 @@ public sealed partial class CpuBackend
     /// lines are one run, copied as such), else at offset + i·stride + p (A, Bᵀ: each line is a run
     /// along k, read line by line; read k step by k step instead, every value came from another line,
     /// and a weight gradient's packing of Bᵀ measured 5x slower, about half the GEMM's own time).
+    /// Contiguous lines are copied k step by k step across all the chunk's panels, so each source
+    /// row is read as one run. Raw pointers, because the span-sliced loops this replaces spent about
+    /// 30% of a one-core 1024³ product packing (GemmFloat checks the operands' extents once).
     /// </summary>
-    private static void PackPanels(float[] source, long offset, bool linesContiguous, long stride, int first, int count, int pc, int kc, int width, float[] packed)
+    private static unsafe void PackPanels(float[] source, long offset, bool linesContiguous, long stride, int first, int count, int pc, int kc, int width, float[] packed)
     {
         int panels = (count + width - 1) / width;
         ParallelRange(panels, (long)kc * width, (firstPanel, endPanel) =>
         {
-            for (long panel = firstPanel; panel < endPanel; panel++)
+            fixed (float* src = source, dst = packed)
             {
-                var target = packed.AsSpan((int)panel * width * kc, width * kc);
-                int line0 = first + (int)panel * width, lines = Math.Min(width, first + count - line0);
                 if (linesContiguous)
                 {
                     for (int p = 0; p < kc; p++)
                     {
-                        new ReadOnlySpan<float>(source, (int)(offset + (pc + p) * stride + line0), lines).CopyTo(target.Slice(p * width, lines));
-                        target.Slice(p * width + lines, width - lines).Clear();
+                        float* row = src + offset + (pc + p) * stride;
+                        for (long panel = firstPanel; panel < endPanel; panel++)
+                        {
+                            int line0 = first + (int)panel * width, lines = Math.Min(width, first + count - line0);
+                            CopyLine(row + line0, dst + panel * width * kc + p * width, lines, width);
+                        }
                     }
-                    continue;
+                    return;
                 }
-                int first4 = Sse.IsSupported ? lines / 4 * 4 : 0;
-                for (int line = 0; line < first4; line += 4)
-                    Transpose4Lines(source, (int)(offset + (line0 + line) * stride + pc), (int)stride, kc, target.Slice(line), width);
-                for (int line = first4; line < width; line++)
+                for (long panel = firstPanel; panel < endPanel; panel++)
                 {
-                    if (line >= lines)
+                    float* target = dst + panel * width * kc;
+                    int line0 = first + (int)panel * width, lines = Math.Min(width, first + count - line0);
+                    int line = 0;
+                    if (Sse.IsSupported)
+                        for (; line + 4 <= lines; line += 4)
+                            Transpose4Lines(src + offset + (line0 + line) * stride + pc, stride, kc, target + line, width);
+                    for (; line < width; line++)
                     {
-                        for (int p = 0; p < kc; p++) target[p * width + line] = 0f;
-                        continue;
+                        if (line >= lines)
+                        {
+                            for (int p = 0; p < kc; p++) target[p * width + line] = 0f;
+                            continue;
+                        }
+                        float* run = src + offset + (line0 + line) * stride + pc;
+                        for (int p = 0; p < kc; p++) target[p * width + line] = run[p];
                     }
-                    var run = new ReadOnlySpan<float>(source, (int)(offset + (line0 + line) * stride + pc), kc);
-                    for (int p = 0; p < run.Length; p++) target[p * width + line] = run[p];
                 }
             }
         });
     }
 
-    /// <summary>
-    /// target[p·width + r] = source[start + r·stride + p] for 4 lines r and kc steps p: 4 x 4 blocks
-    /// transposed in SSE registers (each store writes the 4 lines' values of one k step), the last
-    /// kc mod 4 steps one by one. The packing of lines that run along k (A, Bᵀ).
-    /// </summary>
-    private static void Transpose4Lines(float[] source, int start, int stride, int kc, Span<float> target, int width)
+    /// <summary>to[0..count) = from[0..count), then to[count..width) = 0: one k step of a panel whose lines are contiguous in the source.</summary>
+    private static unsafe void CopyLine(float* from, float* to, int count, int width)
     {
-        var r0 = new ReadOnlySpan<float>(source, start, kc);
-        var r1 = new ReadOnlySpan<float>(source, start + stride, kc);
-        var r2 = new ReadOnlySpan<float>(source, start + 2 * stride, kc);
-        var r3 = new ReadOnlySpan<float>(source, start + 3 * stride, kc);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(from + i), to + i);
+        for (; i < count; i++) to[i] = from[i];
+        for (; i < width; i++) to[i] = 0f;
+    }
+
+    /// <summary>
+    /// target[p·width + r] = line r's value p for the 4 lines starting at <paramref name="r0"/>,
+    /// <paramref name="stride"/> apart, and kc steps p: 4 x 4 blocks transposed in SSE registers
+    /// (each store writes the 4 lines' values of one k step), the last kc mod 4 steps one by one.
+    /// The packing of lines that run along k (A, Bᵀ).
+    /// </summary>
+    private static unsafe void Transpose4Lines(float* r0, long stride, int kc, float* target, int width)
+    {
+        float* r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
         int p = 0;
         for (; p + 4 <= kc; p += 4)
         {
-            var t0 = Sse.UnpackLow(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4)));  // a0 b0 a1 b1
-            var t1 = Sse.UnpackLow(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4)));  // c0 d0 c1 d1
-            var t2 = Sse.UnpackHigh(Vector128.Create(r0.Slice(p, 4)), Vector128.Create(r1.Slice(p, 4))); // a2 b2 a3 b3
-            var t3 = Sse.UnpackHigh(Vector128.Create(r2.Slice(p, 4)), Vector128.Create(r3.Slice(p, 4))); // c2 d2 c3 d3
-            Sse.MoveLowToHigh(t0, t1).CopyTo(target.Slice(p * width, 4));           // a0 b0 c0 d0
-            Sse.MoveHighToLow(t1, t0).CopyTo(target.Slice((p + 1) * width, 4));     // a1 b1 c1 d1
-            Sse.MoveLowToHigh(t2, t3).CopyTo(target.Slice((p + 2) * width, 4));
-            Sse.MoveHighToLow(t3, t2).CopyTo(target.Slice((p + 3) * width, 4));
+            var l0 = Sse.LoadVector128(r0 + p); var l1 = Sse.LoadVector128(r1 + p);
+            var l2 = Sse.LoadVector128(r2 + p); var l3 = Sse.LoadVector128(r3 + p);
+            var t0 = Sse.UnpackLow(l0, l1);  // a0 b0 a1 b1
+            var t1 = Sse.UnpackLow(l2, l3);  // c0 d0 c1 d1
+            var t2 = Sse.UnpackHigh(l0, l1); // a2 b2 a3 b3
+            var t3 = Sse.UnpackHigh(l2, l3); // c2 d2 c3 d3
+            float* t = target + p * width;
+            Sse.Store(t, Sse.MoveLowToHigh(t0, t1));
+            Sse.Store(t + width, Sse.MoveHighToLow(t1, t0));
+            Sse.Store(t + 2 * width, Sse.MoveLowToHigh(t2, t3));
+            Sse.Store(t + 3 * width, Sse.MoveHighToLow(t3, t2));
         }
         for (; p < kc; p++)
         {
-            target[p * width] = r0[p];
-            target[p * width + 1] = r1[p];
-            target[p * width + 2] = r2[p];
-            target[p * width + 3] = r3[p];
+            float* t = target + p * width;
+            t[0] = r0[p]; t[1] = r1[p]; t[2] = r2[p]; t[3] = r3[p];
         }
     }
 
@@ -485,6 +514,12 @@ public sealed partial class CpuBackend
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+        // C's tile comes from L3 at best (a 1024 x 1024 C is 4 MiB): fetch it while the FMAs run, not after.
+        for (int r = 0; r < rows; r++)
+            {
+                Sse.Prefetch0(c + (long)r * ldc);
+                Sse.Prefetch0(c + (long)r * ldc + width);
+            }
         for (int p = 0; p < kc; p++, a += 12, b += ldb)
         {
             var b0 = Vector512.Load(b);
