@@ -235,23 +235,24 @@ public sealed partial class CpuBackend
                         int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
                         fixed (float* pa = packedA, pb = packedB, pbSource = b, pcC = c)
                         {
-                            // A's micro-panel (MR x kc, 12 KiB at KC on AVX-512) stays in L1 while the task's B panels stream
-                            // past it from L2; the other way round, B's NR x kc panel (32 KiB) shared L1's 48 KiB with A's stream.
-                            for (int ir = 0; ir < mc; ir += MR)
+                            // Packed, A's micro-panel (MR x kc, 12 KiB at KC on AVX-512) stays in L1 while the task's B panels
+                            // stream past it from L2 (the other way round, B's NR x kc panel, 32 KiB, shared L1's 48 KiB with A's
+                            // stream). Read in place, B's panel is kc rows n apart, a page each: it stays in L1 for the task's
+                            // few micro-panels of A instead (at most MC / MR), so its rows are fetched once.
+                            int rowTiles = (mc + MR - 1) / MR, columnTiles = (nt + NR - 1) / NR;
+                            for (int tile = 0; tile < rowTiles * columnTiles; tile++)
                             {
+                                int ir = (inPlaceB ? tile % rowTiles : tile / columnTiles) * MR;
+                                int jr = jt + (inPlaceB ? tile / rowTiles : tile % columnTiles) * NR;
+                                bool inPlace = jr / NR < fullPanels;
                                 // it and ir are multiples of MR, so the group's row it + ir starts panel (it + ir) / MR of kc·MR values.
                                 float* tileA = pa + (long)(it + ir) * kc;
-                                int rows = Math.Min(MR, mc - ir);
-                                for (int jr = jt; jr < jt + nt; jr += NR)
-                                {
-                                    bool inPlace = jr / NR < fullPanels;
-                                    float* tileB = inPlace ? pbSource + bOffset + (long)pc * n + jc + jr : pb + (jr - fullPanels * NR) * kc;
-                                    int ldb = inPlace ? n : NR;
-                                    float* tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
-                                    int cols = Math.Min(NR, nc - jr);
-                                    if (Wide) MicroKernel12(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
-                                    else MicroKernel6(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
-                                }
+                                float* tileB = inPlace ? pbSource + bOffset + (long)pc * n + jc + jr : pb + (jr - fullPanels * NR) * kc;
+                                int ldb = inPlace ? n : NR;
+                                float* tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
+                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
+                                if (Wide) MicroKernel12(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
+                                else MicroKernel6(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
                             }
                         }
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
