@@ -519,10 +519,10 @@ public sealed partial class CpuBackend
         Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
         // C's tile comes from L3 at best (a 1024 x 1024 C is 4 MiB): fetch it while the FMAs run, not after.
         for (int r = 0; r < rows; r++)
-            {
-                Sse.Prefetch0(c + (long)r * ldc);
-                Sse.Prefetch0(c + (long)r * ldc + width);
-            }
+        {
+            Sse.Prefetch0(c + (long)r * ldc);
+            Sse.Prefetch0(c + (long)r * ldc + width);
+        }
         for (int p = 0; p < kc; p++, a += 12, b += ldb)
         {
             var b0 = Vector512.Load(b);
