@@ -29,6 +29,7 @@ public sealed partial class CpuBackend
     {
         var values = NewArray<T>((long)g.Planes * g.OutH * g.OutW);
         if (MaxPool2x2Applies(g)) MaxPool2x2(input, g, values, indices);
+        else if (typeof(T) == typeof(float) && MaxPool3x3Stride2Applies(g)) MaxPool3x3Stride2((float[])(object)input, g, (float[])(object)values, indices);
         else MaxPoolWindows(input, g, values, indices);
         return values;
     }
@@ -87,7 +88,6 @@ public sealed partial class CpuBackend
     private static int MaxPool2x2RowVectorized(float[] input, long source, int topLeftRow, int width, float[] values, long[] indices, long target, int outW)
     {
         if (!Avx2.IsSupported) return 0;
-        var evenColumns = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
         int ow = 0;
         for (; ow + 8 <= outW; ow += 8)
         {
@@ -95,22 +95,36 @@ public sealed partial class CpuBackend
             var (best, topRight) = Deinterleave(input.AsSpan((int)(source + topLeft), 16));
             var (bottomLeft, bottomRight) = Deinterleave(input.AsSpan((int)(source + topLeft + width), 16));
             var offset = Vector256<int>.Zero;
-            Take(topRight, 1);
-            Take(bottomLeft, width);
-            Take(bottomRight, width + 1);
-            best.CopyTo(values.AsSpan((int)(target + ow), 8));
-            var (low, high) = Vector256.Widen(Vector256.Create(topLeft) + evenColumns + offset);
-            low.CopyTo(indices.AsSpan((int)(target + ow), 4));
-            high.CopyTo(indices.AsSpan((int)(target + ow + 4), 4));
-
-            void Take(Vector256<float> tap, int tapOffset)
-            {
-                var takes = Vector256.GreaterThan(tap, best) | ~Vector256.Equals(tap, tap);
-                best = Vector256.ConditionalSelect(takes, tap, best);
-                offset = Vector256.ConditionalSelect(takes.AsInt32(), Vector256.Create(tapOffset), offset);
-            }
+            TakeLargerOrNaN(ref best, ref offset, topRight, 1);
+            TakeLargerOrNaN(ref best, ref offset, bottomLeft, width);
+            TakeLargerOrNaN(ref best, ref offset, bottomRight, width + 1);
+            StoreEightWindows(best, topLeft, offset, values, indices, target + ow);
         }
         return ow;
+    }
+
+    /// <summary>
+    /// One more tap of eight windows, in the scalar kernels' rule: the lanes where the tap is larger
+    /// than the best so far, or NaN, take its value and its offset from the window's top-left tap.
+    /// </summary>
+    private static void TakeLargerOrNaN(ref Vector256<float> best, ref Vector256<int> offset, Vector256<float> tap, int tapOffset)
+    {
+        var takes = Vector256.GreaterThan(tap, best) | ~Vector256.Equals(tap, tap);
+        best = Vector256.ConditionalSelect(takes, tap, best);
+        offset = Vector256.ConditionalSelect(takes.AsInt32(), Vector256.Create(tapOffset), offset);
+    }
+
+    /// <summary>
+    /// Writes eight stride-2 windows' maxima at <paramref name="output"/> and their positions: the
+    /// first window's top-left tap at <paramref name="topLeft"/> within the plane, each next one two
+    /// columns on, plus each lane's winning <paramref name="offset"/>.
+    /// </summary>
+    private static void StoreEightWindows(Vector256<float> best, int topLeft, Vector256<int> offset, float[] values, long[] indices, long output)
+    {
+        best.CopyTo(values.AsSpan((int)output, 8));
+        var (low, high) = Vector256.Widen(Vector256.Create(topLeft) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + offset);
+        low.CopyTo(indices.AsSpan((int)output, 4));
+        high.CopyTo(indices.AsSpan((int)(output + 4), 4));
     }
 
     /// <summary>The even- and odd-indexed ones of 16 consecutive floats, each in order.</summary>
@@ -124,6 +138,75 @@ public sealed partial class CpuBackend
         return (even, odd);
     }
 
+    /// <summary>
+    /// Whether <see cref="MaxPool3x3Stride2"/> computes this pooling: 3x3 windows at stride 2 without
+    /// dilation (ResNet's stem), any padding and rounding mode (windows that stick out go to the
+    /// reference's per-window code).
+    /// </summary>
+    internal static bool MaxPool3x3Stride2Applies(Pool2dGeometry g) =>
+        g.Kernel == new Size2d(3, 3) && g.Stride == new Size2d(2, 2) && g.Dilation == new Size2d(1, 1);
+
+    /// <summary>
+    /// ResNet's 3x3 stride-2 float32 max pooling: the windows that lie wholly inside the input 8 at a
+    /// time with AVX2 (<see cref="MaxPool3x3Stride2Vectorized"/>), the border windows and each row's
+    /// tail with <see cref="MaxOfWindow{T}"/>, the reference's own per-window code. The same taps in
+    /// the same order as the reference, so the same values and indices.
+    /// </summary>
+    internal static void MaxPool3x3Stride2(float[] input, Pool2dGeometry g, float[] values, long[] indices)
+    {
+        int outH = g.OutH, outW = g.OutW, width = g.Width, inPlane = g.Height * width, outPlane = outH * outW;
+        // The first column whose window starts inside the input; a group of 8 from column ow reads
+        // input columns [2·ow - padding, 2·ow - padding + 18) (see MaxPool3x3Stride2Vectorized).
+        int firstInside = (g.Padding.W + 1) / 2;
+        ParallelRange(g.Planes, outPlane * 9L, (first, end) =>
+        {
+            for (long p = first; p < end; p++)
+            {
+                long source = p * inPlane, target = p * outPlane;
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    int top = 2 * oh - g.Padding.H;
+                    bool rowsInside = Avx2.IsSupported && top >= 0 && top + 3 <= g.Height;
+                    int ow = 0;
+                    for (; ow < outW; ow++)
+                    {
+                        int left = 2 * ow - g.Padding.W;
+                        if (rowsInside && ow >= firstInside && ow + 8 <= outW && left + 18 <= width)
+                        {
+                            MaxPool3x3Stride2Vectorized(input, source, top * width + left, width, values, indices, target + oh * outW + ow);
+                            ow += 7;
+                        }
+                        else MaxOfWindow(input, source, g, oh, ow, values, indices, target + oh * outW + ow);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Eight outputs of <see cref="MaxPool3x3Stride2"/> whose windows lie inside the input, the first
+    /// with its top-left tap at <paramref name="topLeft"/> within the plane: per input row, the left
+    /// and middle taps deinterleaved from 16 floats at the window's column, the right taps from 16
+    /// floats two columns on. Per lane the reference's order (rows top to bottom, columns left to
+    /// right; the first tap, then any larger value or NaN takes over).
+    /// </summary>
+    private static void MaxPool3x3Stride2Vectorized(float[] input, long source, int topLeft, int width, float[] values, long[] indices, long target)
+    {
+        var best = Vector256<float>.Zero;
+        var offset = Vector256<int>.Zero;
+        for (int row = 0; row < 3; row++)
+        {
+            int rowStart = topLeft + row * width;
+            var (leftTaps, middleTaps) = Deinterleave(input.AsSpan((int)(source + rowStart), 16));
+            var (rightTaps, _) = Deinterleave(input.AsSpan((int)(source + rowStart + 2), 16));
+            if (row == 0) best = leftTaps;
+            else TakeLargerOrNaN(ref best, ref offset, leftTaps, row * width);
+            TakeLargerOrNaN(ref best, ref offset, middleTaps, row * width + 1);
+            TakeLargerOrNaN(ref best, ref offset, rightTaps, row * width + 2);
+        }
+        StoreEightWindows(best, topLeft, offset, values, indices, target);
+    }
+
     /// <summary>Max pooling over any windows (the reference): each output the largest in-bounds tap of its window, or the last NaN, and its position h·W + w.</summary>
     internal static void MaxPoolWindows<T>(T[] input, Pool2dGeometry g, T[] values, long[] indices) where T : struct, INumber<T>
     {
@@ -131,34 +214,36 @@ public sealed partial class CpuBackend
         ParallelRange(g.Planes, (long)outPlane * g.Kernel.H * g.Kernel.W, (first, end) =>
         {
             for (long p = first; p < end; p++)
-            {
-                long source = p * inPlane, target = p * outPlane;
                 for (int oh = 0; oh < outH; oh++)
-                {
-                    var (rowStart, rowEnd) = DilatedTaps(oh * g.Stride.H - g.Padding.H, g.Kernel.H, g.Dilation.H, g.Height);
                     for (int ow = 0; ow < outW; ow++)
-                    {
-                        var (columnStart, columnEnd) = DilatedTaps(ow * g.Stride.W - g.Padding.W, g.Kernel.W, g.Dilation.W, g.Width);
-                        // As PyTorch: start from -inf at the first in-bounds tap; a larger value or any NaN takes over.
-                        T best = T.CreateChecked(double.NegativeInfinity);
-                        long bestIndex = (long)rowStart * g.Width + columnStart;
-                        for (int ih = rowStart; ih < rowEnd; ih += g.Dilation.H)
-                            for (int iw = columnStart; iw < columnEnd; iw += g.Dilation.W)
-                            {
-                                long index = (long)ih * g.Width + iw;
-                                T value = input[source + index];
-                                if (value > best || T.IsNaN(value))
-                                {
-                                    best = value;
-                                    bestIndex = index;
-                                }
-                            }
-                        values[target + oh * outW + ow] = best;
-                        indices[target + oh * outW + ow] = bestIndex;
-                    }
+                        MaxOfWindow(input, p * inPlane, g, oh, ow, values, indices, p * outPlane + oh * outW + ow);
+        });
+    }
+
+    /// <summary>
+    /// The reference's one output (oh, ow) of the plane at <paramref name="source"/>, written at
+    /// <paramref name="output"/>: the largest in-bounds tap of the window, or the last NaN, and its position h·W + w.
+    /// </summary>
+    private static void MaxOfWindow<T>(T[] input, long source, Pool2dGeometry g, int oh, int ow, T[] values, long[] indices, long output) where T : struct, INumber<T>
+    {
+        var (rowStart, rowEnd) = DilatedTaps(oh * g.Stride.H - g.Padding.H, g.Kernel.H, g.Dilation.H, g.Height);
+        var (columnStart, columnEnd) = DilatedTaps(ow * g.Stride.W - g.Padding.W, g.Kernel.W, g.Dilation.W, g.Width);
+        // As PyTorch: start from -inf at the first in-bounds tap; a larger value or any NaN takes over.
+        T best = T.CreateChecked(double.NegativeInfinity);
+        long bestIndex = (long)rowStart * g.Width + columnStart;
+        for (int ih = rowStart; ih < rowEnd; ih += g.Dilation.H)
+            for (int iw = columnStart; iw < columnEnd; iw += g.Dilation.W)
+            {
+                long index = (long)ih * g.Width + iw;
+                T value = input[source + index];
+                if (value > best || T.IsNaN(value))
+                {
+                    best = value;
+                    bestIndex = index;
                 }
             }
-        });
+        values[output] = best;
+        indices[output] = bestIndex;
     }
 
     /// <summary>
