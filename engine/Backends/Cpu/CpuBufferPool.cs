@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ScratchDetect.Engine.Backends.Cpu;
 
@@ -24,7 +25,7 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// to the system at once.
 /// </para>
 /// </remarks>
-internal static class CpuBufferPool
+internal static partial class CpuBufferPool
 {
     /// <summary>Arrays smaller than this are not pooled (64 KiB: well below the 85 000-byte large-object threshold).</summary>
     internal const long MinPooledBytes = 64 * 1024;
@@ -123,12 +124,40 @@ internal static class CpuBufferPool
                 retainedBytes -= Buffer.ByteLength(oldest.Value);
                 bytesForTheGc += Buffer.ByteLength(oldest.Value);
             }
+            ReleasePages(array);
             var key = KeyOf(array);
             if (!Free.TryGetValue(key, out var waiting)) Free[key] = waiting = [];
             waiting.Add(ByAge.AddLast(array));
             retainedBytes += bytes;
         }
     }
+
+    /// <summary>
+    /// Hands the whole memory pages inside a waiting array's elements back to the operating system
+    /// (Linux's madvise(MADV_DONTNEED), what glibc's free does for large blocks): the array stays
+    /// ours, so reusing it costs no allocation and no collection, but while it waits it is not
+    /// resident, and the next writer finds those pages zero-filled (contents are unspecified to a
+    /// renter anyway). Without this, up to <see cref="MaxRetainedBytes"/> of idle arrays sat on
+    /// top of every peak: SSD300's 8-image detect peaked at 1.31 GB resident with the pool, 0.95 GB
+    /// with no pool at all. Only the array's elements are touched, never its header, so the GC's
+    /// view of the object is unchanged. Elsewhere (not Linux) waiting arrays stay resident.
+    /// </summary>
+    private static unsafe void ReleasePages(Array array)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        fixed (byte* elements = &MemoryMarshal.GetArrayDataReference(array))
+        {
+            nuint start = ((nuint)elements + PageBytes - 1) & ~(PageBytes - 1);
+            nuint end = ((nuint)elements + (nuint)Buffer.ByteLength(array)) & ~(PageBytes - 1);
+            if (end > start) _ = Madvise((void*)start, end - start, MadviseDontNeed);
+        }
+    }
+
+    private const nuint PageBytes = 4096; // the smallest page size Linux uses: whole pages of any larger size are whole 4 KiB pages too
+    private const int MadviseDontNeed = 4; // MADV_DONTNEED
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static unsafe partial int Madvise(void* address, nuint length, int advice);
 
     private static (Type, int) KeyOf(Array array) => (array.GetType().GetElementType()!, array.Length);
 
