@@ -14,7 +14,9 @@ namespace ScratchDetect.Engine.Backends.Cpu;
 /// kernels may use the array's length (a size-class pool would need every kernel to work on spans
 /// of the logical length). Arrays below <see cref="MinPooledBytes"/> are left to the GC, whose
 /// gen0 handles small ones cheaply. At most <see cref="MaxRetainedBytes"/> wait in the pool; beyond
-/// that a returned array is dropped for the GC, so sizes that never recur cannot pile up.
+/// that a returned array is dropped for the GC, so sizes that never recur cannot pile up. A waiting
+/// array keeps its address but not its memory (see <see cref="ReleasePages"/>), so the pool adds
+/// almost nothing to a workload's peak; PyTorch's allocator likewise unmaps large blocks when they are freed.
 /// <para>
 /// Dropped arrays are garbage on the large-object heap, which only a full collection reclaims; the
 /// GC's own schedule leaves them resident while the next step allocates its buffers anew (a
@@ -32,8 +34,8 @@ internal static partial class CpuBufferPool
 
     /// <summary>
     /// The most bytes kept waiting for reuse. 256 MiB holds the largest activations of a ResNet50-FPN
-    /// forward at 800x1333 (56 MB each at stride 4) several times over, and is a quarter of what
-    /// torchvision's whole process needs for that detect.
+    /// forward at 800x1333 (56 MB each at stride 4) several times over. The bound is on address
+    /// space the GC keeps, not on resident memory: waiting arrays are not resident.
     /// </summary>
     internal static long MaxRetainedBytes { get; set; } = 256L << 20;
 
