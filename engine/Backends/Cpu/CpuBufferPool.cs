@@ -112,6 +112,8 @@ internal static partial class CpuBufferPool
     {
         long bytes = Buffer.ByteLength(array);
         if (bytes < MinPooledBytes) return;
+        // Outside the lock: the array is no one's until it is in the pool.
+        ReleasePages(array);
         lock (Free)
         {
             if (bytes > MaxRetainedBytes)
@@ -126,7 +128,6 @@ internal static partial class CpuBufferPool
                 retainedBytes -= Buffer.ByteLength(oldest.Value);
                 bytesForTheGc += Buffer.ByteLength(oldest.Value);
             }
-            ReleasePages(array);
             var key = KeyOf(array);
             if (!Free.TryGetValue(key, out var waiting)) Free[key] = waiting = [];
             waiting.Add(ByAge.AddLast(array));
