@@ -78,6 +78,29 @@ public class WinogradTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    public void BackwardDataIsTheForwardPassWithTheFlippedTransposedKernels(int batch, int channels, int height, int width, int outChannels, int padH, int padW, int groups, bool _)
+    {
+        // The backward-data pass reads the flipped, transposed kernels from the weight as it
+        // transforms them; with the kernels copied that way here, the forward kernel must give the
+        // same sums in the same order, so the same bits.
+        var g = new Conv2dGeometry(batch, channels, height, width, outChannels, new Size2d(3, 3), new Size2d(1, 1), new Size2d(padH, padW), new Size2d(1, 1), groups);
+        var random = new Generator(17);
+        var gradOutput = Random(batch * outChannels * g.OutH * g.OutW, random);
+        var w = Random(outChannels * (channels / groups) * 9, random);
+        int cg = channels / groups, og = outChannels / groups;
+        var flipped = new float[w.Length]; // flipped[group·cg + c, o, 8 - tap] = w[group·og + o, c, tap]
+        for (int group = 0; group < groups; group++)
+            for (int o = 0; o < og; o++)
+                for (int c = 0; c < cg; c++)
+                    for (int tap = 0; tap < 9; tap++)
+                        flipped[((group * cg + c) * og + o) * 9 + 8 - tap] = w[((group * og + o) * cg + c) * 9 + tap];
+        var adjoint = new Conv2dGeometry(batch, outChannels, g.OutH, g.OutW, channels, new Size2d(3, 3), new Size2d(1, 1), new Size2d(2 - padH, 2 - padW), new Size2d(1, 1), groups);
+
+        Assert.Equal(CpuBackend.WinogradConvForward(gradOutput, flipped, null, adjoint), CpuBackend.WinogradConvBackwardData(gradOutput, w, g));
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
     public void BackwardFilterMatchesTheDirectFloat64Gradient(int batch, int channels, int height, int width, int outChannels, int padH, int padW, int groups, bool _)
     {
         var g = new Conv2dGeometry(batch, channels, height, width, outChannels, new Size2d(3, 3), new Size2d(1, 1), new Size2d(padH, padW), new Size2d(1, 1), groups);
