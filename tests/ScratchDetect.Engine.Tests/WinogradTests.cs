@@ -39,6 +39,7 @@ public class WinogradTests
         { 1, 16, 3, 77, 16, 2, 2, 1, true },    // wide rows at padding 2: the phase split starts at column 2
         { 2, 34, 9, 10, 38, 1, 1, 2, true },    // two groups
         { 2, 16, 130, 130, 16, 1, 1, 1, true }, // 33x33 tiles per image: several chunks, one split inside an image
+        { 1, 16, 60, 58, 256, 1, 1, 1, true },  // more output channels than tiles per chunk: the GEMMs take tiles as rows, 15x15 tiles in 3 chunks of 5 rows
     };
 
     [Theory]

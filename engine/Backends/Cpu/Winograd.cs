@@ -94,8 +94,9 @@ public sealed partial class CpuBackend
     {
         int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g, T.Out, T.Points);
+        bool channelsAsRows = WinogradChannelsAsGemmRows(og, rowsPerChunk * tilesW);
+        if (!channelsAsRows) rowsPerChunk = WinogradRowsReadingWeightsInPlace(tileRows, tilesW, rowsPerChunk);
         int maxTiles = rowsPerChunk * tilesW;
-        bool channelsAsRows = WinogradChannelsAsGemmRows(og, maxTiles);
 
         // Not zeroed: the output transforms write every element of every plane.
         var output = CpuBufferPool.Rent<float>((long)g.Batch * g.OutChannels * outH * outW);
@@ -156,6 +157,22 @@ public sealed partial class CpuBackend
     /// </summary>
     private static bool WinogradChannelsAsGemmRows(int outChannels, int tiles) =>
         (long)outChannels * ((tiles + NTile - 1) / NTile) < (long)tiles * ((outChannels + NTile - 1) / NTile);
+
+    /// <summary>
+    /// Tile rows per chunk when the forward GEMMs take tiles as rows (M[ξ] = V[ξ]ᵀ · U[ξ]): chunks of
+    /// equal size with at most as many tiles as the GEMM reads its B operand, U[ξ], in place for
+    /// (<see cref="ReadsBInPlace"/>), instead of <paramref name="rowsPerChunk"/>, whose larger GEMMs
+    /// pack all of U[ξ] (C x O: 1 MB at 512 channels) for each of the chunk's points. Unchanged when
+    /// one tile row is already too many. The GEMMs' sums run in the same order either way.
+    /// </summary>
+    private static int WinogradRowsReadingWeightsInPlace(int tileRows, int tilesW, int rowsPerChunk)
+    {
+        if (!ReadsBInPlace(false, tilesW)) return rowsPerChunk;
+        int mostRows = Math.Min(rowsPerChunk, tileRows);
+        while (!ReadsBInPlace(false, mostRows * tilesW)) mostRows--;
+        int chunks = (tileRows + mostRows - 1) / mostRows;
+        return (tileRows + chunks - 1) / chunks;
+    }
 
     /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
