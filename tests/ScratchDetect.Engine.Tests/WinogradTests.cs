@@ -39,6 +39,7 @@ public class WinogradTests
         { 1, 16, 3, 77, 16, 2, 2, 1, true },    // wide rows at padding 2: the phase split starts at column 2
         { 2, 34, 9, 10, 38, 1, 1, 2, true },    // two groups
         { 2, 16, 130, 130, 16, 1, 1, 1, true }, // 33x33 tiles per image: several chunks, one split inside an image
+        { 1, 16, 60, 58, 256, 1, 1, 1, true },  // more output channels than tiles per chunk: the GEMMs take tiles as rows, 15x15 tiles in 3 chunks of 5 rows
     };
 
     [Theory]
@@ -74,6 +75,29 @@ public class WinogradTests
         var exact = Float64BackwardData(gradOutput, w, g, absolute: false);
         var scale = Float64BackwardData(gradOutput, w, g, absolute: true);
         AssertWithinBound(exact, scale, fast, $"winograd backward data {g}", RelativeBound);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardDataIsTheForwardPassWithTheFlippedTransposedKernels(int batch, int channels, int height, int width, int outChannels, int padH, int padW, int groups, bool _)
+    {
+        // The backward-data pass reads the flipped, transposed kernels from the weight as it
+        // transforms them; with the kernels copied that way here, the forward kernel must give the
+        // same sums in the same order, so the same bits.
+        var g = new Conv2dGeometry(batch, channels, height, width, outChannels, new Size2d(3, 3), new Size2d(1, 1), new Size2d(padH, padW), new Size2d(1, 1), groups);
+        var random = new Generator(17);
+        var gradOutput = Random(batch * outChannels * g.OutH * g.OutW, random);
+        var w = Random(outChannels * (channels / groups) * 9, random);
+        int cg = channels / groups, og = outChannels / groups;
+        var flipped = new float[w.Length]; // flipped[group·cg + c, o, 8 - tap] = w[group·og + o, c, tap]
+        for (int group = 0; group < groups; group++)
+            for (int o = 0; o < og; o++)
+                for (int c = 0; c < cg; c++)
+                    for (int tap = 0; tap < 9; tap++)
+                        flipped[((group * cg + c) * og + o) * 9 + 8 - tap] = w[((group * og + o) * cg + c) * 9 + tap];
+        var adjoint = new Conv2dGeometry(batch, outChannels, g.OutH, g.OutW, channels, new Size2d(3, 3), new Size2d(1, 1), new Size2d(2 - padH, 2 - padW), new Size2d(1, 1), groups);
+
+        Assert.Equal(CpuBackend.WinogradConvForward(gradOutput, flipped, null, adjoint), CpuBackend.WinogradConvBackwardData(gradOutput, w, g));
     }
 
     [Theory]

@@ -81,20 +81,22 @@ public sealed partial class CpuBackend
 
     /// <summary>The forward 3x3 stride-1 convolution by F(4x4, 3x3) (<see cref="F4x4Transforms"/>), output [N, O, OutH, OutW], with the bias added in the output transform and relu(output) with <paramref name="relu"/>.</summary>
     internal static float[] WinogradConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu = false) =>
-        WinogradForward<F4x4Transforms>(input, weight, bias, g, relu);
+        WinogradForward<F4x4Transforms>(input, weight, bias, g, relu, WinogradKernels.Forward);
 
     /// <summary>
     /// The forward 3x3 stride-1 convolution by the Winograd algorithm <typeparamref name="T"/>, output
     /// [N, O, OutH, OutW], with the bias added in the output transform and relu(output) with
     /// <paramref name="relu"/>: transform the weights (U), then per chunk of tile rows the input
     /// patches (V), one GEMM per transform point, and the products back to output tiles.
+    /// <paramref name="kernels"/> says how <paramref name="weight"/> holds the kernels of <paramref name="g"/>.
     /// </summary>
-    private static float[] WinogradForward<T>(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu) where T : struct, IWinogradTransforms
+    private static float[] WinogradForward<T>(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu, WinogradKernels kernels) where T : struct, IWinogradTransforms
     {
         int outH = g.OutH, outW = g.OutW, cg = g.InPerGroup, og = g.OutPerGroup, width = Vector<float>.Count;
         var (tilesH, tilesW, tileRows, rowsPerChunk) = WinogradTiling(g, T.Out, T.Points);
+        bool channelsAsRows = WinogradChannelsAsGemmRows(og, rowsPerChunk * tilesW);
+        if (!channelsAsRows) rowsPerChunk = WinogradRowsReadingWeightsInPlace(tileRows, tilesW, rowsPerChunk);
         int maxTiles = rowsPerChunk * tilesW;
-        bool channelsAsRows = WinogradChannelsAsGemmRows(og, maxTiles);
 
         // Not zeroed: the output transforms write every element of every plane.
         var output = CpuBufferPool.Rent<float>((long)g.Batch * g.OutChannels * outH * outW);
@@ -106,7 +108,7 @@ public sealed partial class CpuBackend
         {
             for (int group = 0; group < g.Groups; group++)
             {
-                WinogradTransformWeights<T>(weight, group, g, transformedWeight);
+                WinogradTransformWeights<T>(weight, kernels, group, g, transformedWeight);
                 for (int row0 = 0; row0 < tileRows; row0 += rowsPerChunk)
                 {
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
@@ -157,6 +159,22 @@ public sealed partial class CpuBackend
         (long)outChannels * ((tiles + NTile - 1) / NTile) < (long)tiles * ((outChannels + NTile - 1) / NTile);
 
     /// <summary>
+    /// Tile rows per chunk when the forward GEMMs take tiles as rows (M[ξ] = V[ξ]ᵀ · U[ξ]): chunks of
+    /// equal size with at most as many tiles as the GEMM reads its B operand, U[ξ], in place for
+    /// (<see cref="ReadsBInPlace"/>), instead of <paramref name="rowsPerChunk"/>, whose larger GEMMs
+    /// pack all of U[ξ] (C x O: 1 MB at 512 channels) for each of the chunk's points. Unchanged when
+    /// one tile row is already too many. The GEMMs' sums run in the same order either way.
+    /// </summary>
+    private static int WinogradRowsReadingWeightsInPlace(int tileRows, int tilesW, int rowsPerChunk)
+    {
+        if (!ReadsBInPlace(false, tilesW)) return rowsPerChunk;
+        int mostRows = Math.Min(rowsPerChunk, tileRows);
+        while (!ReadsBInPlace(false, mostRows * tilesW)) mostRows--;
+        int chunks = (tileRows + mostRows - 1) / mostRows;
+        return (tileRows + chunks - 1) / chunks;
+    }
+
+    /// <summary>
     /// The tile grid of a convolution's output and its chunks: whole tile rows within the byte
     /// budget, but never so few tiles that packing U for every GEMM outweighs them. For tiles of
     /// <paramref name="tileOut"/> outputs a side and <paramref name="points"/> transform points.
@@ -173,29 +191,29 @@ public sealed partial class CpuBackend
     /// <summary>
     /// The input gradient of a 3x3 stride-1 convolution as a Winograd forward pass: gradInput[c] =
     /// Σ_o gradOutput[o] ⋆ flip(weight[o, c]), with padding 2 - p, which gives back the input's size.
+    /// The weight transform reads the flipped, transposed kernels straight from the weight
+    /// (<see cref="WinogradKernels.FlippedTranspose"/>): a copy of them took longer than the transform
+    /// itself on 512-channel layers (its writes are 9 floats, og·9 apart).
     /// </summary>
     internal static float[] WinogradConvBackwardData(float[] gradOutput, float[] weight, Conv2dGeometry g)
     {
-        int cg = g.InPerGroup, og = g.OutPerGroup;
-        // adjoint[group·cg + c, o, 2 - a, 2 - b] = weight[group·og + o, c, a, b]
-        var adjointWeight = ArrayPool<float>.Shared.Rent(g.InChannels * og * 9);
-        try
-        {
-            for (int group = 0; group < g.Groups; group++)
-                for (int o = 0; o < og; o++)
-                    for (int c = 0; c < cg; c++)
-                    {
-                        int source = ((group * og + o) * cg + c) * 9, target = ((group * cg + c) * og + o) * 9;
-                        for (int tap = 0; tap < 9; tap++) adjointWeight[target + 8 - tap] = weight[source + tap];
-                    }
-            var adjoint = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutH, g.OutW, g.InChannels, new Size2d(3, 3),
-                new Size2d(1, 1), new Size2d(2 - g.Padding.H, 2 - g.Padding.W), new Size2d(1, 1), g.Groups);
-            return WinogradConvForward(gradOutput, adjointWeight, null, adjoint);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(adjointWeight);
-        }
+        var adjoint = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutH, g.OutW, g.InChannels, new Size2d(3, 3),
+            new Size2d(1, 1), new Size2d(2 - g.Padding.H, 2 - g.Padding.W), new Size2d(1, 1), g.Groups);
+        return WinogradForward<F4x4Transforms>(gradOutput, weight, null, adjoint, relu: false, WinogradKernels.FlippedTranspose);
+    }
+
+    /// <summary>How a weight array holds the 3x3 kernels of the convolution whose weights are transformed.</summary>
+    private enum WinogradKernels
+    {
+        /// <summary>As its own weight, [O, C/groups, 3, 3].</summary>
+        Forward,
+
+        /// <summary>
+        /// As the weight of the convolution it is the input gradient of (<see cref="WinogradConvBackwardData"/>):
+        /// kernel (group·og + o, c) is that weight's kernel (group·cg + c, o) rotated by 180°, where og and cg
+        /// are this convolution's output and input channels per group (that one's input and output).
+        /// </summary>
+        FlippedTranspose,
     }
 
     /// <summary>
@@ -366,14 +384,18 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// U[ξ, c, o] = (G g Gᵀ)[ξ] (G of <typeparamref name="T"/>) for the 3x3 kernel g = weight[group·og + o, c] of one group. Parallel
-    /// over input channels; vectorised across consecutive output channels after gathering each of
-    /// the 9 taps of those kernels into its own contiguous row.
+    /// U[ξ, c, o] = (G g Gᵀ)[ξ] (G of <typeparamref name="T"/>) for the 3x3 kernel g (o, c) of one
+    /// group, read from <paramref name="weight"/> as <paramref name="kernels"/> says. Parallel over
+    /// input channels; vectorised across consecutive output channels after gathering each of the 9
+    /// taps of those kernels into its own contiguous row.
     /// </summary>
-    private static void WinogradTransformWeights<T>(float[] weight, int group, Conv2dGeometry g, float[] transformed) where T : struct, IWinogradTransforms
+    private static void WinogradTransformWeights<T>(float[] weight, WinogradKernels kernels, int group, Conv2dGeometry g, float[] transformed) where T : struct, IWinogradTransforms
     {
         int og = g.OutPerGroup, cg = g.InPerGroup, width = Vector<float>.Count;
         long first = (long)group * og * cg * 9;
+        // Kernel (o, c) starts at first + o·outputStride + c·inputStride; flipped, its tap k is at 8 - k.
+        bool flipped = kernels == WinogradKernels.FlippedTranspose;
+        long outputStride = flipped ? 9 : (long)cg * 9, inputStride = flipped ? (long)og * 9 : 9;
         ParallelRange(cg, (long)og * T.Points * 8, (firstChannel, endChannel) =>
         {
             Span<float> taps = stackalloc float[9 * width];
@@ -381,17 +403,18 @@ public sealed partial class CpuBackend
             Span<Vector<float>> point = stackalloc Vector<float>[T.In];
             ref float weights = ref MemoryMarshal.GetArrayDataReference(weight);
             ref float tapRows = ref MemoryMarshal.GetReference(taps);
-            // Channels inner: each kernel's taps are read in order along its row of the weight, and the
-            // block of U[ξ, c, ·] rows this task writes stays in cache until the next o0 fills their lines.
-            for (int o0 = 0; o0 < og; o0 += width)
-                for (long c = firstChannel; c < endChannel; c++)
+            // Channels outer: for one c, the 36 (16) rows U[ξ, c, ·] are each written from start to end.
+            // With c inner, every store went to another of 36·(channels per task) rows, og floats apart:
+            // 2.1x the time on a 512x512 layer (scratch timing, F(4x4)), though each kernel's taps were read in order.
+            for (long c = firstChannel; c < endChannel; c++)
+                for (int o0 = 0; o0 < og; o0 += width)
                 {
                     int count = Math.Min(width, og - o0);
                     if (count < width) taps.Clear();
                     for (int lane = 0; lane < count; lane++)
                     {
-                        ref float kernel = ref Unsafe.Add(ref weights, (nint)(first + ((long)(o0 + lane) * cg + c) * 9));
-                        for (int tap = 0; tap < 9; tap++) Unsafe.Add(ref tapRows, tap * width + lane) = Unsafe.Add(ref kernel, tap);
+                        ref float kernel = ref Unsafe.Add(ref weights, (nint)(first + (o0 + lane) * outputStride + c * inputStride));
+                        for (int tap = 0; tap < 9; tap++) Unsafe.Add(ref tapRows, tap * width + lane) = Unsafe.Add(ref kernel, flipped ? 8 - tap : tap);
                     }
                     // Rows pass: G applied to each kernel column gives In x 3; columns pass: that times Gᵀ gives In x In.
                     for (int column = 0; column < 3; column++)

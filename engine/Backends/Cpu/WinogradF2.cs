@@ -25,7 +25,7 @@ public sealed partial class CpuBackend
 {
     /// <summary>The forward 3x3 stride-1 convolution by F(2x2, 3x3), output [N, O, OutH, OutW], the bias added and relu(output) with <paramref name="relu"/> in the output transform.</summary>
     internal static float[] WinogradF2ConvForward(float[] input, float[] weight, float[]? bias, Conv2dGeometry g, bool relu = false) =>
-        WinogradForward<F2x2Transforms>(input, weight, bias, g, relu);
+        WinogradForward<F2x2Transforms>(input, weight, bias, g, relu, WinogradKernels.Forward);
 
     /// <summary>F(2x2, 3x3): the interpolation points 0, ±1 and ∞, whose matrices hold only 0, ±1 and ±½.</summary>
     private readonly struct F2x2Transforms : IWinogradTransforms
