@@ -130,9 +130,19 @@ public static class Harness
     }
 
     /// <summary>
+    /// The pause before each side's turn, so the other side's threads have stopped: OpenBLAS's
+    /// worker threads keep spinning for about 2^28 cycles (0.1 s) after a product, and so, briefly,
+    /// do OpenMP's and .NET's thread pools. Without it, our SGEMM 1024 right after PyTorch's ran at
+    /// 107 GFLOP/s in the `gemm` suite against 165-174 in a process of its own. After the pause each
+    /// side runs once untimed, then once timed, so neither pays for waking its parked threads (with
+    /// the pause alone, our 256³ took 1.8 ms against 0.56).
+    /// </summary>
+    private const int SettleMs = 250;
+
+    /// <summary>
     /// <see cref="AlternatingMedianMs"/> for several variants of ours (say, layer by layer and
-    /// fused): each round runs every variant once, then the PyTorch statement, so all see the same
-    /// conditions. Returns one median per variant and PyTorch's.
+    /// fused): each round runs every variant, then the PyTorch statement, each after a pause and an
+    /// untimed run (<see cref="SettleMs"/>), so all see the same conditions. Returns one median per variant and PyTorch's.
     /// </summary>
     public static (double[] OursMs, double TorchMs) AlternatingMediansMs(IReadOnlyList<Action> ours, TorchSession torch, int statement, int warmup = 2, int runs = 7)
     {
@@ -148,10 +158,14 @@ public static class Harness
         {
             for (int v = 0; v < ours.Count; v++)
             {
+                Thread.Sleep(SettleMs);
+                ours[v](); // untimed: wakes our thread pool after the pause
                 var sw = Stopwatch.StartNew();
                 ours[v]();
                 oursTimes[v][i] = sw.Elapsed.TotalMilliseconds;
             }
+            Thread.Sleep(SettleMs);
+            torch.TimeMs(statement); // untimed, likewise for PyTorch's threads
             torchTimes[i] = torch.TimeMs(statement);
         }
         foreach (var times in oursTimes) Array.Sort(times);
