@@ -66,9 +66,9 @@ internal static partial class CpuBufferPool
     // Waiting arrays by (element type, length), each list in return order, and all of them in one
     // list by return time, so that when the pool is full the least recently returned go first.
     // The resident ones are the newest: from oldestResident (null: none) to the end of ByAge.
-    private static readonly Dictionary<(Type Element, int Length), List<LinkedListNode<Array>>> Free = new();
-    private static readonly LinkedList<Array> ByAge = new();
-    private static LinkedListNode<Array>? oldestResident;
+    private static readonly Dictionary<(Type Element, int Length), List<LinkedListNode<Waiting>>> Free = new();
+    private static readonly LinkedList<Waiting> ByAge = new();
+    private static LinkedListNode<Waiting>? oldestResident;
     private static long retainedBytes, residentBytes;
     // Bytes of pooled-size arrays dropped for the GC or newly allocated since the last collection
     // the pool asked for.
@@ -97,7 +97,7 @@ internal static partial class CpuBufferPool
                 var node = waiting[^1]; // the most recently returned: likely still in cache
                 waiting.RemoveAt(waiting.Count - 1);
                 Unlink(node);
-                return (T[])node.Value;
+                return (T[])node.Value.Array;
             }
             bytesForTheGc += bytes;
             collect = bytesForTheGc >= CollectAfterBytes;
@@ -134,14 +134,14 @@ internal static partial class CpuBufferPool
             }
             while (retainedBytes + bytes > MaxRetainedBytes && ByAge.First is { } oldest)
             {
-                Free[KeyOf(oldest.Value)].Remove(oldest);
+                Free[KeyOf(oldest.Value.Array)].Remove(oldest);
                 Unlink(oldest);
-                bytesForTheGc += Buffer.ByteLength(oldest.Value);
-                ReleasePages(oldest.Value);
+                bytesForTheGc += Buffer.ByteLength(oldest.Value.Array);
+                if (oldest.Value.Resident) ReleasePages(oldest.Value.Array);
             }
             var key = KeyOf(array);
             if (!Free.TryGetValue(key, out var waiting)) Free[key] = waiting = [];
-            var node = ByAge.AddLast(array);
+            var node = ByAge.AddLast(new Waiting(array));
             waiting.Add(node);
             retainedBytes += bytes;
             residentBytes += bytes;
@@ -149,19 +149,20 @@ internal static partial class CpuBufferPool
             // Beyond the resident budget, the oldest resident arrays give their pages back.
             while (residentBytes > MaxResidentBytes && oldestResident is { } released)
             {
-                residentBytes -= Buffer.ByteLength(released.Value);
+                residentBytes -= Buffer.ByteLength(released.Value.Array);
+                released.Value.Resident = false;
                 oldestResident = released.Next;
-                ReleasePages(released.Value);
+                ReleasePages(released.Value.Array);
             }
         }
     }
 
     /// <summary>Takes a waiting array's node out of <see cref="ByAge"/> and the byte counts (under the lock).</summary>
-    private static void Unlink(LinkedListNode<Array> node)
+    private static void Unlink(LinkedListNode<Waiting> node)
     {
-        long bytes = Buffer.ByteLength(node.Value);
+        long bytes = Buffer.ByteLength(node.Value.Array);
         retainedBytes -= bytes;
-        if (IsResident(node))
+        if (node.Value.Resident)
         {
             residentBytes -= bytes;
             if (node == oldestResident) oldestResident = node.Next;
@@ -169,13 +170,12 @@ internal static partial class CpuBufferPool
         ByAge.Remove(node);
     }
 
-    // Resident nodes are the newest: a node is resident if oldestResident is it or comes before it.
-    // Walks the resident suffix, which the resident budget keeps to a few dozen arrays.
-    private static bool IsResident(LinkedListNode<Array> node)
+    /// <summary>An array waiting in the pool, and whether its pages are still resident (it is among the newest <see cref="MaxResidentBytes"/>).</summary>
+    private sealed class Waiting(Array array)
     {
-        for (var n = oldestResident; n is not null; n = n.Next)
-            if (n == node) return true;
-        return false;
+        public Array Array { get; } = array;
+
+        public bool Resident { get; set; } = true;
     }
 
     /// <summary>
