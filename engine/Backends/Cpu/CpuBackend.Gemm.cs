@@ -226,13 +226,15 @@ public sealed partial class CpuBackend
                     var packedB = ArrayPool<float>.Shared.Rent((panelsB - fullPanels) * NR * kc);
                     if (fullPanels < panelsB) PackB(b, bOffset, transB, n, k, jc + fullPanels * NR, nc - fullPanels * NR, pc, kc, packedB);
 
-                    int rowTasks = (mg + MC - 1) / MC, columnTasks = (nc + NTile - 1) / NTile;
                     long work = (long)mg * nc * kc;
+                    bool parallel = work >= ParallelThreshold * 8;
+                    var (taskRows, taskColumns) = parallel ? TaskBlock(mg, nc, inPlaceB) : (MC, NTile);
+                    int rowTasks = (mg + taskRows - 1) / taskRows, columnTasks = (nc + taskColumns - 1) / taskColumns;
                     int tasks = rowTasks * columnTasks;
                     void RunTask(int task)
                     {
-                        int it = task / columnTasks * MC, mc = Math.Min(MC, mg - it); // rows [ig + it, ig + it + mc)
-                        int jt = task % columnTasks * NTile, nt = Math.Min(NTile, nc - jt);
+                        int it = task / columnTasks * taskRows, mc = Math.Min(taskRows, mg - it); // rows [ig + it, ig + it + mc)
+                        int jt = task % columnTasks * taskColumns, nt = Math.Min(taskColumns, nc - jt);
                         fixed (float* pa = packedA, pb = packedB, pbSource = b, pcC = c)
                         {
                             // Packed, A's micro-panel (MR x kc, 12 KiB at KC on AVX-512) stays in L1 while the task's B panels
@@ -258,7 +260,7 @@ public sealed partial class CpuBackend
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
                         if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ig + it, mc, jc + jt, nt);
                     }
-                    if (work < ParallelThreshold * 8 || tasks == 1)
+                    if (!parallel || tasks == 1)
                         for (int t = 0; t < tasks; t++) RunTask(t);
                     else
                         Parallel.For(0, tasks, RunTask);
@@ -268,6 +270,32 @@ public sealed partial class CpuBackend
             }
         }
     }
+
+    /// <summary>
+    /// The block of C (rows, columns) that one parallel task of <see cref="GemmFloat"/> computes for
+    /// a row group of <paramref name="rows"/> and a column block of <paramref name="columns"/>: at
+    /// most MC x <see cref="NTile"/>, halved (columns first, down to one register tile) until there
+    /// are <see cref="TasksPerCore"/> tasks for each core. A 256³ product had 3 tasks of 96 x 256
+    /// for 2 cores, so one core did two and the other waited. Where B is read in place, only the
+    /// columns split: a second row task would fetch B's panels from memory again
+    /// (<see cref="ReadsBInPlace"/>). Every element still gets each k block's sum in one micro-kernel
+    /// call, so the block's size changes no result.
+    /// </summary>
+    private static (int Rows, int Columns) TaskBlock(int rows, int columns, bool inPlaceB)
+    {
+        int taskRows = MC, taskColumns = NTile, wanted = TasksPerCore * Environment.ProcessorCount;
+        int Tasks() => ((rows + taskRows - 1) / taskRows) * ((columns + taskColumns - 1) / taskColumns);
+        while (Tasks() < wanted)
+        {
+            if (taskColumns > NR && columns > taskColumns / 2) taskColumns /= 2;
+            else if (!inPlaceB && taskRows > MR && rows > taskRows / 2) taskRows /= 2;
+            else break;
+        }
+        return (taskRows, taskColumns);
+    }
+
+    /// <summary>Parallel tasks a product is cut into per core, where it is large enough for that: with a few tasks per core, no core waits long for the last one.</summary>
+    private const int TasksPerCore = 4;
 
     /// <summary>
     /// Whether the micro-kernel reads B's full-width panels where they are (rows n apart) instead
