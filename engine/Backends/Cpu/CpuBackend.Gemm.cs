@@ -263,7 +263,7 @@ public sealed partial class CpuBackend
                     if (!parallel || tasks == 1)
                         for (int t = 0; t < tasks; t++) RunTask(t);
                     else
-                        Parallel.For(0, tasks, RunTask);
+                        CpuWorkers.For(tasks, RunTask);
                     ArrayPool<float>.Shared.Return(packedB);
                 }
                 ArrayPool<float>.Shared.Return(packedA);
@@ -343,7 +343,7 @@ public sealed partial class CpuBackend
         if (tiles == 1 || (long)m * n * k < ParallelThreshold * 8)
             for (int t = 0; t < tiles; t++) RunTile(t);
         else
-            Parallel.For(0, tiles, RunTile);
+            CpuWorkers.For(tiles, RunTile);
     }
 
     /// <summary>

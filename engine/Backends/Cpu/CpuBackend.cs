@@ -157,7 +157,7 @@ public sealed partial class CpuBackend : IBackend
             body(0, count);
             return;
         }
-        Parallel.For(0, chunks, c => body(count * c / chunks, count * (c + 1) / chunks));
+        CpuWorkers.For(chunks, c => body(count * c / chunks, count * (c + 1) / chunks));
     }
 
     internal static bool IsVectorizable<T>() where T : struct => Vector<T>.IsSupported && Vector.IsHardwareAccelerated;

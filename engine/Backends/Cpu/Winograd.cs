@@ -116,7 +116,7 @@ public sealed partial class CpuBackend
                     Array.Clear(products, 0, T.Points * og * tiles); // the GEMM accumulates
                     if (channelsAsRows)
                     {
-                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                        CpuWorkers.For(T.Points, point => GemmAccumulate(
                             transformedWeight, (long)point * cg * og, true,
                             transformedInput, (long)point * cg * tiles, false,
                             products, (long)point * og * tiles, og, tiles, cg));
@@ -124,7 +124,7 @@ public sealed partial class CpuBackend
                     }
                     else
                     {
-                        Parallel.For(0, T.Points, point => GemmAccumulate(
+                        CpuWorkers.For(T.Points, point => GemmAccumulate(
                             transformedInput, (long)point * cg * tiles, true,
                             transformedWeight, (long)point * cg * og, false,
                             products, (long)point * tiles * og, tiles, og, cg));
@@ -243,7 +243,7 @@ public sealed partial class CpuBackend
                     int rows = Math.Min(rowsPerChunk, tileRows - row0), tiles = rows * tilesW;
                     WinogradTransformInput<F4x4IntegerPointTransforms>(input, group, g, row0, rows, tilesH, tilesW, transformedInput);
                     WinogradTransformGradOutput(gradOutput, group, g, row0, rows, tilesH, tilesW, transformedGrad);
-                    Parallel.For(0, WinogradPoints, point => GemmAccumulate(
+                    CpuWorkers.For(WinogradPoints, point => GemmAccumulate(
                         transformedInput, (long)point * cg * tiles, false,
                         transformedGrad, (long)point * og * tiles, true,
                         gradU, (long)point * cg * og, cg, og, tiles));
