@@ -253,8 +253,7 @@ public sealed partial class CpuBackend
                                 int ldb = inPlace ? n : NR;
                                 float* tileC = pcC + cOffset + (long)(ig + it + ir) * ldc + jc + jr;
                                 int rows = Math.Min(MR, mc - ir), cols = Math.Min(NR, nc - jr);
-                                if (Wide) MicroKernel12(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
-                                else MicroKernel6(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
+                                MicroTile(kc, tileA, tileB, ldb, tileC, ldc, rows, cols);
                             }
                         }
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
@@ -331,8 +330,7 @@ public sealed partial class CpuBackend
                     int kc = Math.Min(KC, k - pc);
                     PackA(a, aOffset, transA, m, k, i0, rows, pc, kc, packedA);
                     PackB(b, bOffset, transB, n, k, j0, cols, pc, kc, packedB);
-                    if (Wide) MicroKernel12(kc, pa, pb, NR, tileC, ldc, rows, cols);
-                    else MicroKernel6(kc, pa, pb, NR, tileC, ldc, rows, cols);
+                    MicroTile(kc, pa, pb, NR, tileC, ldc, rows, cols);
                 }
             }
             ArrayPool<float>.Shared.Return(packedA);
@@ -479,6 +477,34 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// C[0..rows, 0..cols] += A-panel · B-panel over kc steps: the register-tile kernel of this
+    /// machine's vector width, straight into C for a whole MR x NR tile; an edge tile is computed
+    /// whole into a zeroed scratch tile (A's and B's panels are zero-padded, so it reads nothing
+    /// past them) and only its valid part added to C, element by element, as before. The edge path
+    /// stays out of the kernels: inside them, without PGO's block weights (DOTNET_TieredPGO=0 or
+    /// DOTNET_TieredCompilation=0) the JIT stored all 24 accumulators to the stack on every k step
+    /// (JitDisasm) and SGEMM 1024 ran at 35-55 GFLOP/s against 165-180. The accumulators start at
+    /// +0 and so are never -0, so 0 + accumulator in the scratch tile is the accumulator itself.
+    /// </summary>
+    private static unsafe void MicroTile(int kc, float* a, float* b, int ldb, float* c, int ldc, int rows, int cols)
+    {
+        if (rows == MR && cols == NR)
+        {
+            if (Wide) MicroKernel12(kc, a, b, ldb, c, ldc);
+            else MicroKernel6(kc, a, b, ldb, c, ldc);
+            return;
+        }
+        const int LargestTile = 12 * 32; // AVX-512's MR x NR; AVX2's 6 x 16 fits
+        float* tile = stackalloc float[LargestTile];
+        new Span<float>(tile, MR * NR).Clear();
+        if (Wide) MicroKernel12(kc, a, b, ldb, tile, NR);
+        else MicroKernel6(kc, a, b, ldb, tile, NR);
+        for (int r = 0; r < rows; r++)
+            for (int col = 0; col < cols; col++)
+                c[(long)r * ldc + col] += tile[r * NR + col];
+    }
+
     /// <summary>target[0..8) += value: a finished AVX2 accumulator into C.</summary>
     private static unsafe void AddTo(float* target, Vector256<float> value) => (Vector256.Load(target) + value).Store(target);
 
@@ -489,8 +515,8 @@ public sealed partial class CpuBackend
     // with a struct wrapping the vector as its value type, the JIT (.NET 10) put a register move
     // after every second fused multiply-add (dotnet/runtime#107538), 6 extra instructions in the
     // 6-row kernel's 27; and 12 rows (24 accumulators) would spill AVX2's 16 registers.
-    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers; B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
-    private static unsafe void MicroKernel6(int kc, float* a, float* b, int ldb, float* c, int ldc, int rows, int cols)
+    /// <summary>C[0..6, 0..2 vectors] += A-panel · B-panel over kc steps, with the 6 x (2 vectors) tile held in registers; B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
+    private static unsafe void MicroKernel6(int kc, float* a, float* b, int ldb, float* c, int ldc)
     {
         int width = Vector256<float>.Count;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -513,32 +539,16 @@ public sealed partial class CpuBackend
             c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
         }
 
-        if (rows == 6 && cols == 2 * width)
-        {
-            AddTo(c, c00); AddTo(c + width, c01); c += ldc;
-            AddTo(c, c10); AddTo(c + width, c11); c += ldc;
-            AddTo(c, c20); AddTo(c + width, c21); c += ldc;
-            AddTo(c, c30); AddTo(c + width, c31); c += ldc;
-            AddTo(c, c40); AddTo(c + width, c41); c += ldc;
-            AddTo(c, c50); AddTo(c + width, c51);
-            return;
-        }
-        // Edge tiles go through a scratch tile so only the valid part of C is touched.
-        int stride = 2 * width;
-        float* tile = stackalloc float[6 * stride];
-        c00.Store(tile); c01.Store(tile + width);
-        c10.Store(tile + stride); c11.Store(tile + stride + width);
-        c20.Store(tile + 2 * stride); c21.Store(tile + 2 * stride + width);
-        c30.Store(tile + 3 * stride); c31.Store(tile + 3 * stride + width);
-        c40.Store(tile + 4 * stride); c41.Store(tile + 4 * stride + width);
-        c50.Store(tile + 5 * stride); c51.Store(tile + 5 * stride + width);
-        for (int r = 0; r < rows; r++)
-            for (int col = 0; col < cols; col++)
-                c[(long)r * ldc + col] += tile[r * stride + col];
+        AddTo(c, c00); AddTo(c + width, c01); c += ldc;
+        AddTo(c, c10); AddTo(c + width, c11); c += ldc;
+        AddTo(c, c20); AddTo(c + width, c21); c += ldc;
+        AddTo(c, c30); AddTo(c + width, c31); c += ldc;
+        AddTo(c, c40); AddTo(c + width, c41); c += ldc;
+        AddTo(c, c50); AddTo(c + width, c51);
     }
 
-    /// <summary>C[0..rows, 0..cols] += A-panel · B-panel over kc steps, with the 12 x (2 vectors) tile held in registers (AVX-512's 32 hold its 24 accumulators); B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
-    private static unsafe void MicroKernel12(int kc, float* a, float* b, int ldb, float* c, int ldc, int rows, int cols)
+    /// <summary>C[0..12, 0..2 vectors] += A-panel · B-panel over kc steps, with the 12 x (2 vectors) tile held in registers (AVX-512's 32 hold its 24 accumulators); B's k steps are <paramref name="ldb"/> apart (NR when packed).</summary>
+    private static unsafe void MicroKernel12(int kc, float* a, float* b, int ldb, float* c, int ldc)
     {
         int width = Vector512<float>.Count;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -546,7 +556,7 @@ public sealed partial class CpuBackend
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
         // C's tile comes from L3 at best (a 1024 x 1024 C is 4 MiB): fetch it while the FMAs run, not after.
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < 12; r++)
         {
             Sse.Prefetch0(c + (long)r * ldc);
             Sse.Prefetch0(c + (long)r * ldc + width);
@@ -581,39 +591,17 @@ public sealed partial class CpuBackend
             cB0 = Vector512.FusedMultiplyAdd(aB, b0, cB0); cB1 = Vector512.FusedMultiplyAdd(aB, b1, cB1);
         }
 
-        if (rows == 12 && cols == 2 * width)
-        {
-            AddTo(c, c00); AddTo(c + width, c01); c += ldc;
-            AddTo(c, c10); AddTo(c + width, c11); c += ldc;
-            AddTo(c, c20); AddTo(c + width, c21); c += ldc;
-            AddTo(c, c30); AddTo(c + width, c31); c += ldc;
-            AddTo(c, c40); AddTo(c + width, c41); c += ldc;
-            AddTo(c, c50); AddTo(c + width, c51); c += ldc;
-            AddTo(c, c60); AddTo(c + width, c61); c += ldc;
-            AddTo(c, c70); AddTo(c + width, c71); c += ldc;
-            AddTo(c, c80); AddTo(c + width, c81); c += ldc;
-            AddTo(c, c90); AddTo(c + width, c91); c += ldc;
-            AddTo(c, cA0); AddTo(c + width, cA1); c += ldc;
-            AddTo(c, cB0); AddTo(c + width, cB1);
-            return;
-        }
-        // Edge tiles go through a scratch tile so only the valid part of C is touched.
-        int stride = 2 * width;
-        float* tile = stackalloc float[12 * stride];
-        c00.Store(tile); c01.Store(tile + width);
-        c10.Store(tile + stride); c11.Store(tile + stride + width);
-        c20.Store(tile + 2 * stride); c21.Store(tile + 2 * stride + width);
-        c30.Store(tile + 3 * stride); c31.Store(tile + 3 * stride + width);
-        c40.Store(tile + 4 * stride); c41.Store(tile + 4 * stride + width);
-        c50.Store(tile + 5 * stride); c51.Store(tile + 5 * stride + width);
-        c60.Store(tile + 6 * stride); c61.Store(tile + 6 * stride + width);
-        c70.Store(tile + 7 * stride); c71.Store(tile + 7 * stride + width);
-        c80.Store(tile + 8 * stride); c81.Store(tile + 8 * stride + width);
-        c90.Store(tile + 9 * stride); c91.Store(tile + 9 * stride + width);
-        cA0.Store(tile + 10 * stride); cA1.Store(tile + 10 * stride + width);
-        cB0.Store(tile + 11 * stride); cB1.Store(tile + 11 * stride + width);
-        for (int r = 0; r < rows; r++)
-            for (int col = 0; col < cols; col++)
-                c[(long)r * ldc + col] += tile[r * stride + col];
+        AddTo(c, c00); AddTo(c + width, c01); c += ldc;
+        AddTo(c, c10); AddTo(c + width, c11); c += ldc;
+        AddTo(c, c20); AddTo(c + width, c21); c += ldc;
+        AddTo(c, c30); AddTo(c + width, c31); c += ldc;
+        AddTo(c, c40); AddTo(c + width, c41); c += ldc;
+        AddTo(c, c50); AddTo(c + width, c51); c += ldc;
+        AddTo(c, c60); AddTo(c + width, c61); c += ldc;
+        AddTo(c, c70); AddTo(c + width, c71); c += ldc;
+        AddTo(c, c80); AddTo(c + width, c81); c += ldc;
+        AddTo(c, c90); AddTo(c + width, c91); c += ldc;
+        AddTo(c, cA0); AddTo(c + width, cA1); c += ldc;
+        AddTo(c, cB0); AddTo(c + width, cB1);
     }
 }
