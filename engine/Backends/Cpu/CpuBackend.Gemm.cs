@@ -259,7 +259,7 @@ public sealed partial class CpuBackend
                         // The task's block of C (at most MC x NTile) is complete after the last k block and still in cache.
                         if (epilogue.Any && lastBlock) ApplyEpilogue(c, epilogue, cOffset, ldc, ig + it, mc, jc + jt, nt);
                     }
-                    if (!parallel || tasks == 1)
+                    if (!parallel) // CpuWorkers.For runs a single task on the caller too
                         for (int t = 0; t < tasks; t++) RunTask(t);
                     else
                         CpuWorkers.For(tasks, RunTask);
@@ -338,7 +338,7 @@ public sealed partial class CpuBackend
             if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, i0, rows, j0, cols);
         }
         int tiles = rowTiles * columnTiles;
-        if (tiles == 1 || (long)m * n * k < ParallelThreshold * 8)
+        if ((long)m * n * k < ParallelThreshold * 8)
             for (int t = 0; t < tiles; t++) RunTile(t);
         else
             CpuWorkers.For(tiles, RunTile);
