@@ -47,36 +47,21 @@ public sealed class SGD : Optimizer
     public override void Step()
     {
         using var _ = GradMode.NoGrad();
-        // Every intermediate is disposed once used, so a step holds one parameter's temporaries at a
-        // time, as PyTorch's in-place update does; left to the GC they were five copies of the model.
         foreach (var group in Groups)
             foreach (var parameter in group.Parameters)
             {
                 if (parameter.Grad is not { } gradient) continue;
-                using var decayed = group.WeightDecay != 0 ? (parameter * group.WeightDecay).Then(decay => gradient + decay) : null;
-                var direction = decayed ?? gradient;
-                Tensor? lookAhead = null;
-                if (Momentum != 0)
+                Tensor? buffer = null;
+                bool first = false;
+                if (Momentum != 0 && !momentumBuffers.TryGetValue(parameter, out buffer))
                 {
-                    var buffer = UpdateMomentum(parameter, direction);
-                    if (Nesterov) lookAhead = (buffer * Momentum).Then(kept => direction + kept);
-                    direction = lookAhead ?? buffer;
+                    momentumBuffers[parameter] = buffer = parameter.ZerosLike();
+                    first = true;
                 }
-                using (var updated = (direction * group.LearningRate).Then(step => parameter - step))
-                    parameter.CopyFrom(updated);
-                lookAhead?.Dispose();
+                // One fused pass per parameter (Tensor.SgdStep), in place as PyTorch's mul_().add_(), the same values as, op by op:
+                //   d = g + p·λ; b = d on the first step, else b·μ + d·(1 - τ); d = d + b·μ (Nesterov) or b; p = p - d·lr
+                Tensor.SgdStep(parameter, gradient, buffer, new(group.LearningRate, group.WeightDecay, Momentum, Dampening, Nesterov, first));
             }
-    }
-
-    // b = μ·b + (1 - τ)·d, written into the existing buffer (as PyTorch's mul_().add_(), so a tensor
-    // StateDict handed out follows the steps); the first step's buffer is a copy of d.
-    private Tensor UpdateMomentum(Tensor parameter, Tensor direction)
-    {
-        if (!momentumBuffers.TryGetValue(parameter, out var buffer))
-            return momentumBuffers[parameter] = direction.Clone(); // a copy: the gradient tensor belongs to the caller
-        using var next = (buffer * Momentum).Then(kept => (direction * (1 - Dampening)).Then(fresh => kept + fresh));
-        buffer.CopyFrom(next);
-        return buffer;
     }
 
     /// <summary>
