@@ -33,9 +33,11 @@ public class KernelTests
         // tasks and the 256-deep blocks; 1601 rows cross the 1536-row groups in which A is packed.
         // Up to 96 rows, an untransposed B is read in place but for its last partial panel (64 x 100,
         // and 96 x 4200, which also crosses the 4096-column blocks of B); a C of at most 96 x 256 with
-        // k > 256 runs the k loop inside each micro-tile's task (7 x 17 x 257, 13 x 33 x 300, 40 x 70 x 700).
+        // k > 256 runs the k loop inside blocks of register tiles, one block per core when it is large enough: cut by
+        // rows (40 x 70 x 700; 64 x 147 x 1100, 6 row tiles by 5 column tiles on AVX-512) or by columns (20 x 250 x 600),
+        // and one block when small (7 x 17 x 257, 13 x 33 x 300).
         // One row by many columns and many rows by one column (1 x 300 x 270, 300 x 1 x 270) pack one partial panel of one operand.
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (1, 300, 270), (300, 1, 270), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (40, 70, 700), (64, 100, 9), (96, 4200, 40), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (1, 300, 270), (300, 1, 270), (5, 15, 3), (6, 16, 256), (7, 17, 257), (12, 32, 256), (13, 33, 300), (40, 70, 700), (64, 147, 1100), (20, 250, 600), (64, 100, 9), (96, 4200, 40), (97, 31, 513), (203, 70, 20), (1601, 37, 270) })
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })
                     data.Add(m, n, k, ta, tb);

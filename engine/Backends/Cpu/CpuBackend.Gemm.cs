@@ -308,40 +308,49 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// <see cref="GemmFloat"/> for a C of one task's size (at most MC x NTile) with more than one k
-    /// block: the k loop goes inside, and the parallel tasks are C's micro-tiles, each packing its own
-    /// slices of A and B block by block. The blocked loop would run all k blocks on one core, one small
-    /// step after another (the stem convolution's weight gradient: 16 x 27 over 147,456 pixels). Each
-    /// tile gets the same k blocks' sums in the same order, so the results are the same.
+    /// block: the k loop goes inside, and the parallel tasks are blocks of C's register tiles, one per
+    /// core, cut along whichever of C's axes has more tiles; each block packs its own rows of A and
+    /// columns of B once per k block and runs its tiles on them. The blocked loop would run all k
+    /// blocks on one core, one small step after another (the stem convolution's weight gradient: 16 x
+    /// 27 over 147,456 pixels). A first version made every register tile a task that packed its own
+    /// 12 x kc and 32 x kc slices: A was packed once per column tile and B once per row tile, and on
+    /// the 1x1 weight gradients (64 x 128 over 22,528 pixels, both operands transposed while packed)
+    /// the packing cost about as much as the products. Inside another parallel loop (those weight
+    /// gradients run per block of output channels) there is one block. Each tile gets the same k
+    /// blocks' sums in the same order either way, so the results are the same.
     /// </summary>
     private static unsafe void GemmFloatLongK(float[] a, long aOffset, bool transA, float[] b, long bOffset, bool transB, float[] c, long cOffset, int m, int n, int k, Epilogue<float> epilogue, int ldc)
     {
         int rowTiles = (m + MR - 1) / MR, columnTiles = (n + NR - 1) / NR;
-        void RunTile(int tile)
+        bool byRows = rowTiles >= columnTiles;
+        int axisTiles = byRows ? rowTiles : columnTiles;
+        int blocks = (long)m * n * k < ParallelThreshold * 8 ? 1 : Math.Min(axisTiles, CpuWorkers.Participants);
+        void RunBlock(int block)
         {
-            int i0 = tile / columnTiles * MR, j0 = tile % columnTiles * NR;
-            int rows = Math.Min(MR, m - i0), cols = Math.Min(NR, n - j0);
-            var packedA = ArrayPool<float>.Shared.Rent(MR * KC);
-            var packedB = ArrayPool<float>.Shared.Rent(NR * KC);
+            int firstTile = axisTiles * block / blocks, endTile = axisTiles * (block + 1) / blocks;
+            int i0 = byRows ? firstTile * MR : 0, j0 = byRows ? 0 : firstTile * NR;
+            int rows = byRows ? Math.Min(m, endTile * MR) - i0 : m, cols = byRows ? n : Math.Min(n, endTile * NR) - j0;
+            int blockRowTiles = (rows + MR - 1) / MR, blockColumnTiles = (cols + NR - 1) / NR;
+            var packedA = ArrayPool<float>.Shared.Rent(blockRowTiles * MR * KC);
+            var packedB = ArrayPool<float>.Shared.Rent(blockColumnTiles * NR * KC);
             fixed (float* pa = packedA, pb = packedB, pcC = c)
             {
-                float* tileC = pcC + cOffset + (long)i0 * ldc + j0;
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
                     PackA(a, aOffset, transA, m, k, i0, rows, pc, kc, packedA);
                     PackB(b, bOffset, transB, n, k, j0, cols, pc, kc, packedB);
-                    MicroTile(kc, pa, pb, NR, tileC, ldc, rows, cols);
+                    for (int ir = 0; ir < blockRowTiles; ir++)
+                        for (int jr = 0; jr < blockColumnTiles; jr++)
+                            MicroTile(kc, pa + (long)ir * MR * kc, pb + (long)jr * NR * kc, NR, pcC + cOffset + (long)(i0 + ir * MR) * ldc + j0 + jr * NR, ldc,
+                                Math.Min(MR, rows - ir * MR), Math.Min(NR, cols - jr * NR));
                 }
             }
             ArrayPool<float>.Shared.Return(packedA);
             ArrayPool<float>.Shared.Return(packedB);
             if (epilogue.Any) ApplyEpilogue(c, epilogue, cOffset, ldc, i0, rows, j0, cols);
         }
-        int tiles = rowTiles * columnTiles;
-        if ((long)m * n * k < ParallelThreshold * 8)
-            for (int t = 0; t < tiles; t++) RunTile(t);
-        else
-            CpuWorkers.For(tiles, RunTile);
+        CpuWorkers.For(blocks, RunBlock);
     }
 
     /// <summary>

@@ -90,6 +90,14 @@ internal static class CpuWorkers
 
     [ThreadStatic] private static bool insideLoop;
 
+    /// <summary>
+    /// The threads a loop started now on this thread would run on: 1 inside a loop (a nested loop runs
+    /// on its caller), else every worker and the caller. Callers that cut work into one piece per
+    /// thread ask this (a loop started while another thread's runs also runs on its caller; that case
+    /// is not foreseen here).
+    /// </summary>
+    public static int Participants => insideLoop ? 1 : WorkerCount + 1;
+
     /// <summary>Runs <paramref name="body"/>(i) for every i in [0, <paramref name="count"/>), in parallel where the workers are free, and returns when all have run.</summary>
     public static void For(int count, Action<int> body)
     {
