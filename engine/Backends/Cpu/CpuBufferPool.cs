@@ -45,10 +45,18 @@ internal static partial class CpuBufferPool
     /// buffers close together), so reusing them costs no page faults. Older waiting arrays give
     /// their pages back to the system (<see cref="ReleasePages"/>). With every waiting array
     /// released, SSD300's 8-image training step faulted each reused buffer back in and ran about
-    /// 15% slower (two runs side by side at load 20); 64 MiB is a tenth of its peak's margin under
-    /// PyTorch's.
+    /// 15% slower (two runs side by side at load 20). At 64 MiB a detection still faulted most of
+    /// its buffers back in: Faster R-CNN at 320/533 rented 236 MiB of released arrays per image
+    /// (its 50 MB RoI features twice among them). Measured on two cores in one process alternating
+    /// the budget, each run after a 250 ms pause and an untimed run (10 each), 64 against 192 MiB:
+    /// SSD300 detect 342 against 259 ms, Faster R-CNN at 320/533 374 against 314 ms, at 800/1333
+    /// 1820 against 1505 ms (6 each). Peak resident memory (VmHWM, one process each) at 64, 128,
+    /// 192 and 256 MiB: Faster R-CNN detect at 320/533 0.575, 0.638, 0.658 and 0.685 GB
+    /// (torchvision's: 0.72), SSD300 detect 0.37, 0.44, 0.46 and 0.51 GB (0.59), SSD300's 8-image
+    /// training step 1.93 GB at 64 MiB, 2.03 at 192 and 2.10 at 256 (2.32-2.49): 192 MiB keeps each
+    /// at least a tenth under PyTorch's.
     /// </summary>
-    internal static long MaxResidentBytes { get; set; } = 64L << 20;
+    internal static long MaxResidentBytes { get; set; } = 192L << 20;
 
     /// <summary>
     /// Bytes of arrays dropped for the GC or allocated anew (requests the pool could not serve)
